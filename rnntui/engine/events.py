@@ -1,0 +1,88 @@
+"""What the trainer tells the outside world: immutable snapshots of plain Python values.
+
+The trainer runs in a worker thread; the TUI and the CLI receive these through a callback and
+never touch the trainer's TensorFlow state (a shared mutable object read by the UI is a crash
+waiting to happen).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """An analytic loss level: what a predictor knowing `label` achieves."""
+
+    label: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Started:
+    """TensorFlow is loaded and the model is built; steps are about to run."""
+
+    device: str
+    total_steps: int
+    steps_per_epoch: int
+    baselines: tuple[Baseline, ...] = ()
+    start_step: int = 0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A chunk of training steps finished. `losses` holds the loss of every step in it."""
+
+    step: int  # steps done so far (after this chunk)
+    epoch: int  # 0-based epoch the chunk belongs to
+    total_steps: int
+    losses: tuple[float, ...]
+    steps_per_s: float
+    eta_s: float
+    wall_s: float
+
+    @property
+    def loss(self) -> float:
+        return sum(self.losses) / len(self.losses) if self.losses else float("nan")
+
+    @property
+    def first_step(self) -> int:
+        return self.step - len(self.losses)
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    """An epoch finished; `metrics` holds its evaluation (e.g. tail_loss, test_error_pct)."""
+
+    epoch: int
+    step: int
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Paused:
+    step: int
+
+
+@dataclass(frozen=True)
+class Resumed:
+    step: int
+
+
+@dataclass(frozen=True)
+class Finished:
+    """Training ended normally or was stopped; `summary` is the JSON-able run summary."""
+
+    stopped: bool
+    summary: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Training crashed; `message` is one line a user can act on."""
+
+    message: str
+    step: int = 0
+
+
+Event = Started | Progress | EpochEnd | Paused | Resumed | Finished | Failed
