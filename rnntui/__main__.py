@@ -1,0 +1,3 @@
+from rnntui.cli import app
+
+app(prog_name="rnntui")

@@ -1,0 +1,98 @@
+"""The headless progress bar: turns trainer events into one updating line on stderr."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from rnntui.engine.events import EpochEnd, Event, Failed, Progress, Started
+
+BAR_WIDTH = 24
+NON_TTY_INTERVAL_S = 5.0  # a log file gets a line every few seconds, not thousands
+
+
+def format_duration(seconds: float) -> str:
+    if seconds != seconds or seconds == float("inf"):
+        return "--:--"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+class ProgressPrinter:
+    """A trainer callback that draws `[#####.....] step 1200/5000 loss 0.5213 2,310 steps/s ETA 00:02`."""
+
+    def __init__(self, enabled: bool = True, stream: TextIO | None = None) -> None:
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self._last_line = 0.0
+        self._smoothed: float | None = None
+        self._drawn = False
+
+    def __call__(self, event: Event) -> None:
+        if not self.enabled:
+            return
+        if isinstance(event, Started):
+            self._write(f"training on {event.device}: {event.total_steps:,} steps")
+        elif isinstance(event, Progress):
+            for loss in event.losses:  # exponential smoothing over steps, as the chart does
+                self._smoothed = loss if self._smoothed is None else 0.98 * self._smoothed + 0.02 * loss
+            now = time.monotonic()
+            if self.tty or now - self._last_line >= NON_TTY_INTERVAL_S:
+                self._last_line = now
+                self._draw(event)
+        elif isinstance(event, EpochEnd):
+            metrics = "  ".join(f"{k} {v:.4f}" for k, v in event.metrics.items())
+            self._write(f"epoch {event.epoch + 1} done at step {event.step:,}: {metrics}")
+        elif isinstance(event, Failed):
+            self._clear()
+
+    def _draw(self, event: Progress) -> None:
+        done = event.step / event.total_steps if event.total_steps else 1.0
+        filled = int(done * BAR_WIDTH)
+        bar = "#" * filled + "." * (BAR_WIDTH - filled)
+        line = (
+            f"[{bar}] step {event.step:,}/{event.total_steps:,}  loss {self._smoothed:.4f}  "
+            f"{event.steps_per_s:,.0f} steps/s  ETA {format_duration(event.eta_s)}"
+        )
+        if self.tty:
+            self.stream.write("\r\x1b[2K" + line)
+            self._drawn = True
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def _clear(self) -> None:
+        if self._drawn:
+            self.stream.write("\r\x1b[2K")
+            self._drawn = False
+
+    def _write(self, line: str) -> None:
+        self._clear()
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self._clear()
+            self.stream.flush()
+
+    @staticmethod
+    def describe_summary(summary: dict[str, Any]) -> str:
+        """The human-readable result of a run."""
+        lines = [
+            f"{summary['preset']}: {summary['task']} / {summary['cell']}, "
+            f"{summary['epochs']} epoch(s), {summary['steps']:,} steps in "
+            f"{summary['wall_s']:.1f} s ({summary['steps_per_s']:,.0f} steps/s)"
+            + ("  [stopped]" if summary.get("stopped") else ""),
+            f"final loss {summary['final_loss']:.4f}" if summary.get("final_loss") is not None
+            else "final loss n/a",
+        ]
+        for label, value in summary.get("baselines", {}).items():
+            lines.append(f"  baseline {label:<16} {value:.4f}")
+        if summary.get("test_error_pct") is not None:
+            lines.append(f"test error {summary['test_error_pct']:.2f} %")
+        return "\n".join(lines)
