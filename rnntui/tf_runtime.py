@@ -57,7 +57,7 @@ def import_tf() -> Any:
 
 
 def device_name() -> str:
-    """"CPU", or the name of the first GPU TensorFlow can use."""
+    """ "CPU", or the name of the first GPU TensorFlow can use."""
     tf = import_tf()
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:

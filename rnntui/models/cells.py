@@ -76,7 +76,7 @@ class KerasCellModel(SequenceModel):
 
     @property
     def trainable_variables(self) -> list:
-        # The backing tf.Variables: usable by GradientTape, Keras optimizers and tf.train.Checkpoint.
+        # The backing tf.Variables: fit for GradientTape, Keras optimizers, tf.train.Checkpoint.
         layers = [*self.cells, self.dense]
         return [v.value for layer in layers for v in layer.trainable_variables]
 

@@ -1,0 +1,59 @@
+"""Keys and panes, generated from the app's own bindings so it never goes stale."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+PANES = """\
+[b]Settings[/b]  every value of the run; a bad value is flagged under its field with the reason and
+          Start stays disabled until it is fixed. Tab moves between fields, escape leaves one.
+[b]Chart[/b]     loss per step (dim), its smoothed line (bright), the analytic loss levels (yellow:
+          what a predictor knowing those lags reaches) and earlier runs (grey) to compare.
+[b]Data[/b]      the first samples the network sees, the lags Y depends on, and the measured
+          probabilities beside the theoretical ones.
+[b]Inspect[/b]   one LSTM cell stepped along your input: gates i, f, g, o and state c, h per unit,
+          recomputed in NumPy. After training an LSTM it uses the trained first layer.
+[b]Status[/b]    state, epoch, step, smoothed loss, speed, time left and the TensorFlow device."""
+
+
+def key_label(binding: Binding) -> str:
+    return binding.key_display or binding.key.split(",")[0]
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key of the app with what it does, and what each pane shows."""
+
+    BINDINGS = [
+        Binding("escape,question_mark,f1,q", "dismiss", "Close"),
+    ]
+
+    def __init__(self, bindings: list[Binding]) -> None:
+        super().__init__()
+        self.bindings = bindings
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column()
+        for binding in self.bindings:
+            if binding.description:
+                text = Text(binding.description)
+                if binding.tooltip:
+                    text.append(f" — {binding.tooltip}", style="dim")
+                table.add_row(key_label(binding), text)
+        table.add_row("ctrl+p", Text("command palette: every action by name"))
+        with VerticalScroll(id="dialog", classes="dialog help"):
+            yield Label("rnntui — keys", classes="dialog-title")
+            yield Static(table)
+            yield Label("Panes", classes="dialog-title")
+            yield Static(PANES)
+            yield Label("escape closes this help", classes="dialog-hint")
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(None)

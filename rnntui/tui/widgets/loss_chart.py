@@ -1,0 +1,189 @@
+"""The live loss chart (plotext): per-step loss, a smoothed line, baselines and earlier runs.
+
+Points arrive many times a second; the chart only marks itself dirty and redraws on a timer
+(4/s), downsampling to about two points per terminal column, so a long run costs the same to draw
+as a short one. Finished runs of the session stay as faded, labelled curves for comparison.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import plotext as plt
+from rich.text import Text
+from textual.widget import Widget
+
+from rnntui.engine.events import Baseline
+
+REDRAW_INTERVAL_S = 0.25
+EMA_ALPHA = 0.02  # ~50-step window; debiased like TensorBoard so the start is not pulled to 0
+
+RAW_COLOR = (70, 100, 140)
+SMOOTH_COLOR = (95, 215, 255)
+BASELINE_COLOR = (215, 175, 0)
+COMPARISON_COLORS = [(150, 150, 150), (120, 120, 120), (175, 135, 175), (135, 175, 135)]
+
+
+@dataclass(frozen=True)
+class FinishedCurve:
+    """A finished run kept for comparison: its smoothed loss, downsampled."""
+
+    label: str
+    steps: tuple[float, ...]
+    losses: tuple[float, ...]
+
+
+def downsample(values: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x, mean of each bin) with at most `bins` bins; x is the 1-based step at the bin's end."""
+    n = len(values)
+    if n <= bins:
+        return np.arange(1, n + 1, dtype=float), values.astype(float)
+    edges = np.linspace(0, n, bins + 1).astype(int)
+    sums = np.add.reduceat(values.astype(float), edges[:-1])
+    counts = np.diff(edges)
+    keep = counts > 0
+    return edges[1:][keep].astype(float), sums[keep] / counts[keep]
+
+
+class LossChart(Widget):
+    """Loss per step of the current run, smoothed, with analytic baselines and earlier runs."""
+
+    def __init__(self, *, id: str | None = None, classes: str = "") -> None:
+        super().__init__(id=id, classes=classes)
+        self.losses: list[float] = []
+        self.smoothed: list[float] = []
+        self._ema = 0.0
+        self._ema_weight = 0.0
+        self.total_steps = 0
+        self.run_label = ""
+        self.baselines: tuple[Baseline, ...] = ()
+        self.comparison: list[FinishedCurve] = []
+        self._dirty = False
+        self.redraws = 0
+
+    def on_mount(self) -> None:
+        self.set_interval(REDRAW_INTERVAL_S, self._redraw_if_dirty)
+
+    # --- feeding ---------------------------------------------------------------------------------
+
+    def set_baselines(self, baselines: tuple[Baseline, ...]) -> None:
+        if tuple(baselines) != self.baselines:
+            self.baselines = tuple(baselines)
+            self._mark_dirty()
+
+    def start_run(self, label: str, total_steps: int) -> None:
+        """Begin a new live curve (the previous one should have been finished or reset)."""
+        self.losses, self.smoothed = [], []
+        self._ema = self._ema_weight = 0.0
+        self.run_label = label
+        self.total_steps = total_steps
+        self._mark_dirty()
+
+    def add_losses(self, losses: tuple[float, ...]) -> None:
+        for loss in losses:
+            self.losses.append(loss)
+            self._ema = (1 - EMA_ALPHA) * self._ema + EMA_ALPHA * loss
+            self._ema_weight = (1 - EMA_ALPHA) * self._ema_weight + EMA_ALPHA
+            self.smoothed.append(self._ema / self._ema_weight)
+        if losses:
+            self._mark_dirty()
+
+    @property
+    def smoothed_loss(self) -> float | None:
+        return self.smoothed[-1] if self.smoothed else None
+
+    def finish_run(self, label: str) -> None:
+        """Keep the live curve as a faded comparison curve labelled `label`."""
+        if self.smoothed:
+            x, y = downsample(np.asarray(self.smoothed), 1000)
+            self.comparison.append(FinishedCurve(label, tuple(x), tuple(y)))
+        self.losses, self.smoothed = [], []
+        self.run_label = ""
+        self._mark_dirty()
+
+    def reset_run(self) -> None:
+        """Drop the live curve without keeping it."""
+        self.losses, self.smoothed = [], []
+        self.run_label = ""
+        self.total_steps = 0
+        self._mark_dirty()
+
+    def clear_comparison(self) -> None:
+        self.comparison.clear()
+        self._mark_dirty()
+
+    def _mark_dirty(self) -> None:
+        self._dirty = True
+
+    def _redraw_if_dirty(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.refresh()
+
+    # --- drawing ---------------------------------------------------------------------------------
+
+    def render(self) -> Text:
+        self.redraws += 1
+        width, height = self.size.width, self.size.height
+        if width < 20 or height < 6:
+            return Text("(too small for the chart)", style="dim")
+        return Text.from_ansi(self._build(width, height), no_wrap=True)
+
+    def _build(self, width: int, height: int) -> str:
+        plt.clear_figure()
+        plt.plotsize(width, height)
+        plt.theme("clear")
+        bins = max(10, 2 * (width - 10))  # braille: two dots per column
+
+        xmax = float(max(self.total_steps, len(self.losses), 1))
+        for curve in self.comparison:
+            if curve.steps:
+                xmax = max(xmax, curve.steps[-1])
+        values: list[float] = [b.value for b in self.baselines]
+
+        raw_x = raw_y = smooth_x = smooth_y = None
+        if self.losses:
+            raw_x, raw_y = downsample(np.asarray(self.losses), bins)
+            smooth_x, smooth_y = downsample(np.asarray(self.smoothed), bins)
+            values += [float(np.min(smooth_y)), float(np.percentile(raw_y, 98)), float(raw_y[0])]
+        for curve in self.comparison:
+            values += [min(curve.losses), max(curve.losses)]
+        finite = [v for v in values if math.isfinite(v)]
+        low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
+        log_scale = low > 0 and high / low > 50
+        if log_scale:
+            plt.yscale("log")
+        span = (high - low) or max(abs(high), 1.0) * 0.1
+        low, high = (low / 1.2, high * 1.2) if log_scale else (low - 0.06 * span, high + 0.06 * span)
+        plt.ylim(low, high)
+        plt.xlim(0, xmax)
+
+        for i, curve in enumerate(self.comparison):
+            color = COMPARISON_COLORS[i % len(COMPARISON_COLORS)]
+            plt.plot(list(curve.steps), list(curve.losses), marker="braille", color=color)
+            plt.text(
+                curve.label, x=curve.steps[-1], y=curve.losses[-1], color=color, alignment="right"
+            )
+        for baseline in self.baselines:
+            plt.hline(baseline.value, BASELINE_COLOR)
+            plt.text(
+                f" {baseline.label} {baseline.value:.4f} ",
+                x=xmax * 0.02,
+                y=baseline.value,
+                color=BASELINE_COLOR,
+                alignment="left",
+            )
+        if raw_x is not None:
+            plt.plot(list(raw_x), list(raw_y), marker="braille", color=RAW_COLOR)
+            plt.plot(list(smooth_x), list(smooth_y), marker="braille", color=SMOOTH_COLOR)
+
+        if self.losses:
+            title = f"{self.run_label}  step {len(self.losses)}  smoothed {self.smoothed[-1]:.4f}"
+        elif self.comparison:
+            title = "finished runs (press s to train again, c clears them)"
+        else:
+            title = "loss per step: press s to start training"
+        plt.title(title)
+        return plt.build()

@@ -1,0 +1,298 @@
+"""The settings form: every config value, checked as you type.
+
+Each field is parsed and checked with the config module's own rules (`set_value`, then
+`check_consistency`), so the form, the CLI's `--set` and a preset file reject exactly the same
+values with the same reasons. A rejected value is flagged under its field and Start stays disabled;
+the last valid value is kept in the config meanwhile.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from rnntui.config import (
+    CELL_KINDS,
+    OPTIMIZERS,
+    RULES,
+    STACKABLE_CELLS,
+    TASK_KINDS,
+    Config,
+    ConfigError,
+    check_consistency,
+    field_types,
+    set_value,
+)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One row of the form. `only` names the pane class that must be set for it to show."""
+
+    key: str
+    label: str
+    choices: tuple[str, ...] = ()
+    only: str = ""
+    hint: str = ""
+
+
+SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
+    "Task": (
+        FieldSpec("task.kind", "task", TASK_KINDS, hint="echo: seeds 000-002; count: seed 004"),
+        FieldSpec("task.size", "samples", only="echo", hint="length of the X/Y stream per epoch"),
+        FieldSpec("task.base", "P(Y=1) base", only="echo"),
+        FieldSpec("task.lags", "lags", only="echo", hint="lag:effect pairs, like 3:0.5, 8:-0.25"),
+        FieldSpec("task.bits", "bits", only="count", hint="string length; 2**bits strings exist"),
+        FieldSpec("task.train_size", "train strings", only="count"),
+    ),
+    "Model": (
+        FieldSpec("model.cell", "cell", CELL_KINDS, hint="raw_rnn is the tutorial's raw-op cell"),
+        FieldSpec("model.state_size", "state size", only="single"),
+        FieldSpec("model.layers", "layer sizes", only="stacked", hint="like 4, 5"),
+        FieldSpec("model.stacked_cell", "stacked cell", STACKABLE_CELLS, only="stacked"),
+    ),
+    "Training": (
+        FieldSpec("train.num_steps", "num_steps", only="echo", hint="truncated-backprop window"),
+        FieldSpec("train.batch_size", "batch size"),
+        FieldSpec("train.epochs", "epochs"),
+        FieldSpec("train.optimizer", "optimizer", OPTIMIZERS),
+        FieldSpec("train.learning_rate", "learning rate"),
+        FieldSpec("train.seed", "seed"),
+        FieldSpec("train.chunk", "windows/call", hint="windows per compiled call"),
+        FieldSpec("train.xla", "XLA", hint="compile the chunk with XLA (jit_compile)"),
+        FieldSpec("train.eval_every", "eval every", only="count", hint="epochs between tests"),
+    ),
+}
+FIELDS: tuple[FieldSpec, ...] = tuple(spec for specs in SECTIONS.values() for spec in specs)
+
+
+def widget_id(key: str) -> str:
+    return key.replace(".", "--")
+
+
+def format_value(key: str, value: Any) -> str:
+    """The text a field shows for a config value."""
+    if key == "task.lags":
+        return ", ".join(f"{int(lag)}:{effect:g}" for lag, effect in value)
+    if key == "model.layers":
+        return ", ".join(str(size) for size in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def parse_text(key: str, text: str) -> Any:
+    """Turn a field's text into a value for `set_value`; ConfigError when it cannot be read."""
+    text = text.strip()
+    kind = field_types()[key]
+    if not text:
+        rule = RULES.get(key)
+        raise ConfigError("is empty; " + (f"use {rule.describe(kind)}" if rule else "fill it"), key)
+    if text.startswith("["):
+        try:
+            return tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            raise ConfigError(f"'{text}' is not a valid list", key) from None
+    if key == "task.lags":
+        pairs = []
+        for token in re.split(r"[,\s]+", text):
+            lag, sep, effect = token.partition(":")
+            try:
+                pairs.append([int(lag), float(effect)])
+            except ValueError:
+                raise ConfigError(
+                    f"'{token}' is not lag:effect; write pairs like 3:0.5, 8:-0.25", key
+                ) from None
+            if not sep:
+                raise ConfigError(f"'{token}' has no ':'; write pairs like 3:0.5", key)
+        return pairs
+    if key == "model.layers":
+        try:
+            return [int(size) for size in re.split(r"[,\s]+", text)]
+        except ValueError:
+            raise ConfigError(f"'{text}' is not a list of sizes; write them like 4, 5", key) from None
+    if kind in (int, float):
+        for convert in (int, float):
+            try:
+                return convert(text.replace("_", ""))
+            except ValueError:
+                pass
+        noun = "an integer" if kind is int else "a number"
+        raise ConfigError(f"'{text}' is not {noun}; use {RULES[key].describe(kind)}", key)
+    return text
+
+
+class SettingsPane(VerticalScroll):
+    """Edit a Config; posts `SettingsPane.Changed` with the checked result after every edit."""
+
+    BINDINGS = [
+        Binding("escape", "leave", "Leave field", show=False),
+    ]
+
+    @dataclass
+    class Changed(Message):
+        """The settings changed; `errors` maps a key to its reason (empty when it can run)."""
+
+        config: Config
+        errors: dict[str, str]
+
+    def __init__(self, config: Config, *, id: str | None = None, classes: str = "") -> None:
+        super().__init__(id=id, classes=classes)
+        self._config = config.copy()
+        self.errors: dict[str, str] = {}
+
+    @property
+    def config(self) -> Config:
+        """A copy of the current (last valid) settings."""
+        return self._config.copy()
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="preset-title")
+        with Horizontal(id="run-controls"):
+            yield Button("▶ Start", id="start", variant="success", compact=True, action="app.start")
+            yield Static(id="validity")
+        types = field_types()
+        for title, specs in SECTIONS.items():
+            yield Label(title, classes="section-title")
+            for spec in specs:
+                value = getattr(getattr(self._config, spec.key.split(".")[0]), spec.key.split(".")[1])
+                classes = "field" + (f" only-{spec.only}" if spec.only else "")
+                with Vertical(classes=classes, id=f"field-{widget_id(spec.key)}"):
+                    with Horizontal(classes="field-row"):
+                        yield Label(spec.label, classes="field-label")
+                        yield self._editor(spec, value, types[spec.key])
+                    yield Static("", classes="field-error", id=f"error-{widget_id(spec.key)}")
+
+    def _editor(self, spec: FieldSpec, value: Any, kind: type):
+        tooltip = spec.hint or ""
+        rule = RULES.get(spec.key)
+        if rule and not spec.choices:
+            tooltip = f"{tooltip}\n{rule.describe(kind)}".strip()
+        if spec.choices:
+            editor = Select(
+                [(choice, choice) for choice in spec.choices],
+                value=value,
+                allow_blank=False,
+                compact=True,
+                id=widget_id(spec.key),
+                name=spec.key,
+            )
+        elif kind is bool:
+            editor = Checkbox("", value=bool(value), compact=True, id=widget_id(spec.key))
+            editor.name = spec.key
+        else:
+            editor = Input(
+                format_value(spec.key, value), compact=True, id=widget_id(spec.key), name=spec.key
+            )
+        editor.tooltip = tooltip or None
+        return editor
+
+    def on_mount(self) -> None:
+        self._check()
+
+    # --- loading and reading ---------------------------------------------------------------------
+
+    def load(self, config: Config) -> None:
+        """Show `config` in every field (a preset was opened or the settings were reset)."""
+        self._config = config.copy()
+        with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed):
+            for spec in FIELDS:
+                section, name = spec.key.split(".")
+                value = getattr(getattr(config, section), name)
+                editor = self.query_one(f"#{widget_id(spec.key)}")
+                if isinstance(editor, Input):
+                    editor.value = format_value(spec.key, value)
+                    editor.cursor_position = 0
+                else:
+                    editor.value = value
+        self._check()
+
+    def set_title(self, name: str, description: str) -> None:
+        text = f"[b]{name or 'custom'}[/b]"
+        if description:
+            text += f"  [dim]{description}[/dim]"
+        self.query_one("#preset-title", Static).update(text)
+
+    # --- checking --------------------------------------------------------------------------------
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _edited(self, event: Message) -> None:
+        event.stop()
+        self._check()
+
+    def _raw_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for spec in FIELDS:
+            editor = self.query_one(f"#{widget_id(spec.key)}")
+            values[spec.key] = editor.value
+        return values
+
+    def _check(self) -> None:
+        """Parse every field into the config, flag the visible problems, post Changed."""
+        raw = self._raw_values()
+        config = self._config.copy()
+        kind = raw["task.kind"]
+        cell = raw["model.cell"]
+        visible = {"", kind, "stacked" if cell == "stacked" else "single"}
+        errors: dict[str, str] = {}
+        for spec in FIELDS:
+            try:
+                value = raw[spec.key]
+                if isinstance(value, str) and not spec.choices:
+                    value = parse_text(spec.key, value)
+                set_value(config, spec.key, value)
+            except ConfigError as err:
+                if spec.only in visible:
+                    errors[spec.key] = err.reason
+        if not errors:
+            try:
+                check_consistency(config)
+            except ConfigError as err:
+                errors[err.key or "train.batch_size"] = err.reason
+        self._config = config
+        self.errors = errors
+        self._show(kind, cell, errors)
+        self.post_message(self.Changed(config.copy(), dict(errors)))
+
+    def _show(self, kind: str, cell: str, errors: dict[str, str]) -> None:
+        for task_kind in TASK_KINDS:
+            self.set_class(kind == task_kind, f"-{task_kind}")
+        self.set_class(cell == "stacked", "-stacked")
+        self.set_class(cell != "stacked", "-single")
+        for spec in FIELDS:
+            reason = errors.get(spec.key, "")
+            label = self.query_one(f"#error-{widget_id(spec.key)}", Static)
+            label.update(f"↑ {reason}" if reason else "")
+            label.display = bool(reason)
+            self.query_one(f"#field-{widget_id(spec.key)}").set_class(bool(reason), "-invalid")
+        validity = self.query_one("#validity", Static)
+        if errors:
+            count = len(errors)
+            noun = "problem" if count == 1 else "problems"
+            first = next(iter(errors))
+            validity.update(f"[b $error]✗ {count} {noun}[/]: {first}")
+        else:
+            validity.update("[$success]✓ ready[/]")
+        self.query_one("#start", Button).disabled = bool(errors) or self.has_class("-locked")
+
+    def lock(self, locked: bool) -> None:
+        """Settings cannot change while a run trains (the run keeps the values it started with)."""
+        self.set_class(locked, "-locked")
+        for editor in self.query("Input, Select, Checkbox"):
+            editor.disabled = locked
+        self.query_one("#start", Button).disabled = locked or bool(self.errors)
+
+    def action_leave(self) -> None:
+        """Leave the field so single-key shortcuts work again."""
+        self.screen.set_focus(None)
