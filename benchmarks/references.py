@@ -74,7 +74,9 @@ def train_keras_fit(
 
     keras.utils.set_random_seed(seed)
     _, batch_size, num_steps = xs.shape
-    layer = {"rnn": keras.layers.SimpleRNN, "gru": keras.layers.GRU, "lstm": keras.layers.LSTM}[cell]
+    layer = {"rnn": keras.layers.SimpleRNN, "gru": keras.layers.GRU, "lstm": keras.layers.LSTM}[
+        cell
+    ]
     model = keras.Sequential(
         [
             keras.Input(shape=(num_steps, 2), batch_size=batch_size),

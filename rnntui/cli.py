@@ -75,7 +75,9 @@ def train(
     ] = False,
 ) -> None:
     """Train a preset headless and print its result."""
-    config = load_config(preset, [*(overrides or []), *([f"train.epochs={epochs}"] if epochs else [])])
+    config = load_config(
+        preset, [*(overrides or []), *([f"train.epochs={epochs}"] if epochs else [])]
+    )
     from rnntui.cli_progress import ProgressPrinter
     from rnntui.engine.trainer import Trainer
 

@@ -22,7 +22,7 @@ def format_duration(seconds: float) -> str:
 
 
 class ProgressPrinter:
-    """A trainer callback that draws `[#####.....] step 1200/5000 loss 0.5213 2,310 steps/s ETA 00:02`."""
+    """Trainer callback drawing `[###...] step 1200/5000  loss 0.5213  2,310 steps/s  ETA 00:02`."""
 
     def __init__(self, enabled: bool = True, stream: TextIO | None = None) -> None:
         self.enabled = enabled
@@ -31,20 +31,26 @@ class ProgressPrinter:
         self._last_line = 0.0
         self._smoothed: float | None = None
         self._drawn = False
+        self._epoch_every = 1
 
     def __call__(self, event: Event) -> None:
         if not self.enabled:
             return
         if isinstance(event, Started):
             self._write(f"training on {event.device}: {event.total_steps:,} steps")
+            epochs = event.total_steps // max(1, event.steps_per_epoch)
+            self._epoch_every = 1 if epochs <= 20 else epochs // 10  # ~10 epoch lines per run
         elif isinstance(event, Progress):
             for loss in event.losses:  # exponential smoothing over steps, as the chart does
-                self._smoothed = loss if self._smoothed is None else 0.98 * self._smoothed + 0.02 * loss
+                self._smoothed = (
+                    loss if self._smoothed is None else 0.98 * self._smoothed + 0.02 * loss
+                )
             now = time.monotonic()
-            if self.tty or now - self._last_line >= NON_TTY_INTERVAL_S:
+            last = event.step >= event.total_steps
+            if self.tty or last or now - self._last_line >= NON_TTY_INTERVAL_S:
                 self._last_line = now
                 self._draw(event)
-        elif isinstance(event, EpochEnd):
+        elif isinstance(event, EpochEnd) and (event.epoch + 1) % self._epoch_every == 0:
             metrics = "  ".join(f"{k} {v:.4f}" for k, v in event.metrics.items())
             self._write(f"epoch {event.epoch + 1} done at step {event.step:,}: {metrics}")
         elif isinstance(event, Failed):
@@ -88,7 +94,8 @@ class ProgressPrinter:
             f"{summary['epochs']} epoch(s), {summary['steps']:,} steps in "
             f"{summary['wall_s']:.1f} s ({summary['steps_per_s']:,.0f} steps/s)"
             + ("  [stopped]" if summary.get("stopped") else ""),
-            f"final loss {summary['final_loss']:.4f}" if summary.get("final_loss") is not None
+            f"final loss {summary['final_loss']:.4f}"
+            if summary.get("final_loss") is not None
             else "final loss n/a",
         ]
         for label, value in summary.get("baselines", {}).items():

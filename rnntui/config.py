@@ -167,8 +167,10 @@ def _check_value(key: str, value: Any) -> Any:
             raise ConfigError(f"{value!r} is not an integer; use {rule.describe(int)}", key)
         value = int(value)
     elif kind is float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
-            value
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
         ):
             raise ConfigError(f"{value!r} is not a number; use {rule.describe(float)}", key)
         value = float(value)
@@ -190,7 +192,9 @@ def _check_list(key: str, value: Any) -> list:
         ok = (
             isinstance(value, list)
             and 1 <= len(value) <= 8
-            and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1024 for v in value)
+            and all(
+                isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1024 for v in value
+            )
         )
         if not ok:
             raise ConfigError(f"{value!r} is not allowed; use 1 to 8 layer sizes like [4, 5]", key)

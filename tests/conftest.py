@@ -21,7 +21,9 @@ def isolated_user_dirs(tmp_path_factory, monkeypatch):
     return home
 
 
-def run_cli(*args: str, timeout: float = 240, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, timeout: float = 240, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     """Run the real command line (`python -m rnntui ...`) in a subprocess."""
     return subprocess.run(
         [sys.executable, "-m", "rnntui", *args],

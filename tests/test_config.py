@@ -55,7 +55,9 @@ def test_defaults_are_the_tutorial():
 
 
 def test_save_and_load_round_trip(tmp_path):
-    config = apply_overrides(load_preset("echo-lstm"), ["train.num_steps=7", "task.lags=[[2, 0.3]]"])
+    config = apply_overrides(
+        load_preset("echo-lstm"), ["train.num_steps=7", "task.lags=[[2, 0.3]]"]
+    )
     config.name, config.description = "mine", 'quotes " and \\ survive'
     path = save_preset(config, tmp_path / "mine.toml")
     assert load_file(path) == config

@@ -92,7 +92,7 @@ class CompiledSteps:
         return self.model.initial_state(self.batch_size)
 
     def train_chunk(self, xs: np.ndarray, ys: np.ndarray, state: list) -> tuple[list[float], list]:
-        """Run len(xs) windows in one call; returns each window's mean loss and the carried state."""
+        """Run len(xs) windows in one call; return each window's mean loss and the state."""
         losses, state = self._train(xs, ys, state)
         return losses.numpy().tolist(), state
 

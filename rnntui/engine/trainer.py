@@ -63,6 +63,7 @@ class Trainer:
         self.losses: list[float] = []  # every step's loss, in order
         self.metrics: dict[str, float] = {}
         self.summary: dict[str, Any] = {}
+        self.steps: Any = None  # the CompiledSteps, once TensorFlow has built them
 
     # --- control (any thread) -------------------------------------------------------------------
 
@@ -104,7 +105,7 @@ class Trainer:
         cfg = self.config
         task = make_task(cfg.task, cfg.train.seed)
         device = preload_tensorflow()
-        steps = CompiledSteps(cfg, task)
+        steps = self.steps = CompiledSteps(cfg, task)
         self._snapshot_weights(steps)
 
         per_epoch = task.steps_per_epoch(cfg.train.batch_size, cfg.train.num_steps)
