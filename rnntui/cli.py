@@ -7,8 +7,10 @@ happen inside the commands that need them, so `rnntui --help` is instant.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -55,14 +57,28 @@ def main(
     if ctx.invoked_subcommand is not None:
         return
     config = load_config(preset, overrides)
+    from platformdirs import user_log_dir
+
+    from rnntui.tf_runtime import detach_native_stderr
     from rnntui.tui.app import RnnTuiApp
 
+    log_dir = Path(user_log_dir("rnntui"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    detach_native_stderr(log_dir / "native-stderr.log")  # TF's C++ logs must not hit the screen
     RnnTuiApp(config, preset_name=preset).run()
+
+
+RunsDirOption = Annotated[
+    Path | None,
+    typer.Option("--runs-dir", help="Where run folders go (default: your user data folder)."),
+]
 
 
 @app.command()
 def train(
-    preset: Annotated[str, typer.Argument(help="Preset name or path to a TOML file.")],
+    preset: Annotated[
+        str | None, typer.Argument(help="Preset name or path to a TOML file.")
+    ] = None,
     overrides: Annotated[
         list[str] | None,
         typer.Option("--set", help="Override a setting: section.key=value (repeatable)."),
@@ -73,24 +89,83 @@ def train(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the run summary as one JSON line, no progress.")
     ] = False,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="Continue a run (its name or folder).")
+    ] = None,
+    runs_dir: RunsDirOption = None,
+    tensorboard: Annotated[
+        bool, typer.Option("--tensorboard", help="Also write TensorBoard scalars to the run.")
+    ] = False,
 ) -> None:
-    """Train a preset headless and print its result."""
-    config = load_config(
-        preset, [*(overrides or []), *([f"train.epochs={epochs}"] if epochs else [])]
-    )
+    """Train a preset headless and print its result. Ctrl+C stops with a checkpoint."""
     from rnntui.cli_progress import ProgressPrinter
-    from rnntui.engine.trainer import Trainer
+    from rnntui.engine.runs import RunFolder
+    from rnntui.engine.signals import stop_on_signals
+    from rnntui.engine.trainer import Trainer, check_fits_in_memory
+
+    extra = [f"train.epochs={epochs}"] if epochs else []
+    try:
+        if resume:
+            if preset:
+                raise ConfigError("give a preset or --resume RUN, not both", source="train")
+            run = RunFolder.find(resume, runs_dir)
+            config = apply_overrides(run.load_config(), [*(overrides or []), *extra])
+            run.save_config(config)  # e.g. more epochs: the folder describes the run it holds
+        else:
+            if not preset:
+                raise ConfigError("name a preset (see `rnntui presets`) or --resume RUN")
+            config = load_config(preset, [*(overrides or []), *extra])
+            run = None
+        check_fits_in_memory(config)
+        if tensorboard and importlib.util.find_spec("tensorboard") is None:
+            raise ConfigError(
+                "needs the tensorboard package; pip install 'rnntui[tensorboard]'",
+                source="--tensorboard",
+            )
+    except ConfigError as error:
+        raise fail(str(error)) from None
+    if run is None:
+        run = RunFolder.create(config, runs_dir)
 
     printer = ProgressPrinter(enabled=not as_json)
-    trainer = Trainer(config, printer)
-    summary = trainer.run()
+    trainer = Trainer(config, printer, run=run, resume=bool(resume), tensorboard=tensorboard)
+    with stop_on_signals(trainer.stop):
+        summary = trainer.run()
     printer.close()
     if "failed" in summary:
         raise fail(f"training failed: {summary['failed']}", exit_codes.TRAINING_FAILED)
-    if as_json:
-        typer.echo(json.dumps(summary))
-    else:
-        typer.echo(printer.describe_summary(summary))
+    safe_echo(json.dumps(summary) if as_json else printer.describe_summary(summary))
+    if summary.get("stopped"):
+        safe_echo(
+            f"stopped with a checkpoint; continue with: rnntui train --resume {run.name}", err=True
+        )
+        raise typer.Exit(exit_codes.INTERRUPTED)
+
+
+def safe_echo(text: str, err: bool = False) -> None:
+    """Print, unless the terminal is gone (an SSH drop): the run folder has everything anyway."""
+    try:
+        typer.echo(text, err=err)
+    except OSError:
+        pass
+
+
+@app.command()
+def runs(runs_dir: RunsDirOption = None) -> None:
+    """List training runs: name, preset, date, steps and the final metric."""
+    from rnntui.engine.runs import list_runs
+
+    rows = list_runs(runs_dir)
+    if not rows:
+        typer.echo("no runs yet; start one with `rnntui train PRESET`")
+        return
+    width = max(len(row.name) for row in rows)
+    preset_width = max(len(row.preset) for row in rows)
+    for row in rows:
+        steps = f"{row.steps:>9,}" if row.steps is not None else f"{'-':>9}"
+        typer.echo(
+            f"{row.name:<{width}}  {row.preset:<{preset_width}}  {row.date}  {steps}  {row.final}"
+        )
 
 
 @app.command()

@@ -102,7 +102,7 @@ class Rule:
 
 RULES: dict[str, Rule] = {
     "task.kind": Rule(choices=TASK_KINDS),
-    "task.size": Rule(100, 100_000_000),
+    "task.size": Rule(100, 100_000_000_000),
     "task.base": Rule(0.0, 1.0),
     "task.bits": Rule(2, 16),
     "task.train_size": Rule(1, 65_535),

@@ -17,6 +17,30 @@ from collections.abc import Iterator
 from typing import Any
 
 _lock = threading.Lock()
+_native_stderr_detached = False
+
+
+def detach_native_stderr(log_path: str | os.PathLike) -> None:
+    """Give fd 2 to a log file for the life of a full-screen app.
+
+    Textual draws on `sys.__stderr__` (fd 2), and TensorFlow's C++ runtime logs to fd 2 from any
+    thread at any time. Swapping fd 2 around TF's import would blank the screen for seconds, so
+    the app keeps the terminal on a duplicate descriptor and fd 2 becomes a log file instead.
+    """
+    global _native_stderr_detached
+    if _native_stderr_detached:
+        return
+    try:
+        sys.__stderr__.flush()
+        terminal = os.dup(2)
+        log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    except (OSError, ValueError, AttributeError):
+        return
+    sys.__stderr__ = os.fdopen(terminal, "w", encoding="utf-8", errors="replace")
+    sys.stderr = sys.__stderr__
+    os.dup2(log, 2)
+    os.close(log)
+    _native_stderr_detached = True
 
 
 @contextlib.contextmanager
@@ -48,7 +72,8 @@ def import_tf() -> Any:
         return sys.modules["tensorflow"]
     with _lock:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        with quiet_native_stderr():
+        quiet = contextlib.nullcontext() if _native_stderr_detached else quiet_native_stderr()
+        with quiet:
             import tensorflow as tf
 
             # Device discovery logs too (e.g. cuInit failures on machines without a GPU driver).

@@ -9,6 +9,7 @@ are `threading.Event`s checked there.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from rnntui.config import Config
+from rnntui.config import Config, ConfigError
 from rnntui.engine.events import (
     EpochEnd,
     Event,
@@ -27,6 +28,7 @@ from rnntui.engine.events import (
     Resumed,
     Started,
 )
+from rnntui.engine.runs import Checkpoint, RunFolder
 
 EMIT_INTERVAL_S = 0.05  # progress events at most this often; losses of skipped chunks are batched
 TAIL_FRACTION = 0.10  # echo evaluation: mean loss over the last 10 % of an epoch's steps
@@ -51,19 +53,41 @@ class TrainingStopped(Exception):
 
 
 class Trainer:
-    """Trains one config; thread-safe pause/resume/stop; events via `on_event`."""
+    """Trains one config; thread-safe pause/resume/stop; events via `on_event`.
 
-    def __init__(self, config: Config, on_event: Callable[[Event], None] | None = None) -> None:
+    With a `RunFolder` it logs every step, checkpoints at each epoch end and on stop, and with
+    `resume=True` continues from the folder's checkpoint exactly where it stood.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        on_event: Callable[[Event], None] | None = None,
+        *,
+        run: RunFolder | None = None,
+        resume: bool = False,
+        tensorboard: bool = False,
+    ) -> None:
         self.config = config.copy()
         self.on_event = on_event or (lambda event: None)
+        self.run_folder = run
+        self.resume_run = resume
+        self.tensorboard = tensorboard
         self._stop = threading.Event()
         self._pause = threading.Event()
         self._lock = threading.Lock()
         self._lstm_weights: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self.losses: list[float] = []  # every step's loss, in order
+        self.start_step = 0  # steps done before this process (a resumed run)
+        self.losses: list[float] = []  # the loss of every step this process ran, in order
         self.metrics: dict[str, float] = {}
         self.summary: dict[str, Any] = {}
         self.steps: Any = None  # the CompiledSteps, once TensorFlow has built them
+        self._position = (0, 0)  # (epoch, next window): where the data stands
+        self._epoch_losses: list[float] = []
+        self._state: Any = None
+        self._wall_before = 0.0
+        self._started = 0.0
+        self._writer: Any = None
 
     # --- control (any thread) -------------------------------------------------------------------
 
@@ -81,6 +105,10 @@ class Trainer:
     def paused(self) -> bool:
         return self._pause.is_set()
 
+    @property
+    def step(self) -> int:
+        return self.start_step + len(self.losses)
+
     def lstm_weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The first LSTM layer's trained weights (a snapshot), or None."""
         with self._lock:
@@ -94,9 +122,13 @@ class Trainer:
             return self._run()
         except Exception as error:  # anything inside training: report, never crash the caller
             message = one_line(error)
-            self.summary = {**self.summary, "failed": message}
-            self.on_event(Failed(message=message, step=len(self.losses)))
+            self.summary = {**self.summary, "failed": message, "steps": self.step}
+            self._write_summary()
+            self.on_event(Failed(message=message, step=self.step))
             return self.summary
+        finally:
+            if self.run_folder is not None:
+                self.run_folder.close()
 
     def _run(self) -> dict[str, Any]:
         from rnntui.engine.compiled import CompiledSteps
@@ -104,82 +136,106 @@ class Trainer:
 
         cfg = self.config
         task = make_task(cfg.task, cfg.train.seed)
+        check_fits_in_memory(cfg, task)
         device = preload_tensorflow()
         steps = self.steps = CompiledSteps(cfg, task)
+        self.summary = self._summarize(task, device, 0, False)
+        if self.resume_run:
+            self._restore(steps)
         self._snapshot_weights(steps)
+        if self.tensorboard and self.run_folder is not None:
+            self._writer = steps.tf.summary.create_file_writer(str(self.run_folder.path / "tb"))
 
         per_epoch = task.steps_per_epoch(cfg.train.batch_size, cfg.train.num_steps)
         total = per_epoch * cfg.train.epochs
-        baselines = tuple(task.baselines())
-        self.on_event(Started(device, total, per_epoch, baselines))
+        self.on_event(Started(device, total, per_epoch, tuple(task.baselines()), self.start_step))
 
-        started = time.perf_counter()
-        last_emit = started
-        pending: list[float] = []
+        self._started = time.perf_counter()
         stopped = False
-        epochs_done = 0
         try:
-            for epoch in range(cfg.train.epochs):
-                xs, ys = task.windows(epoch, cfg.train.batch_size, cfg.train.num_steps)
-                state = steps.initial_state()  # the tutorial resets the state each epoch
-                epoch_losses: list[float] = []
-                for begin in range(0, len(xs), cfg.train.chunk):
-                    self._wait_while_paused()
-                    end = begin + cfg.train.chunk
-                    losses, state = steps.train_chunk(xs[begin:end], ys[begin:end], state)
-                    bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
-                    if bad is not None:
-                        at = len(self.losses) + bad + 1
-                        raise FloatingPointError(
-                            f"loss became {losses[bad]} at step {at}; "
-                            "lower train.learning_rate or try another optimizer"
-                        )
-                    self.losses.extend(losses)
-                    epoch_losses.extend(losses)
-                    pending.extend(losses)
-                    now = time.perf_counter()
-                    if now - last_emit >= EMIT_INTERVAL_S or end >= len(xs):
-                        self._emit_progress(epoch, total, pending, started, now)
-                        pending, last_emit = [], now
-                self.metrics = self._evaluate(steps, task, epoch, epoch_losses)
-                epochs_done = epoch + 1
-                self._snapshot_weights(steps)
-                self.on_event(EpochEnd(epoch, len(self.losses), dict(self.metrics)))
+            self._train_epochs(steps, task, total)
         except TrainingStopped:
             stopped = True
-            if pending:
-                self._emit_progress(epochs_done, total, pending, started, time.perf_counter())
-            self._snapshot_weights(steps)
-
-        wall = time.perf_counter() - started
-        self.summary = self._summarize(task, device, epochs_done, wall, baselines, stopped)
+            self._checkpoint(steps)
+        self._snapshot_weights(steps)
+        self.summary = self._summarize(task, device, self._position[0], stopped)
+        self._write_summary()
         self.on_event(Finished(stopped=stopped, summary=dict(self.summary)))
         return self.summary
+
+    def _train_epochs(self, steps: Any, task: Any, total: int) -> None:
+        cfg = self.config
+        last_emit = time.perf_counter()
+        pending: list[float] = []
+        first_epoch, first_window = self._position
+        for epoch in range(first_epoch, cfg.train.epochs):
+            xs, ys = task.windows(epoch, cfg.train.batch_size, cfg.train.num_steps)
+            if epoch != first_epoch or first_window == 0:
+                self._state = steps.initial_state()  # the tutorial resets the state each epoch
+                self._epoch_losses = []
+            begin = first_window if epoch == first_epoch else 0
+            while begin < len(xs):
+                try:
+                    self._wait_while_paused()
+                except TrainingStopped:
+                    if pending:
+                        self._emit_progress(epoch, total, pending, time.perf_counter())
+                    raise
+                end = min(begin + cfg.train.chunk, len(xs))
+                losses, self._state = steps.train_chunk(xs[begin:end], ys[begin:end], self._state)
+                self._check_finite(losses)
+                first_step = self.step
+                self.losses.extend(losses)
+                self._epoch_losses.extend(losses)
+                self._position = (epoch, end)
+                pending.extend(losses)
+                self._log_chunk(first_step, epoch, losses)
+                now = time.perf_counter()
+                if now - last_emit >= EMIT_INTERVAL_S or end >= len(xs):
+                    self._emit_progress(epoch, total, pending, now)
+                    pending, last_emit = [], now
+                begin = end
+            self.metrics = self._evaluate(steps, task, epoch, self._epoch_losses)
+            self._position = (epoch + 1, 0)
+            self._snapshot_weights(steps)
+            self._checkpoint(steps)
+            self._log_epoch(epoch)
+            self.on_event(EpochEnd(epoch, self.step, dict(self.metrics)))
+
+    def _check_finite(self, losses: list[float]) -> None:
+        bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
+        if bad is not None:
+            raise FloatingPointError(
+                f"loss became {losses[bad]} at step {self.step + bad + 1}; "
+                "lower train.learning_rate or try another optimizer (the last good checkpoint "
+                "is kept)"
+            )
 
     def _wait_while_paused(self) -> None:
         if self._stop.is_set():
             raise TrainingStopped
         if not self._pause.is_set():
             return
-        self.on_event(Paused(len(self.losses)))
+        self.on_event(Paused(self.step))
+        if self.run_folder is not None:
+            self.run_folder.flush()
         while self._pause.is_set() and not self._stop.is_set():
             time.sleep(0.02)
         if self._stop.is_set():
             raise TrainingStopped
-        self.on_event(Resumed(len(self.losses)))
+        self.on_event(Resumed(self.step))
 
-    def _emit_progress(
-        self, epoch: int, total: int, losses: list[float], started: float, now: float
-    ) -> None:
-        step = len(self.losses)
-        wall = now - started
-        rate = step / wall if wall > 0 else 0.0
-        eta = (total - step) / rate if rate > 0 else float("inf")
-        self.on_event(Progress(step, epoch, total, tuple(losses), rate, eta, wall))
+    def _wall(self, now: float | None = None) -> float:
+        return self._wall_before + ((now or time.perf_counter()) - self._started)
+
+    def _emit_progress(self, epoch: int, total: int, losses: list[float], now: float) -> None:
+        elapsed = now - self._started
+        rate = len(self.losses) / elapsed if elapsed > 0 else 0.0
+        eta = (total - self.step) / rate if rate > 0 else float("inf")
+        self.on_event(Progress(self.step, epoch, total, tuple(losses), rate, eta, self._wall(now)))
 
     def _evaluate(self, steps, task, epoch: int, epoch_losses: list[float]) -> dict[str, float]:
-        tail = max(1, int(len(epoch_losses) * TAIL_FRACTION))
-        metrics = {"tail_loss": float(np.mean(epoch_losses[-tail:]))}
+        metrics = {"tail_loss": _tail_mean(epoch_losses)}
         last = epoch == self.config.train.epochs - 1
         if task.kind == "count" and (last or (epoch + 1) % self.config.train.eval_every == 0):
             metrics["test_error_pct"] = steps.test_error_pct(*task.test_set())
@@ -194,29 +250,120 @@ class Trainer:
         with self._lock:
             self._lstm_weights = weights
 
-    def _summarize(self, task, device, epochs_done, wall, baselines, stopped) -> dict[str, Any]:
+    # --- run folder -----------------------------------------------------------------------------
+
+    def _log_chunk(self, first_step: int, epoch: int, losses: list[float]) -> None:
+        if self.run_folder is not None:
+            self.run_folder.append_metrics(first_step, epoch, losses, self._wall())
+        if self._writer is not None:
+            with self._writer.as_default():
+                self.steps.tf.summary.scalar("loss", float(np.mean(losses)), step=self.step)
+
+    def _log_epoch(self, epoch: int) -> None:
+        if self._writer is not None:
+            with self._writer.as_default():
+                for key, value in self.metrics.items():
+                    if value is not None:
+                        self.steps.tf.summary.scalar(f"epoch/{key}", value, step=self.step)
+            self._writer.flush()
+        self._write_summary(epochs=epoch + 1)
+
+    def _write_summary(self, **updates: Any) -> None:
+        if self.run_folder is None:
+            return
+        if updates:
+            self.summary = {**self.summary, **updates, "steps": self.step}
+        self.run_folder.write_summary(self.summary)
+
+    def _checkpoint(self, steps: Any) -> None:
+        if self.run_folder is None:
+            return
+        epoch, window = self._position
+        state = [] if self._state is None or window == 0 else [np.asarray(s) for s in self._state]
+        self.run_folder.write_checkpoint(
+            Checkpoint(
+                epoch=epoch,
+                window=window,
+                step=self.step,
+                wall_s=self._wall(),
+                weights=steps.model.get_weights(),
+                optimizer=[np.asarray(v) for v in steps.optimizer.variables],
+                state=state,
+                epoch_losses=list(self._epoch_losses) if window else [],
+                metrics=dict(self.metrics),
+            )
+        )
+
+    def _restore(self, steps: Any) -> None:
+        """Continue from the run folder's checkpoint: weights, optimizer, state, data position."""
+        run = self.run_folder
+        if run is None or not run.has_checkpoint():
+            raise FileNotFoundError("this run has no checkpoint to resume from")
+        checkpoint = run.read_checkpoint()
+        steps.model.set_weights(checkpoint.weights)
+        variables = steps.optimizer.variables
+        if len(variables) != len(checkpoint.optimizer):
+            raise ValueError("the checkpoint's optimizer state does not fit this config")
+        for variable, value in zip(variables, checkpoint.optimizer, strict=True):
+            variable.assign(value)
+        self._position = (checkpoint.epoch, checkpoint.window)
+        self._state = [steps.tf.constant(s) for s in checkpoint.state] or None
+        self._epoch_losses = list(checkpoint.epoch_losses)
+        self.metrics = dict(checkpoint.metrics)
+        self.start_step = checkpoint.step
+        self._wall_before = checkpoint.wall_s
+        run.truncate_metrics(checkpoint.step)  # steps logged after the checkpoint run again
+
+    def _summarize(self, task, device, epochs_done: int, stopped: bool) -> dict[str, Any]:
         cfg = self.config
-        steps = len(self.losses)
+        wall = self._wall() if self._started else self._wall_before
+        ran = len(self.losses)
+        elapsed = wall - self._wall_before
         summary: dict[str, Any] = {
             "preset": cfg.name,
             "task": cfg.task.kind,
             "cell": cfg.model.cell,
             "epochs": epochs_done,
-            "steps": steps,
+            "steps": self.step,
             "wall_s": round(wall, 3),
-            "steps_per_s": round(steps / wall, 1) if wall > 0 else 0.0,
+            "steps_per_s": round(ran / elapsed, 1) if elapsed > 0 else 0.0,
             "final_loss": self.metrics.get("tail_loss", _tail_mean(self.losses)),
             "stopped": stopped,
             "device": device,
+            "run": str(self.run_folder.path) if self.run_folder else None,
         }
         if task.kind == "echo":
-            summary["baselines"] = {b.label: round(b.value, 4) for b in baselines}
+            summary["baselines"] = {b.label: round(b.value, 4) for b in task.baselines()}
         else:
             summary["test_error_pct"] = self.metrics.get("test_error_pct")
         return summary
 
 
+def available_memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_fits_in_memory(config: Config, task: Any = None) -> None:
+    """Refuse, before allocating, a config whose data would not fit in free memory."""
+    if task is None:
+        from rnntui.tasks import make_task
+
+        task = make_task(config.task, config.train.seed)
+    need = task.estimate_bytes(config.train.batch_size, config.train.num_steps)
+    free = available_memory_bytes()
+    if free is not None and need > 0.8 * free:
+        raise ConfigError(
+            f"one epoch of data needs about {need / 2**30:.1f} GiB, more than the "
+            f"{free / 2**30:.1f} GiB of free memory allows; lower task.size",
+            "task.size",
+        )
+
+
 def _tail_mean(losses: list[float]) -> float | None:
+    """Mean over the last 10 % of `losses` (at least one)."""
     if not losses:
         return None
     tail = max(1, int(len(losses) * TAIL_FRACTION))

@@ -1,0 +1,168 @@
+"""Run folders and faults, with real processes: kill a headless run, resume it, compare curves."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnntui.config import apply_overrides, load_preset
+from rnntui.engine.events import Failed, Progress
+from rnntui.engine.runs import RunFolder, list_runs, read_metrics
+from rnntui.engine.trainer import Trainer
+from tests.conftest import run_cli
+
+# ~8,000 small steps: long enough to interrupt, short enough for the suite
+SLOW = [
+    "--set", "task.size=200000",
+    "--set", "train.batch_size=20",
+    "--set", "train.chunk=5",
+    "--epochs", "4",
+]  # fmt: skip
+
+
+def metric_rows(run_dir: Path) -> list[dict]:
+    path = run_dir / "metrics.jsonl"
+    return read_metrics(path) if path.exists() else []
+
+
+def only_run(root: Path) -> Path:
+    (run,) = [p for p in root.iterdir() if p.is_dir()]
+    return run
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> list[float]:
+    root = tmp_path_factory.mktemp("full")
+    result = run_cli("train", "echo-raw-5", *SLOW, "--runs-dir", str(root), "--json")
+    assert result.returncode == 0, result.stderr
+    return [row["loss"] for row in metric_rows(only_run(root))]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_signal_checkpoints_and_the_resumed_curve_continues(tmp_path, uninterrupted, signum):
+    command = [sys.executable, "-m", "rnntui", "train", "echo-raw-5", *SLOW, "--runs-dir", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = [p for p in tmp_path.iterdir() if p.is_dir()]
+        if runs and len(metric_rows(runs[0])) >= 2500:  # mid-way through epoch 2
+            break
+        time.sleep(0.1)
+    sent = time.monotonic()
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=30)
+    assert time.monotonic() - sent < 5, "the process took too long to stop"
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    run = only_run(tmp_path)
+    assert f"rnntui train --resume {run.name}" in stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stopped"] is True
+    stopped_at = summary["steps"]
+    assert 2500 <= stopped_at < len(uninterrupted)
+    assert len(metric_rows(run)) == stopped_at  # every step up to the checkpoint is logged
+
+    resumed = run_cli("train", "--resume", run.name, "--runs-dir", str(tmp_path), "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    rows = metric_rows(run)
+    assert [row["step"] for row in rows] == list(range(1, len(uninterrupted) + 1))
+    # same seed: the resumed curve is the uninterrupted one
+    np.testing.assert_allclose([row["loss"] for row in rows], uninterrupted, rtol=1e-4, atol=1e-5)
+    assert json.loads(resumed.stdout.splitlines()[-1])["steps"] == len(uninterrupted)
+
+
+def test_sigkill_mid_run_leaves_a_loadable_checkpoint(tmp_path):
+    command = [sys.executable, "-m", "rnntui", "train", "echo-raw-5", *SLOW, "--runs-dir", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = [p for p in tmp_path.iterdir() if p.is_dir()]
+        if runs and (runs[0] / "checkpoint.npz").exists() and len(metric_rows(runs[0])) > 2100:
+            break
+        time.sleep(0.05)
+    process.kill()
+    process.wait(30)
+    run = RunFolder(only_run(tmp_path))
+    checkpoint = run.read_checkpoint()  # never torn: written to a temp name and renamed
+    assert checkpoint.step % 2000 == 0 and checkpoint.window == 0
+    resumed = run_cli("train", "--resume", str(run.path), "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert [row["step"] for row in metric_rows(run.path)] == list(range(1, 8001))
+
+
+def test_runs_lists_runs_and_reports_damage(tmp_path):
+    good = run_cli(
+        "train", "count-lstm", "--epochs", "2", "--set", "train.eval_every=1",
+        "--runs-dir", str(tmp_path), "--json",
+    )  # fmt: skip
+    assert good.returncode == 0, good.stderr
+    damaged = tmp_path / "20200101-000000-broken"
+    damaged.mkdir()
+    (damaged / "config.toml").write_text(load_preset("echo-raw-5").to_toml())
+    (damaged / "summary.json").write_text('{"steps": 12, "final_lo')  # torn by a crash
+    garbage = tmp_path / "20200101-000001-garbage"
+    garbage.mkdir()
+    (garbage / "config.toml").write_text("[[[")
+    result = run_cli("runs", "--runs-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    assert "broken" in lines[0] and "damaged: summary.json unreadable" in lines[0]
+    assert "garbage" in lines[1] and "damaged" in lines[1]
+    assert "count-lstm" in lines[2] and "10" in lines[2] and "test error" in lines[2]
+
+
+def test_nan_keeps_the_last_good_checkpoint(tmp_path):
+    config = apply_overrides(
+        load_preset("echo-raw-5"),
+        ["task.size=20000", "train.batch_size=20", "train.chunk=10", "train.epochs=3"],
+    )
+    run = RunFolder.create(config, tmp_path)
+    events: list = []
+
+    def on_event(event):
+        events.append(event)
+        if isinstance(event, Progress) and event.epoch == 1 and event.step >= 250:
+            weights = trainer.steps.variables[0]
+            weights.assign(weights * float("nan"))
+
+    trainer = Trainer(config, on_event, run=run)
+    trainer.run()
+    assert isinstance(events[-1], Failed) and "loss became nan" in events[-1].message
+    checkpoint = run.read_checkpoint()
+    assert (checkpoint.epoch, checkpoint.window, checkpoint.step) == (1, 0, 200)
+    assert all(np.isfinite(w).all() for w in checkpoint.weights)
+    assert "loss became nan" in run.read_summary()["failed"]
+
+
+def test_tensorboard_scalars_are_written(tmp_path):
+    result = run_cli(
+        "train", "echo-raw-5", "--set", "task.size=20000", "--set", "train.batch_size=20",
+        "--tensorboard", "--runs-dir", str(tmp_path), "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    events = list((only_run(tmp_path) / "tb").glob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 100
+
+
+def test_a_config_too_big_for_memory_is_refused_before_allocating(tmp_path):
+    result = run_cli("train", "echo-raw-5", "--set", "task.size=90000000000", "--runs-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("rnntui: task.size: one epoch of data needs about ")
+    assert "GiB" in result.stderr and result.stderr.count("\n") == 1
+    assert list_runs(tmp_path) == []
+
+
+def test_resume_of_a_missing_run_is_one_line(tmp_path):
+    result = run_cli("train", "--resume", "nope", "--runs-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("rnntui: --resume: no run folder 'nope'")
+    assert os.listdir(tmp_path) == []
