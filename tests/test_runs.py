@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from rnntui.config import apply_overrides, load_preset
-from rnntui.engine.events import Failed, Progress
+from rnntui.engine.events import EpochEnd, Failed
 from rnntui.engine.runs import RunFolder, list_runs, read_metrics
 from rnntui.engine.trainer import Trainer
 from tests.conftest import run_cli
@@ -130,13 +130,14 @@ def test_nan_keeps_the_last_good_checkpoint(tmp_path):
 
     def on_event(event):
         events.append(event)
-        if isinstance(event, Progress) and event.epoch == 1 and event.step >= 250:
+        if isinstance(event, EpochEnd) and event.epoch == 0:  # after epoch 0's checkpoint
             weights = trainer.steps.variables[0]
             weights.assign(weights * float("nan"))
 
     trainer = Trainer(config, on_event, run=run)
     trainer.run()
-    assert isinstance(events[-1], Failed) and "loss became nan" in events[-1].message
+    assert isinstance(events[-1], Failed)
+    assert "loss became nan at step 201" in events[-1].message
     checkpoint = run.read_checkpoint()
     assert (checkpoint.epoch, checkpoint.window, checkpoint.step) == (1, 0, 200)
     assert all(np.isfinite(w).all() for w in checkpoint.weights)
