@@ -96,6 +96,9 @@ def train(
     tensorboard: Annotated[
         bool, typer.Option("--tensorboard", help="Also write TensorBoard scalars to the run.")
     ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only validate: print the resolved config and exit.")
+    ] = False,
 ) -> None:
     """Train a preset headless and print its result. Ctrl+C stops with a checkpoint."""
     from rnntui.cli_progress import ProgressPrinter
@@ -124,6 +127,9 @@ def train(
             )
     except ConfigError as error:
         raise fail(str(error)) from None
+    if check:
+        typer.echo(config.to_toml(), nl=False)
+        return
     if run is None:
         run = RunFolder.create(config, runs_dir)
 

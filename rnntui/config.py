@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import reprlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,11 +125,27 @@ class ConfigError(ValueError):
     """A bad preset or override. `str()` is the one line a user should read."""
 
     def __init__(self, message: str, key: str = "", source: str = "") -> None:
+        # one line, whatever a fuzzer or a typo put into a key or value
+        message, key, source = _printable(message), _printable(key), _printable(source)
         self.key = key
         self.source = source
         self.reason = message
         where = ": ".join(part for part in (source, key) if part)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = 40
+_short.maxlist, _short.maxlevel = 6, 2
+
+
+def _show(value: Any) -> str:
+    """A value as a short repr, for messages."""
+    return _short.repr(value)
 
 
 def _fmt(value: float) -> str:
@@ -160,11 +177,11 @@ def _check_value(key: str, value: Any) -> Any:
     rule = RULES.get(key, Rule())
     if kind is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{value!r} is not true/false", key)
+            raise ConfigError(f"{_show(value)} is not true/false", key)
         return value
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            raise ConfigError(f"{value!r} is not an integer; use {rule.describe(int)}", key)
+            raise ConfigError(f"{_show(value)} is not an integer; use {rule.describe(int)}", key)
         value = int(value)
     elif kind is float:
         if (
@@ -172,13 +189,13 @@ def _check_value(key: str, value: Any) -> Any:
             or not isinstance(value, int | float)
             or not math.isfinite(value)
         ):
-            raise ConfigError(f"{value!r} is not a number; use {rule.describe(float)}", key)
+            raise ConfigError(f"{_show(value)} is not a number; use {rule.describe(float)}", key)
         value = float(value)
     elif kind is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{value!r} is not text; use {rule.describe(str)}", key)
+            raise ConfigError(f"{_show(value)} is not text; use {rule.describe(str)}", key)
         if rule.choices and value not in rule.choices:
-            raise ConfigError(f"'{value}' is not allowed; use {rule.describe(str)}", key)
+            raise ConfigError(f"{_show(value)} is not allowed; use {rule.describe(str)}", key)
         return value
     else:
         return _check_list(key, value)
@@ -197,7 +214,9 @@ def _check_list(key: str, value: Any) -> list:
             )
         )
         if not ok:
-            raise ConfigError(f"{value!r} is not allowed; use 1 to 8 layer sizes like [4, 5]", key)
+            raise ConfigError(
+                f"{_show(value)} is not allowed; use 1 to 8 layer sizes like [4, 5]", key
+            )
         return list(value)
     if key == "task.lags":
         ok = isinstance(value, list) and len(value) <= 8
@@ -219,7 +238,7 @@ def _check_list(key: str, value: Any) -> list:
             pairs.append([int(pair[0]), float(pair[1])])
         if not ok or len({p[0] for p in pairs}) != len(pairs):
             raise ConfigError(
-                f"{value!r} is not allowed; use up to 8 distinct [lag, effect] pairs, "
+                f"{_show(value)} is not allowed; use up to 8 distinct [lag, effect] pairs, "
                 "lag 1..1000 and effect -1..1, like [[3, 0.5], [8, -0.25]]",
                 key,
             )
@@ -279,7 +298,7 @@ def from_dict(data: Any, source: str = "") -> Config:
         for key, value in data.items():
             if key in ("name", "description"):
                 if not isinstance(value, str):
-                    raise ConfigError(f"{value!r} is not text", key)
+                    raise ConfigError(f"{_show(value)} is not text", key)
                 setattr(config, key, value)
             elif key in SECTIONS:
                 if not isinstance(value, dict):

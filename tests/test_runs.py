@@ -48,7 +48,16 @@ def uninterrupted(tmp_path_factory) -> list[float]:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_checkpoints_and_the_resumed_curve_continues(tmp_path, uninterrupted, signum):
-    command = [sys.executable, "-m", "rnntui", "train", "echo-raw-5", *SLOW, "--runs-dir", str(tmp_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "rnntui",
+        "train",
+        "echo-raw-5",
+        *SLOW,
+        "--runs-dir",
+        str(tmp_path),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -80,7 +89,16 @@ def test_signal_checkpoints_and_the_resumed_curve_continues(tmp_path, uninterrup
 
 
 def test_sigkill_mid_run_leaves_a_loadable_checkpoint(tmp_path):
-    command = [sys.executable, "-m", "rnntui", "train", "echo-raw-5", *SLOW, "--runs-dir", str(tmp_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "rnntui",
+        "train",
+        "echo-raw-5",
+        *SLOW,
+        "--runs-dir",
+        str(tmp_path),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -155,7 +173,9 @@ def test_tensorboard_scalars_are_written(tmp_path):
 
 
 def test_a_config_too_big_for_memory_is_refused_before_allocating(tmp_path):
-    result = run_cli("train", "echo-raw-5", "--set", "task.size=90000000000", "--runs-dir", str(tmp_path))
+    result = run_cli(
+        "train", "echo-raw-5", "--set", "task.size=90000000000", "--runs-dir", str(tmp_path)
+    )
     assert result.returncode == 2
     assert result.stderr.startswith("rnntui: task.size: one epoch of data needs about ")
     assert "GiB" in result.stderr and result.stderr.count("\n") == 1
