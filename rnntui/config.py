@@ -180,7 +180,8 @@ def _check_value(key: str, value: Any) -> Any:
             raise ConfigError(f"{_show(value)} is not true/false", key)
         return value
     if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        if isinstance(value, bool) or not whole:
             raise ConfigError(f"{_show(value)} is not an integer; use {rule.describe(int)}", key)
         value = int(value)
     elif kind is float:
@@ -227,7 +228,7 @@ def _check_list(key: str, value: Any) -> list:
                 and len(pair) == 2
                 and isinstance(pair[0], int | float)
                 and not isinstance(pair[0], bool)
-                and pair[0] == int(pair[0])
+                and float(pair[0]).is_integer()
                 and 1 <= pair[0] <= 1000
                 and isinstance(pair[1], int | float)
                 and not isinstance(pair[1], bool)
