@@ -15,7 +15,7 @@ class RnnTuiCommands(Provider):
         rows = []
         for binding in getattr(app, "PALETTE_BINDINGS", []):
             key = binding.key_display or binding.key.split(",")[0]
-            help_text = f"{binding.tooltip} [{key}]" if binding.tooltip else f"[{key}]"
+            help_text = f"{binding.tooltip} (key: {key})" if binding.tooltip else f"key: {key}"
             rows.append((binding.description, help_text, binding.action))
         return rows
 

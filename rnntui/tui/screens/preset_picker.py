@@ -8,7 +8,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
@@ -34,9 +34,10 @@ class PresetPicker(ModalScreen[Path | None]):
                 prompt = Text.assemble((name, "bold"), "  ", (description, "dim"))
                 options.append(Option(prompt, id=str(path)))
             yield OptionList(*options, id="preset-list")
-            yield Label("…or a preset file:", classes="dialog-hint")
-            yield Input(placeholder="path/to/preset.toml", id="preset-path", compact=True)
-            yield Label("enter: open · escape: cancel", classes="dialog-hint")
+            with Horizontal(classes="dialog-row"):
+                yield Label("or a file ", classes="dialog-hint")
+                yield Input(placeholder="path/to/preset.toml", id="preset-path", compact=True)
+            yield Label("enter: open · tab: next field · escape: cancel", classes="dialog-hint")
 
     def on_mount(self) -> None:
         option_list = self.query_one(OptionList)

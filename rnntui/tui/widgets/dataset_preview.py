@@ -75,9 +75,9 @@ class DatasetPreview(Static):
         self.post_message(self.Ready(key, data))
 
     def on_dataset_preview_ready(self, message: Ready) -> None:
-        message.stop()
-        if message.key != self._key:
-            return  # an older request finished after a newer one was made
+        # Not stopped: the app hears it too (the chart shows the task's baselines before training).
+        if message.key != self._key or not self.is_attached:
+            return  # an older request finished after a newer one was made, or we are closing
         if message.data is None:
             self.data = None
             self.update(Text(f"no preview: {message.error}", style="red"))
@@ -150,7 +150,7 @@ def render_echo(data: PreviewData, width: int) -> Group:
     explain = Text.assemble(
         ("Y[t] depends on X[t-lag]: ", "dim"),
         *((f"lag {lag} {effect:+g}  ", "bold") for lag, effect in preview.lags),
-        (f"(base {stats.p_y_theory:.3f} average)" if stats else "", "dim"),
+        (f"(P(Y=1) averages {stats.p_y_theory:.3f})" if stats else "", "dim"),
     )
 
     table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold dim")
@@ -158,16 +158,16 @@ def render_echo(data: PreviewData, width: int) -> Group:
     table.add_column("measured", justify="right")
     table.add_column("theory", justify="right")
     if stats is not None:
-        table.add_row("P(Y=1)", f"{stats.p_y:.4f}", f"{stats.p_y_theory:.4f}")
+        table.add_row(Text("P(Y=1)"), f"{stats.p_y:.4f}", f"{stats.p_y_theory:.4f}")
         for row_stats in stats.lags:
             lag = row_stats.lag
             table.add_row(
-                f"P(Y=1 | X[t-{lag}]=1)",
+                Text(f"P(Y=1 | X[t-{lag}]=1)"),
                 f"{row_stats.p_given_1:.4f}",
                 f"{row_stats.p_given_1_theory:.4f}",
             )
             table.add_row(
-                f"P(Y=1 | X[t-{lag}]=0)",
+                Text(f"P(Y=1 | X[t-{lag}]=0)"),
                 f"{row_stats.p_given_0:.4f}",
                 f"{row_stats.p_given_0_theory:.4f}",
             )

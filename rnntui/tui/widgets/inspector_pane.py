@@ -19,17 +19,15 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 
-from rnntui.inspect import parse_inputs
-
 DEFAULT_INPUT = "3,2,2,3,2,2"  # seed 003's single step
 AGREEMENT_TOLERANCE = 1e-5
 GATES = (
-    ("i", "input gate"),
-    ("f", "forget gate"),
+    ("i", "input"),
+    ("f", "forget"),
     ("g", "candidate"),
-    ("o", "output gate"),
+    ("o", "output"),
     ("c", "cell state"),
-    ("h", "output h"),
+    ("h", "hidden"),
 )
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
@@ -53,8 +51,11 @@ class WeightsSource:
     sample_input: str  # an input that fits the weights (e.g. one-hot bits for echo)
 
 
-class InspectorPane(Vertical):
-    """Edit an input sequence, step the LSTM along it, read every gate and the state."""
+class InspectorPane(Vertical, can_focus=True):
+    """Edit an input sequence, step the LSTM along it, read every gate and the state.
+
+    The pane itself takes focus (from the `i` key), so ←/→ step at once; tab reaches the input.
+    """
 
     BINDINGS = [
         Binding("left", "step(-1)", "Step back", key_display="←"),
@@ -86,7 +87,9 @@ class InspectorPane(Vertical):
         with Horizontal(id="inspector-input-row"):
             yield Label("input ", classes="field-label")
             yield Input(DEFAULT_INPUT, id="inspector-input", compact=True)
-        yield Static("[dim]`,` between values · `;` between timesteps[/]", id="inspector-hint")
+        yield Static(
+            "[dim]`,` between values · `;` between timesteps · ←/→ step[/]", id="inspector-hint"
+        )
         with Horizontal(id="inspector-controls"):
             yield Button("◀ back", id="step-back", compact=True)
             yield Static(id="step-label")
@@ -124,6 +127,8 @@ class InspectorPane(Vertical):
         self.recompute()
 
     def _fits(self, text: str, source: WeightsSource) -> bool:
+        from rnntui.inspect import parse_inputs
+
         try:
             rows = parse_inputs(text)
         except ValueError:
@@ -138,6 +143,8 @@ class InspectorPane(Vertical):
         self.recompute()
 
     def recompute(self) -> None:
+        from rnntui.inspect import parse_inputs  # NumPy; kept out of the first frame's imports
+
         text = self.query_one("#inspector-input", Input).value
         try:
             inputs = parse_inputs(text)
@@ -172,7 +179,7 @@ class InspectorPane(Vertical):
 
     def on_inspector_pane_ready(self, message: Ready) -> None:
         message.stop()
-        if message.request != self._request:
+        if message.request != self._request or not self.is_attached:
             return
         self._pending = False
         if message.inspection is None:
@@ -255,14 +262,17 @@ class InspectorPane(Vertical):
 
     def _table(self, inspection, step) -> Group:
         width = max(40, self.size.width or 80)
-        label_width = 13
+        label_width = 12  # "c cell state"
+        number_width = 7  # "+0.1234"
         units = len(step.c)
-        number_width = 7
-        per_unit = max(number_width + 1, (width - label_width) // max(units, 1))
-        shown = max(1, min(units, (width - label_width) // per_unit))
-        bar_width = max(0, min(10, per_unit - number_width - 2))
+        room = width - label_width - 1
+        # Each unit column: the number, then (room permitting) a space and a bar, then 1 padding.
+        per_unit = max(number_width + 1, room // max(units, 1))
+        shown = max(1, min(units, room // per_unit))
+        bar_width = min(10, per_unit - number_width - 2)
+        bar_width = bar_width if bar_width >= 2 else 0
         table = Table(box=None, padding=(0, 1, 0, 0), show_edge=False, header_style="bold dim")
-        table.add_column("", no_wrap=True, width=label_width - 1)
+        table.add_column("", no_wrap=True, width=label_width)
         for unit in range(shown):
             table.add_column(f"unit {unit}", no_wrap=True)
         c_scale = max(1.0, max((abs(v) for s in inspection.steps for v in s.c), default=1.0))
@@ -272,8 +282,10 @@ class InspectorPane(Vertical):
             cells = []
             for unit in range(shown):
                 value = values[unit]
-                cell = Text(f"{value:+.4f}".rjust(number_width) + " ")
-                cell.append_text(bar(value, scale, bar_width))
+                cell = Text(f"{value:+.4f}")
+                if bar_width:
+                    cell.append(" ")
+                    cell.append_text(bar(value, scale, bar_width))
                 cells.append(cell)
             style = "bold" if name in ("c", "h") else ""
             table.add_row(Text(f"{name} {description}", style=style), *cells)

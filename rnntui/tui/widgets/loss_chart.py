@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 import plotext as plt
 from rich.text import Text
 from textual.widget import Widget
 
 from rnntui.engine.events import Baseline
+
+if TYPE_CHECKING:
+    import numpy as np
 
 REDRAW_INTERVAL_S = 0.25
 EMA_ALPHA = 0.02  # ~50-step window; debiased like TensorBoard so the start is not pulled to 0
@@ -37,6 +40,8 @@ class FinishedCurve:
 
 def downsample(values: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """(x, mean of each bin) with at most `bins` bins; x is the 1-based step at the bin's end."""
+    import numpy as np  # here, not at import time: the first frame should not wait for NumPy
+
     n = len(values)
     if n <= bins:
         return np.arange(1, n + 1, dtype=float), values.astype(float)
@@ -97,6 +102,8 @@ class LossChart(Widget):
     def finish_run(self, label: str) -> None:
         """Keep the live curve as a faded comparison curve labelled `label`."""
         if self.smoothed:
+            import numpy as np
+
             x, y = downsample(np.asarray(self.smoothed), 1000)
             self.comparison.append(FinishedCurve(label, tuple(x), tuple(y)))
         self.losses, self.smoothed = [], []
@@ -132,6 +139,8 @@ class LossChart(Widget):
         return Text.from_ansi(self._build(width, height), no_wrap=True)
 
     def _build(self, width: int, height: int) -> str:
+        import numpy as np
+
         plt.clear_figure()
         plt.plotsize(width, height)
         plt.theme("clear")
@@ -152,32 +161,51 @@ class LossChart(Widget):
             values += [min(curve.losses), max(curve.losses)]
         finite = [v for v in values if math.isfinite(v)]
         low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
+        # Losses spanning decades (count's summed cross-entropy) are drawn on a log axis. The
+        # transform is ours (plotext's log scale ignores ylim), with ticks at 1, 2, 5 x 10^k.
         log_scale = low > 0 and high / low > 50
         if log_scale:
-            plt.yscale("log")
-        span = (high - low) or max(abs(high), 1.0) * 0.1
-        low, high = (low / 1.2, high * 1.2) if log_scale else (low - 0.06 * span, high + 0.06 * span)
+            floor = low / 2
+
+            def ty(values):
+                return [math.log10(max(v, floor)) for v in values]
+
+            low, high = math.log10(low) - 0.05, math.log10(high) + 0.05
+            ticks = log_ticks(low, high)
+            plt.yticks(ticks, [f"{10**t:g}" for t in ticks])
+        else:
+
+            def ty(values):
+                return list(values)
+
+            span = (high - low) or max(abs(high), 1.0) * 0.1
+            low, high = low - 0.06 * span, high + 0.06 * span
         plt.ylim(low, high)
         plt.xlim(0, xmax)
 
         for i, curve in enumerate(self.comparison):
             color = COMPARISON_COLORS[i % len(COMPARISON_COLORS)]
-            plt.plot(list(curve.steps), list(curve.losses), marker="braille", color=color)
+            plt.plot(list(curve.steps), ty(curve.losses), marker="braille", color=color)
             plt.text(
-                curve.label, x=curve.steps[-1], y=curve.losses[-1], color=color, alignment="right"
+                curve.label,
+                x=curve.steps[-1],
+                y=ty(curve.losses[-1:])[0],
+                color=color,
+                alignment="right",
             )
         for baseline in self.baselines:
-            plt.hline(baseline.value, BASELINE_COLOR)
+            level = ty([baseline.value])[0]
+            plt.hline(level, BASELINE_COLOR)
             plt.text(
                 f" {baseline.label} {baseline.value:.4f} ",
                 x=xmax * 0.02,
-                y=baseline.value,
+                y=level,
                 color=BASELINE_COLOR,
                 alignment="left",
             )
         if raw_x is not None:
-            plt.plot(list(raw_x), list(raw_y), marker="braille", color=RAW_COLOR)
-            plt.plot(list(smooth_x), list(smooth_y), marker="braille", color=SMOOTH_COLOR)
+            plt.plot(list(raw_x), ty(raw_y), marker="braille", color=RAW_COLOR)
+            plt.plot(list(smooth_x), ty(smooth_y), marker="braille", color=SMOOTH_COLOR)
 
         if self.losses:
             title = f"{self.run_label}  step {len(self.losses)}  smoothed {self.smoothed[-1]:.4f}"
@@ -187,3 +215,15 @@ class LossChart(Widget):
             title = "loss per step: press s to start training"
         plt.title(title)
         return plt.build()
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """log10 positions of 1, 2, 5 x 10^k between `low` and `high` (log10 units), thinned out."""
+    ticks = []
+    for decade in range(math.floor(low), math.ceil(high) + 1):
+        for mantissa in (1, 2, 5) if high - low < 3 else (1,):
+            tick = decade + math.log10(mantissa)
+            if low <= tick <= high:
+                ticks.append(tick)
+    step = max(1, len(ticks) // 6)
+    return ticks[::step]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 import tomllib
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
@@ -119,7 +119,9 @@ def parse_text(key: str, text: str) -> Any:
         try:
             return [int(size) for size in re.split(r"[,\s]+", text)]
         except ValueError:
-            raise ConfigError(f"'{text}' is not a list of sizes; write them like 4, 5", key) from None
+            raise ConfigError(
+                f"'{text}' is not a list of sizes; write them like 4, 5", key
+            ) from None
     if kind in (int, float):
         for convert in (int, float):
             try:
@@ -134,10 +136,6 @@ def parse_text(key: str, text: str) -> Any:
 class SettingsPane(VerticalScroll):
     """Edit a Config; posts `SettingsPane.Changed` with the checked result after every edit."""
 
-    BINDINGS = [
-        Binding("escape", "leave", "Leave field", show=False),
-    ]
-
     @dataclass
     class Changed(Message):
         """The settings changed; `errors` maps a key to its reason (empty when it can run)."""
@@ -147,13 +145,13 @@ class SettingsPane(VerticalScroll):
 
     def __init__(self, config: Config, *, id: str | None = None, classes: str = "") -> None:
         super().__init__(id=id, classes=classes)
-        self._config = config.copy()
+        self._config = deepcopy(config)
         self.errors: dict[str, str] = {}
 
     @property
     def config(self) -> Config:
         """A copy of the current (last valid) settings."""
-        return self._config.copy()
+        return deepcopy(self._config)
 
     def compose(self) -> ComposeResult:
         yield Static(id="preset-title")
@@ -164,7 +162,8 @@ class SettingsPane(VerticalScroll):
         for title, specs in SECTIONS.items():
             yield Label(title, classes="section-title")
             for spec in specs:
-                value = getattr(getattr(self._config, spec.key.split(".")[0]), spec.key.split(".")[1])
+                section, name = spec.key.split(".")
+                value = getattr(getattr(self._config, section), name)
                 classes = "field" + (f" only-{spec.only}" if spec.only else "")
                 with Vertical(classes=classes, id=f"field-{widget_id(spec.key)}"):
                     with Horizontal(classes="field-row"):
@@ -187,8 +186,13 @@ class SettingsPane(VerticalScroll):
                 name=spec.key,
             )
         elif kind is bool:
-            editor = Checkbox("", value=bool(value), compact=True, id=widget_id(spec.key))
-            editor.name = spec.key
+            editor = Checkbox(
+                "jit_compile",
+                value=bool(value),
+                compact=True,
+                id=widget_id(spec.key),
+                name=spec.key,
+            )
         else:
             editor = Input(
                 format_value(spec.key, value), compact=True, id=widget_id(spec.key), name=spec.key
@@ -203,7 +207,7 @@ class SettingsPane(VerticalScroll):
 
     def load(self, config: Config) -> None:
         """Show `config` in every field (a preset was opened or the settings were reset)."""
-        self._config = config.copy()
+        self._config = deepcopy(config)
         with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed):
             for spec in FIELDS:
                 section, name = spec.key.split(".")
@@ -241,7 +245,7 @@ class SettingsPane(VerticalScroll):
     def _check(self) -> None:
         """Parse every field into the config, flag the visible problems, post Changed."""
         raw = self._raw_values()
-        config = self._config.copy()
+        config = deepcopy(self._config)
         kind = raw["task.kind"]
         cell = raw["model.cell"]
         visible = {"", kind, "stacked" if cell == "stacked" else "single"}
@@ -263,7 +267,7 @@ class SettingsPane(VerticalScroll):
         self._config = config
         self.errors = errors
         self._show(kind, cell, errors)
-        self.post_message(self.Changed(config.copy(), dict(errors)))
+        self.post_message(self.Changed(deepcopy(config), dict(errors)))
 
     def _show(self, kind: str, cell: str, errors: dict[str, str]) -> None:
         for task_kind in TASK_KINDS:
@@ -286,13 +290,9 @@ class SettingsPane(VerticalScroll):
             validity.update("[$success]✓ ready[/]")
         self.query_one("#start", Button).disabled = bool(errors) or self.has_class("-locked")
 
-    def lock(self, locked: bool) -> None:
+    def set_locked(self, locked: bool) -> None:
         """Settings cannot change while a run trains (the run keeps the values it started with)."""
         self.set_class(locked, "-locked")
         for editor in self.query("Input, Select, Checkbox"):
             editor.disabled = locked
         self.query_one("#start", Button).disabled = locked or bool(self.errors)
-
-    def action_leave(self) -> None:
-        """Leave the field so single-key shortcuts work again."""
-        self.screen.set_focus(None)

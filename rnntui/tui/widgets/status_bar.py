@@ -12,6 +12,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from rnntui.engine.events import Progress
+
 STATE_STYLES = {
     "idle": "bold",
     "loading TensorFlow": "bold yellow",
@@ -52,7 +54,28 @@ class StatusBar(Widget):
     metric: reactive[str] = reactive("")  # e.g. "test err 0.2%"
     steps_per_s: reactive[float] = reactive(0.0)
     eta_s: reactive[float | None] = reactive(None)
-    device: reactive[str] = reactive("loading TensorFlow…")
+    device: reactive[str] = reactive("")
+
+    def clear_run(self, epochs: int = 0) -> None:
+        """Forget the last run's numbers (a new run starts, or the app was reset)."""
+        self.step = self.total_steps = self.epoch = 0
+        self.epochs = epochs
+        self.loss = None
+        self.metric = ""
+        self.steps_per_s = 0.0
+        self.eta_s = None
+
+    def show_progress(self, progress: Progress, smoothed_loss: float | None) -> None:
+        self.step = progress.step
+        self.total_steps = progress.total_steps
+        self.epoch = progress.epoch + 1
+        self.loss = smoothed_loss
+        self.steps_per_s = progress.steps_per_s
+        self.eta_s = progress.eta_s
+
+    def show_metrics(self, metrics: dict) -> None:
+        if metrics.get("test_error_pct") is not None:
+            self.metric = f"test err {metrics['test_error_pct']:.2f}%"
 
     def render(self) -> Text:
         parts: list[tuple[str, str]] = [
@@ -74,7 +97,7 @@ class StatusBar(Widget):
         if self.state in ("training", "paused", "pausing") and self.eta_s is not None:
             parts.append((f"  ETA {format_duration(self.eta_s)}", ""))
         text = Text.assemble(*parts)
-        device = Text(f" {self.device} ", style="reverse")
+        device = Text(f" {self.device} ", style="reverse") if self.device else Text()
         room = self.size.width - device.cell_len
         if text.cell_len > room:
             text.truncate(max(room, 0), overflow="ellipsis")
