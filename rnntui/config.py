@@ -7,6 +7,7 @@ names the file, the key and what is allowed, so callers can print one line inste
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import math
@@ -76,7 +77,8 @@ class Config:
         return dumps_toml(self.to_dict())
 
     def copy(self) -> Config:
-        return from_dict(self.to_dict())
+        """A deep copy; never validates (a config being edited may be inconsistent)."""
+        return copy.deepcopy(self)
 
 
 SECTIONS = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}

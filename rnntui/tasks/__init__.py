@@ -11,7 +11,7 @@ from rnntui.tasks.count import CountPreview, CountTask
 from rnntui.tasks.echo import EchoPreview, EchoStatistics, EchoTask, LagStatistics
 
 if TYPE_CHECKING:
-    from rnntui.config import TaskConfig
+    from rnntui.config import Config, TaskConfig
 
 Task = EchoTask | CountTask
 
@@ -24,6 +24,7 @@ __all__ = [
     "LagStatistics",
     "Task",
     "make_task",
+    "total_steps",
 ]
 
 
@@ -34,3 +35,10 @@ def make_task(task_config: TaskConfig, seed: int) -> Task:
     if task_config.kind == "count":
         return CountTask(task_config.bits, task_config.train_size, seed)
     raise ValueError(f"unknown task kind {task_config.kind!r}; use echo or count")
+
+
+def total_steps(config: Config) -> int:
+    """How many training steps a run of `config` takes (what the trainer will count)."""
+    train = config.train
+    task = make_task(config.task, train.seed)
+    return task.steps_per_epoch(train.batch_size, train.num_steps) * train.epochs

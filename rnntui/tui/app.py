@@ -180,7 +180,9 @@ class RnnTuiApp(App[None]):
         if not self.running and not any(key == "train.seed" for key in event.errors):
             self.inspector.set_fresh_cell(4, event.config.train.seed)
         if not self.running and not self.chart.losses and not event.errors:
-            self.chart.total_steps = expected_steps(event.config)
+            from rnntui.tasks import total_steps
+
+            self.chart.total_steps = total_steps(event.config)
             self.chart.refresh()
         self.refresh_bindings()
 
@@ -490,16 +492,6 @@ class RnnTuiApp(App[None]):
         # thread is joined; without this the exit would wait for the whole run to finish.
         if self.trainer is not None:
             self.trainer.stop()
-
-
-def expected_steps(config: Config) -> int:
-    """How many steps a run of `config` takes (the trainer's own count, computed up front)."""
-    train, task = config.train, config.task
-    if task.kind == "echo":
-        per_epoch = (task.size // train.batch_size) // train.num_steps
-    else:
-        per_epoch = task.train_size // train.batch_size
-    return per_epoch * train.epochs
 
 
 def run_label(number: int, config: Config) -> str:
