@@ -194,9 +194,24 @@ def inspect(
     as_json: Annotated[
         bool, typer.Option("--json", help="JSON with gates, c, h and the cell's weights.")
     ] = False,
+    stacked: Annotated[
+        bool,
+        typer.Option(
+            "--stacked", help="Run the tutorial's stacked LSTM (4, 5) on its (2, 3, 6) batch."
+        ),
+    ] = False,
 ) -> None:
     """Step an LSTM cell from a zero state and print its gates, c and h."""
-    from rnntui.inspect import inspect_lstm, parse_inputs
+    from rnntui.inspect import inspect_lstm, parse_inputs, stacked_lstm_demo
+
+    if stacked:
+        output = stacked_lstm_demo(seed)
+        if as_json:
+            typer.echo(json.dumps({"shape": list(output.shape), "output": output.tolist()}))
+        else:
+            typer.echo(f"stacked LSTM (4 then 5 units) output, shape {tuple(output.shape)}:")
+            typer.echo(str(output.round(6)))
+        return
 
     try:
         sequence = parse_inputs(inputs)

@@ -127,3 +127,13 @@ def test_inspect_bad_input_is_one_line():
     result = run_cli("inspect", "--input", "1,2;3")
     assert result.returncode == 2
     assert result.stderr.startswith("rnntui: --input: ") and result.stderr.count("\n") == 1
+
+
+def test_inspect_stacked_gives_the_tutorial_shape():
+    result = run_cli("inspect", "--stacked", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["shape"] == [2, 3, 5]
+    assert np.array(data["output"]).shape == (2, 3, 5)
+    # both sequences start with the same timestep, so their first outputs agree
+    np.testing.assert_allclose(data["output"][0][0], data["output"][1][0], atol=1e-6)
