@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -38,6 +39,12 @@ def only_run(root: Path) -> Path:
     return run
 
 
+def start_slow_run(runs_dir: Path, **popen: Any) -> subprocess.Popen:
+    """The real `rnntui train` on the SLOW config, in the background."""
+    command = [sys.executable, "-m", "rnntui", "train", "echo-raw-5", *SLOW]
+    return subprocess.Popen([*command, "--runs-dir", str(runs_dir)], **popen)
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory) -> list[float]:
     root = tmp_path_factory.mktemp("full")
@@ -48,17 +55,7 @@ def uninterrupted(tmp_path_factory) -> list[float]:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_checkpoints_and_the_resumed_curve_continues(tmp_path, uninterrupted, signum):
-    command = [
-        sys.executable,
-        "-m",
-        "rnntui",
-        "train",
-        "echo-raw-5",
-        *SLOW,
-        "--runs-dir",
-        str(tmp_path),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = start_slow_run(tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         runs = [p for p in tmp_path.iterdir() if p.is_dir()]
@@ -89,17 +86,7 @@ def test_signal_checkpoints_and_the_resumed_curve_continues(tmp_path, uninterrup
 
 
 def test_sigkill_mid_run_leaves_a_loadable_checkpoint(tmp_path):
-    command = [
-        sys.executable,
-        "-m",
-        "rnntui",
-        "train",
-        "echo-raw-5",
-        *SLOW,
-        "--runs-dir",
-        str(tmp_path),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_slow_run(tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         runs = [p for p in tmp_path.iterdir() if p.is_dir()]
