@@ -42,6 +42,12 @@ def load_config(preset: str, overrides: list[str] | None = None) -> Config:
         raise fail(str(error)) from None
 
 
+RunsDirOption = Annotated[
+    Path | None,
+    typer.Option("--runs-dir", help="Where run folders go (default: your user data folder)."),
+]
+
+
 @app.callback(invoke_without_command=True)
 def main(
     ctx: typer.Context,
@@ -52,6 +58,7 @@ def main(
         list[str] | None,
         typer.Option("--set", help="Override a setting: section.key=value (repeatable)."),
     ] = None,
+    runs_dir: RunsDirOption = None,
 ) -> None:
     """Open the app (the default command)."""
     if ctx.invoked_subcommand is not None:
@@ -65,13 +72,12 @@ def main(
     log_dir = Path(user_log_dir("rnntui"))
     log_dir.mkdir(parents=True, exist_ok=True)
     detach_native_stderr(log_dir / "native-stderr.log")  # TF's C++ logs must not hit the screen
-    RnnTuiApp(config, preset_name=preset).run()
-
-
-RunsDirOption = Annotated[
-    Path | None,
-    typer.Option("--runs-dir", help="Where run folders go (default: your user data folder)."),
-]
+    tui = RnnTuiApp(config, preset_name=preset, runs_dir=runs_dir)
+    tui.run()
+    if tui.exit_note:  # a run stopped on the way out: how to continue it
+        safe_echo(tui.exit_note, err=True)
+    if tui.return_code:
+        raise typer.Exit(tui.return_code)
 
 
 @app.command()

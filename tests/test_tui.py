@@ -8,7 +8,11 @@ TensorFlow is loaded; the first test to train pays the ~4 s import.
 from __future__ import annotations
 
 import asyncio
+import csv
+import importlib.util
 import io
+import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,12 +24,15 @@ from textual.widgets import Button, Input, Select, Static
 
 from rnntui.config import Config, apply_overrides, load_preset
 from rnntui.engine.events import Progress
+from rnntui.engine.runs import RunFolder, read_metrics
 from rnntui.engine.trainer import Trainer
 from rnntui.tui.app import RnnTuiApp
 from rnntui.tui.commands import RnnTuiCommands
 from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.screens.preset_picker import PresetPicker
+from rnntui.tui.screens.run_picker import RunPicker
 from rnntui.tui.screens.save_preset import SavePresetDialog
+from rnntui.tui.widgets.loss_chart import smooth
 
 TINY = ["task.size=20000", "train.batch_size=20", "train.num_steps=5", "train.chunk=20"]
 LONG = ["task.size=6000000", "train.batch_size=20", "train.num_steps=5", "train.chunk=20"]
@@ -205,7 +212,7 @@ def test_start_pause_resume_stop():
 class NaNTrainer(Trainer):
     """A real trainer whose weights turn to NaN after the first chunk, as divergence leaves them."""
 
-    def __init__(self, config, on_event):
+    def __init__(self, config, on_event, **options):
         def poisoning(event):
             on_event(event)
             if isinstance(event, Progress) and not getattr(self, "_poisoned", False):
@@ -213,7 +220,7 @@ class NaNTrainer(Trainer):
                 weights = self.steps.variables[0]
                 weights.assign(weights * float("nan"))
 
-        super().__init__(config, poisoning)
+        super().__init__(config, poisoning, **options)
 
 
 def test_a_failing_run_is_reported_and_the_app_stays_usable():
@@ -237,8 +244,8 @@ def test_a_failing_run_is_reported_and_the_app_stays_usable():
 
 
 @pytest.mark.parametrize("key", ["q", "ctrl+q"])
-def test_quit_while_training_stops_the_worker_promptly(key):
-    app = RnnTuiApp(tiny(base=LONG), preset_name="echo-raw-5")
+def test_quit_while_training_stops_the_worker_promptly(key, tmp_path):
+    app = RnnTuiApp(tiny(base=LONG), preset_name="echo-raw-5", runs_dir=tmp_path)
     timing: dict[str, float] = {}
 
     async def scenario(app, pilot):
@@ -252,6 +259,11 @@ def test_quit_while_training_stops_the_worker_promptly(key):
     assert elapsed < 3.0, f"quitting took {elapsed:.1f} s"
     assert app.trainer is not None and app.trainer._stop.is_set()
     assert len(app.trainer.losses) < 60_000
+    # The stopped run kept a checkpoint, and the shell is told how to continue it.
+    saved = RunFolder(app.run_folder.path)
+    assert saved.read_summary()["stopped"] is True
+    assert saved.read_checkpoint().step == saved.read_summary()["steps"] > 0
+    assert f"rnntui train --resume {saved.name} --runs-dir {tmp_path}" in app.exit_note
 
 
 # --- inspector ---------------------------------------------------------------------------------
@@ -363,7 +375,7 @@ def test_help_and_command_palette_list_every_action():
             titles.append(str(hit.text))
         for action in ("Start", "Pause", "Resume", "Stop", "Reset", "Open", "Save", "Inspect"):
             assert action in titles
-        assert {"Clear", "Help", "Quit"} <= set(titles)
+        assert {"Clear", "Help", "Quit", "Load run", "Export"} <= set(titles)
         found = [hit async for hit in provider.search("inspe")]
         assert found and found[0].text == "Inspect"
 
@@ -388,3 +400,136 @@ def test_layout_fits_small_and_uses_large_terminals(size):
             assert widget.region.bottom <= size[1]
 
     run(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"), size)
+
+
+# --- run folders, past runs, CSV export, signals ------------------------------------------------
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_run_gets_a_folder_and_the_curves_export_to_csv(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = RnnTuiApp(tiny(), preset_name="echo-raw-5", runs_dir=tmp_path / "runs")
+
+    async def scenario(app, pilot):
+        assert not app.query_one("#tensorboard").disabled  # installed with the test extra
+        app.query_one("#tensorboard").value = True
+        assert app.errors == {}  # an app option: the config is untouched
+        assert app.check_action("export_csv", ()) is False  # nothing on the chart yet
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.state == "finished", 60, "the run")
+        saved = app.run_folder
+        assert saved is not None and saved.path.parent == tmp_path / "runs"
+        assert any(f"saved in {saved.name}" in n for n in notifications(app))
+
+        await pilot.press("e")  # hidden from the 80-column footer, but the key works
+        await wait_for(pilot, lambda: list(tmp_path.glob("*.csv")), 10, "the CSV file")
+        (exported,) = tmp_path.glob("rnntui-curves-*.csv")
+        assert any(str(exported) in n and "curve,step,loss" in n for n in notifications(app))
+        result.update(folder=saved.path, csv=exported)
+
+    result: dict[str, Path] = {}
+    run(scenario, app)
+    folder = result["folder"]
+    assert {"config.toml", "metrics.jsonl", "summary.json", "checkpoint.npz", "tb"} <= {
+        p.name for p in folder.iterdir()
+    }
+    summary = RunFolder(folder).read_summary()
+    assert summary["steps"] == 200 and summary["stopped"] is False
+    metrics = read_metrics(folder / "metrics.jsonl")
+    assert [row["step"] for row in metrics] == list(range(1, 201))
+    assert RunFolder(folder).read_checkpoint().step == 200
+    assert RunFolder(folder).load_config().name == "echo-raw-5"
+
+    rows = csv_rows(result["csv"])
+    assert list(rows[0]) == ["curve", "step", "loss"]
+    live = [r for r in rows if r["curve"] == "run 1: raw_rnn 4 n=5"]
+    smoothed = [r for r in rows if r["curve"] == "run 1: raw_rnn 4 n=5 (smoothed)"]
+    assert [int(r["step"]) for r in live] == list(range(1, 201)) and len(smoothed) == 200
+    # The live curve is every step's loss, exactly as logged in the run folder.
+    assert [float(r["loss"]) for r in live] == pytest.approx([m["loss"] for m in metrics])
+    assert len(rows) == 400
+
+
+def test_tensorboard_option_explains_why_it_is_unavailable(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "tensorboard" else real(name)
+    )
+    app = RnnTuiApp(tiny(), preset_name="echo-raw-5")
+    monkeypatch.undo()
+
+    async def scenario(app, pilot):
+        box = app.query_one("#tensorboard")
+        assert box.disabled and not app.settings.tensorboard
+        assert "pip install 'rnntui[tensorboard]'" in plain(box.tooltip)
+        assert any("rnntui[tensorboard]" in str(s.content) for s in app.query(".field-note"))
+        app.settings.set_locked(False)  # unlocking the settings leaves it disabled
+        assert box.disabled
+
+    run(scenario, app, size=(160, 48))
+
+
+def test_loading_a_past_run_adds_a_comparison_curve(tmp_path, monkeypatch):
+    runs_dir = tmp_path / "runs"
+    past = RunFolder.create(tiny(), runs_dir)
+    Trainer(tiny(), run=past).run()  # a run made headless, as `rnntui train` does
+    losses = [row["loss"] for row in read_metrics(past.path / "metrics.jsonl")]
+    (runs_dir / "0-broken").mkdir()
+    (runs_dir / "0-broken" / "config.toml").write_text("[train\nbroken")
+    monkeypatch.chdir(tmp_path)
+
+    async def scenario(app, pilot):
+        await pilot.press("l")
+        assert isinstance(app.screen, RunPicker)
+        picker = app.screen
+        assert [info.name for info in picker.rows] == [past.name, "0-broken"]  # newest first
+        options = picker.query_one("#run-list")
+        assert options.get_option_at_index(1).disabled  # damaged: shown with the reason
+        assert "damaged" in str(options.get_option_at_index(1).prompt)
+        assert options.highlighted == 0
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.chart.comparison, 10, "the loaded curve")
+        (curve,) = app.chart.comparison
+        assert curve.label.startswith("echo-raw-5 ") and curve.steps[-1] == 200
+        assert curve.losses == pytest.approx(smooth(losses))  # 200 steps: not downsampled
+        assert app.query_one("#chart").display  # the chart tab comes forward at 80x24
+        assert any(f"{past.name}: 200 steps" in n for n in notifications(app))
+
+        await pilot.press("e")
+        await wait_for(pilot, lambda: list(tmp_path.glob("*.csv")), 10, "the CSV file")
+        (exported,) = tmp_path.glob("*.csv")
+        rows = csv_rows(exported)
+        assert {r["curve"] for r in rows} == {curve.label} and len(rows) == 200
+
+        await pilot.press("c")
+        assert app.chart.comparison == []
+
+    run(scenario, RnnTuiApp(tiny(), preset_name="echo-raw-5", runs_dir=runs_dir))
+
+
+def test_sigterm_while_training_checkpoints_and_exits(tmp_path):
+    app = RnnTuiApp(tiny(base=LONG), preset_name="echo-raw-5", runs_dir=tmp_path)
+    app.exit_watchdog = False  # it would end this very process (pytest) if the exit stalled
+
+    async def scenario(app, pilot):
+        assert signal.SIGTERM in app._signals, "no handler: the signal would end pytest"
+        await pilot.press("s")
+        await wait_for(pilot, lambda: len(app.chart.losses) > 0, 60, "training")
+        timing["signal"] = time.monotonic()
+        os.kill(os.getpid(), signal.SIGTERM)
+        await wait_for(pilot, lambda: app.return_code is not None, 5, "the app to exit")
+
+    timing: dict[str, float] = {}
+    run(scenario, app)
+    elapsed = time.monotonic() - timing["signal"]  # includes joining the worker thread
+    assert elapsed < 3.0, f"exiting took {elapsed:.1f} s"
+    assert app.return_code == 130 and app.signalled == "SIGTERM"
+    run_folder = RunFolder(app.run_folder.path)
+    summary = run_folder.read_summary()
+    assert summary["stopped"] is True and 0 < summary["steps"] < 60_000
+    assert run_folder.read_checkpoint().step == summary["steps"]
+    assert "stopped by SIGTERM" in app.exit_note

@@ -4,10 +4,17 @@ The app owns the one piece of shared machinery, the `Trainer` of the current run
 in a thread worker and reports through a callback that only posts messages (thread-safe); the app
 turns those into widget updates on the UI thread. TensorFlow is imported by a background worker at
 start-up, so the first frame never waits for it.
+
+Every run gets a run folder (metrics, summary, checkpoints) under `runs_dir`. SIGTERM, SIGHUP and
+SIGINT stop the run with a checkpoint and exit (see `shutdown`); past runs can be loaded into the
+chart and the shown curves exported as CSV.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import signal
+import threading
 from collections.abc import Callable
 from copy import deepcopy
 from pathlib import Path
@@ -17,13 +24,18 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
-from textual.widgets import Footer, Input, Tab, Tabs
+from textual.widgets import Input, Tab, Tabs
 
+from rnntui import exit_codes
 from rnntui.config import Config, ConfigError, load_file, load_preset, save_preset
 from rnntui.engine.events import Event
+from rnntui.tui import shutdown
 from rnntui.tui.commands import RnnTuiCommands
+from rnntui.tui.curves_csv import FORMAT_NOTE, write_curves_csv
 from rnntui.tui.messages import (
+    CurvesExported,
     EpochFinished,
+    PastRunLoaded,
     TensorFlowFailed,
     TensorFlowReady,
     TrainingFailed,
@@ -34,9 +46,12 @@ from rnntui.tui.messages import (
     TrainingStarted,
     message_for,
 )
+from rnntui.tui.past_runs import load_past_run
 from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.screens.preset_picker import PresetPicker
+from rnntui.tui.screens.run_picker import RunPicker
 from rnntui.tui.screens.save_preset import SavePresetDialog
+from rnntui.tui.widgets.app_footer import AppFooter
 from rnntui.tui.widgets.dataset_preview import DatasetPreview
 from rnntui.tui.widgets.inspector_pane import InspectorPane, WeightsSource
 from rnntui.tui.widgets.loss_chart import LossChart
@@ -44,7 +59,10 @@ from rnntui.tui.widgets.settings_pane import SettingsPane
 from rnntui.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from rnntui.engine.runs import RunFolder, RunInfo
     from rnntui.engine.trainer import Trainer
+
+TENSORBOARD_MISSING = "needs the tensorboard package: pip install 'rnntui[tensorboard]'"
 
 RUNNING = ("starting", "training", "pausing", "paused", "stopping")
 PANES = (
@@ -74,6 +92,8 @@ class RnnTuiApp(App[None]):
         Binding("o", "open_preset", "Open", tooltip="open a preset"),
         Binding("w", "save_preset", "Save", tooltip="save the settings as a preset"),
         Binding("i", "inspector", "Inspect", tooltip="step an LSTM cell: gates, c and h"),
+        Binding("l", "load_run", "Load run", tooltip="add a past run's curve to the chart"),
+        Binding("e", "export_csv", "Export", tooltip="save the chart's curves as CSV"),
         Binding("c", "clear_comparison", "Clear", tooltip="remove earlier runs from the chart"),
         Binding("question_mark,f1", "help", "Help", key_display="?", tooltip="keys and panes"),
         Binding("q", "quit", "Quit", tooltip="stop training and exit"),
@@ -91,8 +111,29 @@ class RnnTuiApp(App[None]):
     # since it pulls in NumPy). Tests substitute a subclass.
     trainer_factory: Callable[..., Trainer] | None = None
 
-    def __init__(self, config: Config | None = None, preset_name: str = "") -> None:
+    # On SIGTERM/SIGHUP/SIGINT, end the process if the normal exit stalls (see `shutdown`).
+    # Pilot tests that send signals to their own process switch it off.
+    exit_watchdog = True
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        preset_name: str = "",
+        runs_dir: Path | str | None = None,
+    ) -> None:
         super().__init__()
+        from rnntui.engine.runs import default_runs_dir  # here: it pulls in NumPy
+
+        self.runs_dir = Path(runs_dir).expanduser() if runs_dir else default_runs_dir()
+        self.runs_dir_given = runs_dir is not None
+        has_tensorboard = importlib.util.find_spec("tensorboard") is not None
+        self.tensorboard_problem = "" if has_tensorboard else TENSORBOARD_MISSING
+        self.run_folder: RunFolder | None = None
+        self.training_done = threading.Event()  # set while no training thread is running
+        self.training_done.set()
+        self.signalled = ""  # the name of the signal that ended the app
+        self.exit_note = ""  # a line for the shell after the app exits (the CLI prints it)
+        self._signals: list[int] = []
         self.preset_config = deepcopy(config or Config())
         # The CLI passes what the user typed: a name or a path (then the name inside the file).
         is_path = "/" in preset_name or preset_name.endswith(".toml")
@@ -112,7 +153,13 @@ class RnnTuiApp(App[None]):
 
     def compose(self) -> ComposeResult:
         # Kept as attributes: messages may still arrive while the screen is being torn down.
-        self.settings = SettingsPane(self.config, id="settings", classes="pane")
+        self.settings = SettingsPane(
+            self.config,
+            runs_dir=str(self.runs_dir),
+            tensorboard_problem=self.tensorboard_problem,
+            id="settings",
+            classes="pane",
+        )
         self.chart = LossChart(id="chart", classes="pane")
         self.preview = DatasetPreview(id="data", classes="pane")
         self.inspector = InspectorPane(id="inspector", classes="pane")
@@ -124,7 +171,7 @@ class RnnTuiApp(App[None]):
             yield self.preview
             yield self.inspector
         yield self.status
-        yield Footer(show_command_palette=False)
+        yield AppFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         titles = {"settings": "Settings", "chart": "Loss", "data": "Data", "inspector": "Inspector"}
@@ -135,6 +182,7 @@ class RnnTuiApp(App[None]):
         self.inspector.set_fresh_cell(4, self.config.train.seed)
         # Import TF once the first frame is on screen: the import holds the GIL for seconds.
         self.set_timer(0.3, self._preload)
+        self._signals = shutdown.install_signal_handlers(self._stop_signal)
 
     @property
     def running(self) -> bool:
@@ -232,9 +280,9 @@ class RnnTuiApp(App[None]):
     # --- training --------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "start":
-            return None if (self.running or self.errors) else True
         # Footer room is scarce at 80 columns: keys that cannot apply now are hidden.
+        if action == "start":
+            return False if self.running else (None if self.errors else True)
         if action == "pause":
             if self.state == "training":
                 return True
@@ -249,6 +297,8 @@ class RnnTuiApp(App[None]):
             return None if self.running else True
         if action == "clear_comparison":
             return bool(self.chart.comparison)
+        if action == "export_csv":
+            return bool(self.chart.losses or self.chart.comparison)
         return True
 
     def action_start(self) -> None:
@@ -273,14 +323,33 @@ class RnnTuiApp(App[None]):
         if factory is None:
             from rnntui.engine.trainer import Trainer as factory
         on_event, made = self._callback(run)
-        self.trainer = factory(config, on_event)
+        self.run_folder = self._create_run_folder(config)
+        tensorboard = self.settings.tensorboard and self.run_folder is not None
+        self.trainer = factory(config, on_event, run=self.run_folder, tensorboard=tensorboard)
         made.append(self.trainer)
         self._set_state(
             "starting", "(building the model)" if self.tf_ready else "(loading TensorFlow)"
         )
         if not self.wide:
             self.action_show_pane("chart")
+        self.training_done.clear()
         self._train(self.trainer, run)
+
+    def _create_run_folder(self, config: Config) -> RunFolder | None:
+        """The new run's folder; None (the run still trains, unsaved) when it cannot be made."""
+        from rnntui.engine.runs import RunFolder
+
+        try:
+            return RunFolder.create(config, self.runs_dir)
+        except OSError as error:
+            self.notify(
+                f"cannot create a run folder in {self.runs_dir}: {error.strerror or error}; "
+                "this run is not saved (try rnntui --runs-dir DIR)",
+                title="Run not saved",
+                severity="warning",
+                timeout=10,
+            )
+            return None
 
     def _callback(self, run: int) -> tuple[Callable[[Event], None], list[Trainer]]:
         """The trainer's event callback (runs in the worker thread, so it only posts messages),
@@ -307,7 +376,12 @@ class RnnTuiApp(App[None]):
         except Exception as error:  # Trainer.run should never raise; be safe anyway
             from rnntui.engine.events import Failed
 
-            self.post_message(TrainingFailed(run, Failed(f"{type(error).__name__}: {error}")))
+            try:
+                self.post_message(TrainingFailed(run, Failed(f"{type(error).__name__}: {error}")))
+            except RuntimeError:  # the app has closed
+                pass
+        finally:
+            self.training_done.set()  # the checkpoint is on disk; the exit watchdog may go on
 
     def _current(self, run: int) -> bool:
         return run == self.run_number and self.running
@@ -366,7 +440,14 @@ class RnnTuiApp(App[None]):
         self._set_state("stopped" if event.stopped else "finished")
         steps = event.summary.get("steps", len(self.chart.losses))
         loss = f", loss {self.run_final:.4f}" if self.run_final is not None else ""
-        self.notify(f"{self.run_label}: {steps:,} steps{loss}", title=self.state.capitalize())
+        saved = ""
+        if self.run_folder is not None:
+            saved = f"\nsaved in {self.run_folder.name}"
+            if event.stopped:
+                saved += f"\ncontinue: {self.resume_command()}"
+        self.notify(
+            f"{self.run_label}: {steps:,} steps{loss}{saved}", title=self.state.capitalize()
+        )
         if message.lstm_weights is not None:
             self.inspector.use_weights(
                 WeightsSource(
@@ -382,9 +463,20 @@ class RnnTuiApp(App[None]):
             return
         self.keep_run = False
         self._set_state("failed", message.event.message)
+        where = f"\n(run folder {self.run_folder.name})" if self.run_folder is not None else ""
         self.notify(
-            message.event.message, title=f"{self.run_label} failed", severity="error", timeout=10
+            message.event.message + where,
+            title=f"{self.run_label} failed",
+            severity="error",
+            timeout=10,
         )
+
+    def resume_command(self) -> str:
+        """The shell command that continues the current run from its checkpoint."""
+        if self.run_folder is None:
+            return ""
+        runs_dir = f" --runs-dir {self.runs_dir}" if self.runs_dir_given else ""
+        return f"rnntui train --resume {self.run_folder.name}{runs_dir}"
 
     def _comparison_label(self) -> str:
         """ "#1 raw_rnn 4 n=5 0.519": which run, what model, where it ended."""
@@ -435,6 +527,61 @@ class RnnTuiApp(App[None]):
         self.chart.clear_comparison()
         self.refresh_bindings()
 
+    # --- past runs and export --------------------------------------------------------------------
+
+    def action_load_run(self) -> None:
+        def chosen(info: RunInfo | None) -> None:
+            if info is not None:
+                self._load_run(info)
+
+        self.push_screen(RunPicker(self.runs_dir), chosen)
+
+    @work(thread=True, group="load-run")
+    def _load_run(self, info: RunInfo) -> None:
+        self.post_message(load_past_run(info))
+
+    @on(PastRunLoaded)
+    def _past_run_loaded(self, message: PastRunLoaded) -> None:
+        if message.curve is None:
+            self.notify(message.error, title=f"Cannot load {message.name}", severity="error")
+            return
+        self.chart.add_comparison(message.curve)
+        self.refresh_bindings()
+        if not self.wide:
+            self.action_show_pane("chart")
+        self.notify(
+            f"{message.name}: {message.steps:,} steps, shown as '{message.curve.label}' (c clears)",
+            title="Run loaded",
+        )
+
+    def action_export_csv(self) -> None:
+        curves = self.chart.shown_curves()
+        if not curves:
+            self.notify("Train or load a run first.", title="Nothing to export", severity="warning")
+            return
+        self._export(curves)
+
+    @work(thread=True, group="export")
+    def _export(self, curves: list) -> None:
+        rows = sum(len(steps) for _, steps, _ in curves)
+        try:
+            path = write_curves_csv(curves, [Path.cwd(), self.runs_dir.parent])
+        except OSError as error:
+            self.post_message(CurvesExported("", error=str(error)))
+            return
+        self.post_message(CurvesExported(str(path), len(curves), rows))
+
+    @on(CurvesExported)
+    def _exported(self, message: CurvesExported) -> None:
+        if message.error:
+            self.notify(message.error, title="Cannot export", severity="error", timeout=10)
+            return
+        self.notify(
+            f"{message.curves} curves, {message.rows:,} rows → {message.path}\n{FORMAT_NOTE}",
+            title="Curves exported",
+            timeout=10,
+        )
+
     # --- presets, inspector, help, quit ----------------------------------------------------------
 
     def action_open_preset(self) -> None:
@@ -483,15 +630,42 @@ class RnnTuiApp(App[None]):
 
     async def action_quit(self) -> None:
         """Stop the training loop first, so the worker thread ends within one chunk."""
-        if self.trainer is not None:
-            self.trainer.stop()
+        self._stop_for_exit()
         self.exit()
 
     def on_unmount(self) -> None:
         # Every way out (ctrl+q, the palette's Quit, an error) ends here before the worker
         # thread is joined; without this the exit would wait for the whole run to finish.
-        if self.trainer is not None:
-            self.trainer.stop()
+        self._stop_for_exit()
+
+    def _stop_for_exit(self) -> None:
+        """Stop a running trainer (it writes a checkpoint) and say how to continue the run."""
+        if self.trainer is None or self.training_done.is_set():
+            return
+        self.trainer.stop()
+        if self.run_folder is not None and not self.exit_note:
+            how = f"stopped by {self.signalled}" if self.signalled else "stopped"
+            self.exit_note = (
+                f"rnntui: {self.run_folder.name} {how} with a checkpoint; "
+                f"continue with: {self.resume_command()}"
+            )
+
+    def _stop_signal(self, signum: int) -> None:
+        """SIGTERM, SIGHUP or SIGINT (on the event loop): checkpoint, restore the terminal, exit."""
+        if self.signalled:  # a second signal: do not wait any longer
+            shutdown.end_process(self._restore_terminal)
+        self.signalled = signal.Signals(signum).name
+        self._stop_for_exit()
+        if self.exit_watchdog:
+            shutdown.start_watchdog(self.training_done, self._restore_terminal)
+        try:
+            self.exit(return_code=exit_codes.INTERRUPTED)
+        except RuntimeError:  # already closing
+            pass
+
+    def _restore_terminal(self) -> None:
+        """Best effort, for the watchdog: put the terminal back as Textual found it."""
+        shutdown.restore_driver_terminal(self._driver)
 
 
 def run_label(number: int, config: Config) -> str:
@@ -502,7 +676,7 @@ def run_label(number: int, config: Config) -> str:
     return f"run {number}: {cell}{size}{steps}"
 
 
-def open_app(preset: str = "") -> RnnTuiApp:
+def open_app(preset: str = "", runs_dir: Path | str | None = None) -> RnnTuiApp:
     """The app for a preset name or path (the default config when empty)."""
     config = load_preset(preset) if preset else Config()
-    return RnnTuiApp(config, preset_name=preset)
+    return RnnTuiApp(config, preset_name=preset, runs_dir=runs_dir)

@@ -28,6 +28,7 @@ from rnntui.engine.events import (
     Resumed,
     Started,
 )
+from rnntui.tui.widgets.loss_chart import FinishedCurve
 
 
 @dataclass
@@ -119,3 +120,23 @@ def message_for(run: int, event: Event) -> Message | None:
         case Failed():
             return TrainingFailed(run, event)
     return None
+
+
+@dataclass
+class PastRunLoaded(Message):
+    """A past run's metrics were read from its folder; `curve` is None when that failed."""
+
+    name: str
+    curve: FinishedCurve | None
+    steps: int = 0
+    error: str = ""
+
+
+@dataclass
+class CurvesExported(Message):
+    """The chart's curves were written to `path` as CSV (or `error` says why not)."""
+
+    path: str
+    curves: int = 0
+    rows: int = 0
+    error: str = ""

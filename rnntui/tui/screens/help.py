@@ -19,7 +19,11 @@ PANES = """\
           probabilities beside the theoretical ones.
 [b]Inspect[/b]   one LSTM cell stepped along your input: gates i, f, g, o and state c, h per unit,
           recomputed in NumPy. After training an LSTM it uses the trained first layer.
-[b]Status[/b]    state, epoch, step, smoothed loss, speed, time left and the TensorFlow device."""
+[b]Status[/b]    state, epoch, step, smoothed loss, speed, time left and the TensorFlow device.
+[b]Runs[/b]      every run is saved in a run folder (Settings → Run): config, metrics, summary and
+          checkpoints; continue one with `rnntui train --resume NAME`. l adds a past run's curve
+          to the chart; e writes the chart's curves to a CSV file (curve,step,loss) in the
+          current folder. Closing the terminal or kill stops a run with a checkpoint."""
 
 
 def key_label(binding: Binding) -> str:
@@ -41,7 +45,14 @@ class HelpScreen(ModalScreen[None]):
         table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
+        tabs = [b for b in self.bindings if b.action.startswith("show_pane")]
         for binding in self.bindings:
+            if binding in tabs:
+                if binding is tabs[0]:  # one row for the tab keys
+                    titles = " / ".join(b.description.removesuffix(" tab") for b in tabs)
+                    keys = f"{key_label(tabs[0])}-{key_label(tabs[-1])}"
+                    table.add_row(keys, Text(f"{titles} tabs (on a small terminal)"))
+                continue
             if binding.description:
                 text = Text(binding.description)
                 if binding.tooltip:

@@ -2,7 +2,8 @@
 
 Points arrive many times a second; the chart only marks itself dirty and redraws on a timer
 (4/s), downsampling to about two points per terminal column, so a long run costs the same to draw
-as a short one. Finished runs of the session stay as faded, labelled curves for comparison.
+as a short one. Finished runs of the session, and past runs loaded from their run folders, stay as
+faded, labelled curves for comparison.
 """
 
 from __future__ import annotations
@@ -36,6 +37,25 @@ class FinishedCurve:
     label: str
     steps: tuple[float, ...]
     losses: tuple[float, ...]
+
+
+def smooth(losses) -> list[float]:
+    """The chart's smoothed line for a whole series: an EMA debiased like TensorBoard's."""
+    ema = weight = 0.0
+    smoothed = []
+    for loss in losses:
+        ema = (1 - EMA_ALPHA) * ema + EMA_ALPHA * loss
+        weight = (1 - EMA_ALPHA) * weight + EMA_ALPHA
+        smoothed.append(ema / weight)
+    return smoothed
+
+
+def comparison_curve(label: str, smoothed) -> FinishedCurve:
+    """A comparison curve from a smoothed series (kept as at most 1,000 points)."""
+    import numpy as np
+
+    x, y = downsample(np.asarray(smoothed, dtype=float), 1000)
+    return FinishedCurve(label, tuple(float(v) for v in x), tuple(float(v) for v in y))
 
 
 def downsample(values: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
@@ -102,10 +122,7 @@ class LossChart(Widget):
     def finish_run(self, label: str) -> None:
         """Keep the live curve as a faded comparison curve labelled `label`."""
         if self.smoothed:
-            import numpy as np
-
-            x, y = downsample(np.asarray(self.smoothed), 1000)
-            self.comparison.append(FinishedCurve(label, tuple(x), tuple(y)))
+            self.comparison.append(comparison_curve(label, self.smoothed))
         self.losses, self.smoothed = [], []
         self.run_label = ""
         self._mark_dirty()
@@ -116,6 +133,23 @@ class LossChart(Widget):
         self.run_label = ""
         self.total_steps = 0
         self._mark_dirty()
+
+    def add_comparison(self, curve: FinishedCurve) -> None:
+        """Show a curve from elsewhere (a past run's folder) beside the others."""
+        if curve.steps:
+            self.comparison.append(curve)
+            self._mark_dirty()
+
+    def shown_curves(self) -> list[tuple[str, tuple[float, ...], tuple[float, ...]]]:
+        """(label, steps, losses) of every curve on the chart: the live run per step and its
+        smoothed line, then each comparison curve as drawn (smoothed, at most 1,000 points)."""
+        curves = []
+        if self.losses:
+            steps = tuple(float(step) for step in range(1, len(self.losses) + 1))
+            curves.append((self.run_label, steps, tuple(self.losses)))
+            curves.append((f"{self.run_label} (smoothed)", steps, tuple(self.smoothed)))
+        curves.extend((c.label, c.steps, c.losses) for c in self.comparison)
+        return curves
 
     def clear_comparison(self) -> None:
         self.comparison.clear()

@@ -4,6 +4,10 @@ Each field is parsed and checked with the config module's own rules (`set_value`
 `check_consistency`), so the form, the CLI's `--set` and a preset file reject exactly the same
 values with the same reasons. A rejected value is flagged under its field and Start stays disabled;
 the last valid value is kept in the config meanwhile.
+
+Below the config, a "Run" section holds the app's own options, which are not part of a preset:
+TensorBoard scalars (greyed out with the reason when the package is missing) and where run folders
+are written.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -143,10 +148,26 @@ class SettingsPane(VerticalScroll):
         config: Config
         errors: dict[str, str]
 
-    def __init__(self, config: Config, *, id: str | None = None, classes: str = "") -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        runs_dir: str = "",
+        tensorboard_problem: str = "",
+        id: str | None = None,
+        classes: str = "",
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self._config = deepcopy(config)
         self.errors: dict[str, str] = {}
+        self.runs_dir = runs_dir
+        self.tensorboard_problem = tensorboard_problem  # why it cannot be used ("" when it can)
+
+    @property
+    def tensorboard(self) -> bool:
+        """Whether the next run also writes TensorBoard scalars."""
+        box = self.query_one("#tensorboard", Checkbox)
+        return box.value and not self.tensorboard_problem
 
     @property
     def config(self) -> Config:
@@ -170,6 +191,27 @@ class SettingsPane(VerticalScroll):
                         yield Label(spec.label, classes="field-label")
                         yield self._editor(spec, value, types[spec.key])
                     yield Static("", classes="field-error", id=f"error-{widget_id(spec.key)}")
+        yield from self._run_options()
+
+    def _run_options(self) -> ComposeResult:
+        yield Label("Run", classes="section-title")
+        with Vertical(classes="field", id="field-tensorboard"):
+            with Horizontal(classes="field-row"):
+                yield Label("TensorBoard", classes="field-label")
+                box = Checkbox(
+                    "scalars",
+                    compact=True,
+                    id="tensorboard",
+                    disabled=bool(self.tensorboard_problem),
+                )
+                box.tooltip = Text(self.tensorboard_problem or "also write scalars to run/tb")
+                yield box
+            problem = Static(f"✗ {self.tensorboard_problem}", classes="field-note", markup=False)
+            problem.display = bool(self.tensorboard_problem)
+            yield problem
+        with Horizontal(classes="field-row", id="field-runs-dir"):
+            yield Label("runs folder", classes="field-label")
+            yield Static(self.runs_dir, id="runs-dir-path", markup=False)
 
     def _editor(self, spec: FieldSpec, value: Any, kind: type):
         tooltip = spec.hint or ""
@@ -233,7 +275,8 @@ class SettingsPane(VerticalScroll):
     @on(Checkbox.Changed)
     def _edited(self, event: Message) -> None:
         event.stop()
-        self._check()
+        if getattr(event.control, "id", None) != "tensorboard":  # an app option, not the config
+            self._check()
 
     def _raw_values(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -294,5 +337,6 @@ class SettingsPane(VerticalScroll):
         """Settings cannot change while a run trains (the run keeps the values it started with)."""
         self.set_class(locked, "-locked")
         for editor in self.query("Input, Select, Checkbox"):
-            editor.disabled = locked
+            unusable = editor.id == "tensorboard" and bool(self.tensorboard_problem)
+            editor.disabled = locked or unusable
         self.query_one("#start", Button).disabled = locked or bool(self.errors)

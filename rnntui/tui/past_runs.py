@@ -1,0 +1,38 @@
+"""A past run as a comparison curve: read its metrics log, smooth it, label it.
+
+Runs in a thread worker (a long run's log has a line per step); returns a message for the app.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rnntui.tui.messages import PastRunLoaded
+from rnntui.tui.widgets.loss_chart import comparison_curve, smooth
+
+if TYPE_CHECKING:
+    from rnntui.engine.runs import RunInfo
+
+
+def past_run_label(info: RunInfo, final: object = None) -> str:
+    """ "echo-raw-5 05-02 14:31 0.519": a loaded run on the chart, short enough for 80 columns."""
+    loss = f" {final:.3f}" if isinstance(final, float) else ""
+    return f"{info.preset} {info.date[5:]}{loss}"
+
+
+def load_past_run(info: RunInfo) -> PastRunLoaded:
+    """The run's smoothed loss curve, or the reason it cannot be read (never raises)."""
+    from rnntui.engine.runs import METRICS_FILE, RunFolder, read_metrics
+
+    try:
+        losses = [float(row["loss"]) for row in read_metrics(info.path / METRICS_FILE)]
+        if not losses:
+            raise ValueError("its metrics log has no steps yet")
+        try:
+            final = RunFolder(info.path).read_summary().get("final_loss")
+        except (OSError, ValueError):
+            final = None
+        curve = comparison_curve(past_run_label(info, final), smooth(losses))
+        return PastRunLoaded(info.name, curve, len(losses))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return PastRunLoaded(info.name, None, error=f"{type(error).__name__}: {error}")
