@@ -44,7 +44,9 @@ def load_config(preset: str, overrides: list[str] | None = None) -> Config:
 
 RunsDirOption = Annotated[
     Path | None,
-    typer.Option("--runs-dir", help="Where run folders go (default: your user data folder)."),
+    typer.Option(
+        "--runs-dir", metavar="DIR", help="Where run folders go (default: your user data folder)."
+    ),
 ]
 
 
@@ -52,11 +54,16 @@ RunsDirOption = Annotated[
 def main(
     ctx: typer.Context,
     preset: Annotated[
-        str, typer.Option("--preset", "-p", help="Preset name or path to a TOML file.")
+        str,
+        typer.Option(
+            "--preset", "-p", metavar="NAME|PATH", help="Preset name or path to a TOML file."
+        ),
     ] = DEFAULT_PRESET,
     overrides: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override a setting: section.key=value (repeatable)."),
+        typer.Option(
+            "--set", metavar="KEY=VALUE", help="Override a setting: section.key=value (repeatable)."
+        ),
     ] = None,
     runs_dir: RunsDirOption = None,
 ) -> None:
@@ -83,20 +90,23 @@ def main(
 @app.command()
 def train(
     preset: Annotated[
-        str | None, typer.Argument(help="Preset name or path to a TOML file.")
+        str | None, typer.Argument(metavar="PRESET", help="Preset name or path to a TOML file.")
     ] = None,
     overrides: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override a setting: section.key=value (repeatable)."),
+        typer.Option(
+            "--set", metavar="KEY=VALUE", help="Override a setting: section.key=value (repeatable)."
+        ),
     ] = None,
     epochs: Annotated[
-        int | None, typer.Option("--epochs", help="Override train.epochs.", min=1)
+        int | None, typer.Option("--epochs", metavar="N", help="Override train.epochs.", min=1)
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the run summary as one JSON line, no progress.")
     ] = False,
     resume: Annotated[
-        str | None, typer.Option("--resume", help="Continue a run (its name or folder).")
+        str | None,
+        typer.Option("--resume", metavar="RUN", help="Continue a run (its name or folder)."),
     ] = None,
     runs_dir: RunsDirOption = None,
     tensorboard: Annotated[
