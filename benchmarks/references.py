@@ -5,26 +5,60 @@
 - `train_keras_fit`: the Keras way — a stateful `RNN(cell)` + `Dense` model fed the same windows in
   order through `model.fit(shuffle=False)`, states reset each epoch.
 
-Both return (per-window losses, wall seconds). They live under benchmarks/ because they exist only
-to be compared with; the product never runs them.
+Both return a `Timed`: the per-window losses and where the time went. Both accept initial weights,
+so they can start exactly where rnntui's engine starts and be compared loss for loss. They live
+under benchmarks/ because they exist only to be compared with; the product never runs them.
 """
 
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import numpy as np
 
 
+class Timed(NamedTuple):
+    """Per-window losses and timings (seconds) of one training epoch."""
+
+    losses: list[float]
+    setup_s: float  # building the graph or model, before the first window
+    first_s: float  # the first call (the first window, or chunk): tracing and compiling
+    rest_s: float  # every later call
+    first_windows: int  # windows the first call trained
+
+    @property
+    def wall_s(self) -> float:
+        return self.setup_s + self.first_s + self.rest_s
+
+
 def train_tf1_loop(
-    xs: np.ndarray, ys: np.ndarray, state_size: int = 4, learning_rate: float = 0.1, seed: int = 0
-) -> tuple[list[float], float]:
-    """xs, ys: [windows, batch, num_steps] int32, as `EchoTask.windows` returns."""
+    xs: np.ndarray,
+    ys: np.ndarray,
+    state_size: int = 4,
+    learning_rate: float = 0.1,
+    seed: int = 0,
+    weights: list[np.ndarray] | None = None,
+) -> Timed:
+    """xs, ys: [windows, batch, num_steps] int32, as `EchoTask.windows` returns.
+
+    `weights`, if given, are the initial [W, b, W_out, b_out] (rnntui's raw RNN layout).
+    """
     import tensorflow as tf
 
     v1 = tf.compat.v1
+    started = time.perf_counter()
     _, batch_size, num_steps = xs.shape
     num_classes = 2
+    initial = weights or [None] * 4
+
+    def variable(name: str, shape: list[int], value: np.ndarray | None, zero: bool = False):
+        if value is not None:
+            init = v1.constant_initializer(np.asarray(value, np.float32))
+        else:
+            init = v1.constant_initializer(0.0) if zero else None
+        return v1.get_variable(name, shape, initializer=init)
+
     graph = tf.Graph()
     with graph.as_default():
         v1.set_random_seed(seed)
@@ -32,14 +66,14 @@ def train_tf1_loop(
         y = v1.placeholder(tf.int32, [batch_size, num_steps])
         init_state = v1.placeholder_with_default(tf.zeros([batch_size, state_size]), None)
         inputs = tf.unstack(tf.one_hot(x, num_classes), axis=1)
-        W = v1.get_variable("W", [num_classes + state_size, state_size])  # noqa: N806
-        b = v1.get_variable("b", [state_size], initializer=v1.constant_initializer(0.0))
+        W = variable("W", [num_classes + state_size, state_size], initial[0])  # noqa: N806
+        b = variable("b", [state_size], initial[1], zero=True)
         state, outputs = init_state, []
         for rnn_input in inputs:
             state = tf.tanh(tf.matmul(tf.concat([rnn_input, state], 1), W) + b)
             outputs.append(state)
-        W2 = v1.get_variable("W2", [state_size, num_classes])  # noqa: N806
-        b2 = v1.get_variable("b2", [num_classes], initializer=v1.constant_initializer(0.0))
+        W2 = variable("W2", [state_size, num_classes], initial[2])  # noqa: N806
+        b2 = variable("b2", [num_classes], initial[3], zero=True)
         logits = tf.stack([tf.matmul(o, W2) + b2 for o in outputs], axis=1)
         loss = tf.reduce_mean(
             tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
@@ -50,15 +84,17 @@ def train_tf1_loop(
     with v1.Session(graph=graph) as sess:
         sess.run(init)
         carried = np.zeros((batch_size, state_size), np.float32)
-        started = time.perf_counter()
+        marks = [time.perf_counter()]
         for window in range(len(xs)):
             value, carried, _ = sess.run(
                 [loss, state, train_op],
                 feed_dict={x: xs[window], y: ys[window], init_state: carried},
             )
             losses.append(float(value))
-        wall = time.perf_counter() - started
-    return losses, wall
+            if window == 0:
+                marks.append(time.perf_counter())
+        marks.append(time.perf_counter())
+    return Timed(losses, marks[0] - started, marks[1] - marks[0], marks[2] - marks[1], 1)
 
 
 def train_keras_fit(
@@ -68,10 +104,19 @@ def train_keras_fit(
     state_size: int = 4,
     learning_rate: float = 0.1,
     seed: int = 0,
-) -> tuple[list[float], float]:
-    """A stateful Keras model trained with `fit` on the same windows, in the same order."""
+    optimizer: str = "adagrad",
+    weights: list[np.ndarray] | None = None,
+    jit_compile: bool | str = "auto",
+    steps_per_execution: int = 1,
+) -> Timed:
+    """A stateful Keras model trained with `fit` on the same windows, in the same order.
+
+    `weights`, if given, are the initial weights in Keras' layout (cell, then Dense).
+    `jit_compile="auto"` is Keras' default, which on a CPU-only machine means no XLA.
+    """
     import keras
 
+    started = time.perf_counter()
     keras.utils.set_random_seed(seed)
     _, batch_size, num_steps = xs.shape
     layer = {"rnn": keras.layers.SimpleRNN, "gru": keras.layers.GRU, "lstm": keras.layers.LSTM}[
@@ -84,29 +129,49 @@ def train_keras_fit(
             keras.layers.Dense(2),
         ]
     )
+    if weights is not None:
+        model.set_weights(weights)
+    if optimizer == "adagrad":  # TF1-compatible, as rnntui's
+        opt = keras.optimizers.Adagrad(learning_rate, initial_accumulator_value=0.1)
+    else:
+        kinds = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
+        opt = getattr(keras.optimizers, kinds[optimizer])(learning_rate)
     model.compile(
-        optimizer=keras.optimizers.Adagrad(learning_rate, initial_accumulator_value=0.1),
+        optimizer=opt,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
     )
     # Stream b's windows must stay in batch row b: flatten [W, B, T] window-major, no shuffling.
     x = np.eye(2, dtype=np.float32)[xs.reshape(-1, num_steps)]
     y = ys.reshape(-1, num_steps)
 
     class PerBatch(keras.callbacks.Callback):
+        """Each batch's own loss (Keras logs a running mean) and when the first call ended."""
+
         def __init__(self) -> None:
             super().__init__()
             self.losses: list[float] = []
-            self.previous_sum = 0.0
+            self.done = 0  # batches accounted for
+            self.total = 0.0
+            self.first_end = 0.0
 
         def on_train_batch_end(self, batch, logs=None):
-            # Keras reports the running mean over the epoch; recover each batch's own loss
-            running = float(logs["loss"])
-            total = running * (batch + 1)
-            self.losses.append(total - self.previous_sum)
-            self.previous_sum = total
+            total = float(logs["loss"]) * (batch + 1)
+            count = batch + 1 - self.done  # > 1 when steps_per_execution > 1
+            self.losses += [(total - self.total) / count] * count
+            self.done, self.total = batch + 1, total
+            if not self.first_end:
+                self.first_end = time.perf_counter()
 
     record = PerBatch()
-    started = time.perf_counter()
+    fit_started = time.perf_counter()
     model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[record])
-    wall = time.perf_counter() - started
-    return record.losses, wall
+    ended = time.perf_counter()
+    return Timed(
+        record.losses,
+        fit_started - started,
+        record.first_end - fit_started,
+        ended - record.first_end,
+        steps_per_execution,
+    )

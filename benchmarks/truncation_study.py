@@ -29,7 +29,9 @@ def main() -> None:
     for num_steps in (2, 5):
         for seed in range(args.seeds):
             xs, ys = EchoTask(seed=seed).windows(0, 200, num_steps)
-            tf1, _ = train_tf1_loop(np.ascontiguousarray(xs), np.ascontiguousarray(ys), seed=seed)
+            tf1 = train_tf1_loop(
+                np.ascontiguousarray(xs), np.ascontiguousarray(ys), seed=seed
+            ).losses
             config = apply_overrides(
                 load_preset("echo-raw-5"), [f"train.num_steps={num_steps}", f"train.seed={seed}"]
             )

@@ -2,10 +2,26 @@
 
 Only this module (and `models`, `inspect`) touch TensorFlow; it is imported inside the trainer's
 worker thread, never at start-up.
+
+Why it looks the way it does (each point measured; see README "Performance"):
+- `autograph=False` and an explicit `tf.while_loop`: AutoGraph re-parses and transpiles every
+  Python function a step touches (ours and Keras'), which was ~70 % of the first call.
+- `gc.freeze()` once TensorFlow and the model exist: a full collection walks the millions of
+  objects the import leaves behind (it cost the first call 0.16 s, holding the GIL, which also
+  stalls the UI thread).
+- One TensorFlow thread for small models: a window's ops are too small to split, and a second
+  thread only adds hand-offs (XLA ran ~1.3x faster with one) and takes the UI's core.
+- Grappler off on CPU without XLA: it rewrites the function on first use, and for these tiny
+  ops that cost time and won nothing (first call -20 %, steady state +15 % without it; under
+  XLA it is worth keeping, +10 %).
+- XLA (`train.xla`, "auto" picks it for runs long enough to repay its ~1 s compile). Under XLA
+  every call has the same shape (a short last chunk is padded and only its first `count`
+  windows run), so it compiles once.
 """
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import numpy as np
@@ -13,6 +29,40 @@ import numpy as np
 from rnntui.config import Config
 from rnntui.models import build_model
 from rnntui.tf_runtime import import_tf
+
+SMALL_MODEL = 1 << 18  # batch x widest layer below this: one TF thread is as fast as two or more
+# "auto" turns XLA on when it repays its compile (0.8-1.8 s here): runs of at least this many
+# windows (break-even measured at 4,000-6,000), in calls of at least XLA_MIN_CALL windows (with a
+# few windows a call, as the count task's 5, XLA ran no faster than the graph executor)
+XLA_MIN_WINDOWS = 5_000
+XLA_MIN_CALL = 50
+_runtime_configured = False
+
+
+def configure_runtime(config: Config) -> None:
+    """Once per process, before the first op runs: TensorFlow's thread count."""
+    global _runtime_configured
+    if _runtime_configured:
+        return
+    _runtime_configured = True
+    tf = import_tf()
+    widest = max([config.model.state_size, *config.model.layers])
+    if config.train.batch_size * widest < SMALL_MODEL:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:  # the runtime already runs (something executed an op): keep it
+            pass
+
+
+def use_xla(config: Config, task: Any) -> bool:
+    """`train.xla`: true, false, or "auto" (on when the run is long enough to repay compiling)."""
+    setting = config.train.xla
+    if setting == "auto":
+        per_epoch = task.steps_per_epoch(config.train.batch_size, config.train.num_steps)
+        per_call = min(config.train.chunk, per_epoch)
+        return per_call >= XLA_MIN_CALL and per_epoch * config.train.epochs >= XLA_MIN_WINDOWS
+    return bool(setting)
 
 
 def make_optimizer(name: str, learning_rate: float) -> Any:
@@ -34,10 +84,17 @@ class CompiledSteps:
     """A model, its optimizer and `train_chunk`: many windows per compiled call."""
 
     def __init__(self, config: Config, task: Any) -> None:
+        configure_runtime(config)
         tf = import_tf()
         self.tf = tf
         self.task = task
         self.batch_size = config.train.batch_size
+        self.chunk = config.train.chunk
+        self.xla = use_xla(config, task)
+        if not tf.config.list_physical_devices("GPU"):
+            # read when a function first runs, per thread: each run (worker thread) gets its own
+            tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": not self.xla})
+        self.per_epoch = task.steps_per_epoch(config.train.batch_size, config.train.num_steps)
         self.carry_state = task.many_to_many  # echo streams continue across windows; count does not
         self.model = build_model(
             config.model, task.num_classes, task.input_dim, task.many_to_many, config.train.seed
@@ -45,8 +102,11 @@ class CompiledSteps:
         self.variables = list(self.model.trainable_variables)
         self.optimizer = make_optimizer(config.train.optimizer, config.train.learning_rate)
         self.optimizer.build(self.variables)
-        self._train = tf.function(self._chunk_graph, jit_compile=config.train.xla)
-        self._predict = tf.function(self._predict_graph)
+        self._train: Any = None  # traced on the first chunk, when the window shape is known
+        self._rows: int | None = None
+        self._zero_state: tuple | None = None
+        self._predict = tf.function(self._predict_graph, autograph=False)
+        gc.freeze()  # the import and the model are permanent: later collections skip them
 
     # --- graph code -----------------------------------------------------------------------------
 
@@ -72,13 +132,18 @@ class CompiledSteps:
         self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
         return mean, new_state
 
-    def _chunk_graph(self, xs, ys, state):
+    def _chunk_graph(self, xs, ys, count, state):
+        """Train on windows 0..count-1 of xs, ys (any rows after `count` are padding)."""
         tf = self.tf
-        n = tf.shape(xs)[0]
-        losses = tf.TensorArray(tf.float32, size=n)
-        for i in tf.range(n):
-            loss, state = self._step(xs[i], ys[i], state)
-            losses = losses.write(i, loss)
+        losses = tf.TensorArray(tf.float32, size=tf.shape(xs)[0])
+
+        def body(i, losses, *state):
+            loss, new_state = self._step(xs[i], ys[i], list(state))
+            return (i + 1, losses.write(i, loss), *new_state)
+
+        _, losses, *state = tf.while_loop(
+            lambda i, *_: i < count, body, (tf.constant(0), losses, *state)
+        )
         return losses.stack(), state
 
     def _predict_graph(self, x):
@@ -86,16 +151,48 @@ class CompiledSteps:
         logits, _ = self.model(self._inputs(x), state)
         return self.tf.argmax(logits, axis=-1, output_type=self.tf.int32)
 
+    def _trace(self, xs: np.ndarray, ys: np.ndarray, rows: int | None) -> Any:
+        """The compiled chunk; `rows` fixes its length (XLA compiles per shape), None takes any."""
+        tf = self.tf
+        signature = [
+            tf.TensorSpec([rows, *xs.shape[1:]], tf.as_dtype(xs.dtype)),
+            tf.TensorSpec([rows, *ys.shape[1:]], tf.as_dtype(ys.dtype)),
+            tf.TensorSpec([], tf.int32),
+            [tf.TensorSpec([self.batch_size, size], tf.float32) for size in self.model.state_sizes],
+        ]
+        function = tf.function(
+            self._chunk_graph, input_signature=signature, autograph=False, jit_compile=self.xla
+        )
+        return function.get_concrete_function()  # called directly: ~0.4 ms less per call
+
     # --- Python side ----------------------------------------------------------------------------
 
     def initial_state(self) -> list:
-        return self.model.initial_state(self.batch_size)
+        if self._zero_state is None:  # tensors are immutable: make the zeros once
+            self._zero_state = tuple(self.model.initial_state(self.batch_size))
+        return list(self._zero_state)
 
     def train_chunk(self, xs: np.ndarray, ys: np.ndarray, state: list) -> tuple[list[float], list]:
         """Run len(xs) windows in one call; return each window's mean loss and the state."""
-        losses, state = self._train(xs, ys, state)
-        return losses.numpy().tolist(), state
+        count = len(xs)
+        if self._train is None or (self._rows is not None and count > self._rows):
+            # callers pass at most `chunk` windows, so under XLA this compiles once
+            self._rows = max(min(self.chunk, self.per_epoch), count) if self.xla else None
+            self._train = self._trace(xs, ys, self._rows)
+        if self._rows is not None and count < self._rows:
+            xs, ys = _pad(xs, self._rows), _pad(ys, self._rows)
+        tf = self.tf
+        losses, state = self._train(
+            tf.constant(xs), tf.constant(ys), tf.constant(count, tf.int32), list(state)
+        )
+        return losses.numpy()[:count].tolist(), state
 
     def test_error_pct(self, x: np.ndarray, y: np.ndarray) -> float:
         predicted = self._predict(x).numpy()
         return float(np.mean(predicted != y) * 100.0)
+
+
+def _pad(a: np.ndarray, rows: int) -> np.ndarray:
+    out = np.zeros((rows, *a.shape[1:]), a.dtype)
+    out[: len(a)] = a
+    return out

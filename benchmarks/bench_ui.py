@@ -1,0 +1,157 @@
+"""UI responsiveness: how late a 50 ms timer fires in the app while it trains at full speed.
+
+The real app (`RnnTuiApp`) runs under Textual's pilot (headless, 160x48: every frame is still
+composed, only not written to a terminal). Two 50 ms clocks tick meanwhile:
+  timer    a Textual `set_interval` timer: its ticks travel through the app's message queue, as
+           key presses and redraws do, so a busy queue shows here
+  asyncio  a bare asyncio sleeper: shows the event loop itself being blocked (e.g. by the GIL)
+A tick's lateness is how much later than 50 ms after the previous tick it ran. Phases:
+  tensorflow  the app importing TensorFlow in its worker thread after the first frame
+  training    from pressing start until the run has finished (the chart redrawing throughout)
+
+Each run is a fresh process (its own TensorFlow import); with --repeat the ticks of all runs are
+pooled, and the spread of the per-run p99 is shown too (a shared box makes single runs noisy).
+
+    python -m benchmarks.bench_ui [--repeat 3] [--preset echo-raw-5] [--epochs 20] [--set k=v]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks._measure import machine, python, run_child
+from rnntui.config import apply_overrides, load_preset
+
+INTERVAL = 0.05
+
+
+class Clocks:
+    def __init__(self) -> None:
+        self.phase = "startup"
+        self.late: dict[tuple[str, str], list[float]] = {}
+        self.last: dict[str, float] = {}
+
+    def tick(self, clock: str) -> None:
+        now = time.perf_counter()
+        before = self.last.get(clock)
+        self.last[clock] = now
+        if before is not None:
+            self.late.setdefault((clock, self.phase), []).append(max(0.0, now - before - INTERVAL))
+
+    def reset(self, phase: str) -> None:
+        self.phase = phase
+        self.last.clear()  # a phase's first tick has no predecessor in that phase
+
+    async def asyncio_clock(self) -> None:
+        while True:
+            await asyncio.sleep(INTERVAL)
+            self.tick("asyncio")
+
+
+async def scenario(config, name: str, runs_dir: Path) -> tuple[Clocks, dict]:
+    from rnntui.tui.app import RnnTuiApp
+
+    app = RnnTuiApp(config, preset_name=name, runs_dir=runs_dir)
+    app.exit_watchdog = False
+    clocks = Clocks()
+    info: dict = {}
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.set_interval(INTERVAL, lambda: clocks.tick("timer"))
+        sleeper = asyncio.create_task(clocks.asyncio_clock())
+        clocks.reset("tensorflow")
+        started = time.perf_counter()
+        while not app.tf_ready:
+            await pilot.pause(0.05)
+            if time.perf_counter() - started > 120:
+                raise SystemExit("TensorFlow did not load within 120 s")
+        info["tensorflow_s"] = time.perf_counter() - started
+        clocks.reset("idle")
+        await pilot.pause(1.0)
+        clocks.reset("training")
+        started = time.perf_counter()
+        app.action_start()
+        while app.state not in ("finished", "failed", "stopped"):
+            await pilot.pause(0.05)
+            if time.perf_counter() - started > 600:
+                raise SystemExit("training did not finish within 600 s")
+        info["training_s"] = time.perf_counter() - started
+        info["state"] = app.state
+        info["steps"] = len(app.chart.losses)
+        clocks.reset("done")
+        sleeper.cancel()
+        await app.action_quit()
+    return clocks, info
+
+
+def worker(preset: str, epochs: int, overrides: list[str]) -> dict:
+    config = apply_overrides(load_preset(preset), [f"train.epochs={epochs}", *overrides])
+    with tempfile.TemporaryDirectory(prefix="rnntui-bench-") as folder:
+        clocks, info = asyncio.run(scenario(config, preset, Path(folder)))
+    info["late"] = {f"{clock} {phase}": ticks for (clock, phase), ticks in clocks.late.items()}
+    return info
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--preset", default="echo-raw-5")
+    parser.add_argument("--epochs", type=int, default=20, help="long enough to measure (~5 s)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--repeat", type=int, default=3, help="fresh app processes")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.preset, args.epochs, args.overrides)))
+        return
+
+    runs = []
+    for _ in range(args.repeat):
+        command = [python(), "-m", "benchmarks.bench_ui", "--worker", "--preset", args.preset]
+        command += ["--epochs", str(args.epochs)]
+        for override in args.overrides:
+            command += ["--set", override]
+        child = run_child(command)
+        if child.returncode != 0:
+            raise SystemExit(f"the app run failed:\n{child.stderr[-3000:]}")
+        run = child.last_json()
+        run["others"] = child.others_cores
+        runs.append(run)
+
+    print(f"Machine: {machine()}")
+    settings = (" " + " ".join(args.overrides)) if args.overrides else ""
+    print(
+        f"App: preset {args.preset}, {args.epochs} epochs{settings}; {len(runs)} run(s). "
+        f"TensorFlow loaded in {_spread([r['tensorflow_s'] for r in runs], 's')}; training "
+        f"({runs[0]['steps']:,} windows) took {_spread([r['training_s'] for r in runs], 's')}; "
+        f"other processes used {_spread([r['others'] for r in runs], ' cores')}\n"
+    )
+    print(
+        f"  {'phase':<11} {'clock':<8} {'ticks':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}"
+        f"   {'p99 per run, ms':<20}"
+    )
+    for phase in ("tensorflow", "idle", "training"):
+        for clock in ("timer", "asyncio"):
+            per_run = [np.array(r["late"].get(f"{clock} {phase}", [0.0])) * 1e3 for r in runs]
+            late = np.concatenate(per_run)
+            p99s = ", ".join(f"{np.percentile(x, 99):.0f}" for x in per_run)
+            print(
+                f"  {phase:<11} {clock:<8} {len(late):>6} {np.percentile(late, 50):>7.1f} "
+                f"{np.percentile(late, 99):>7.1f} {late.max():>7.1f}   {p99s}"
+            )
+
+
+def _spread(values: list[float], unit: str) -> str:
+    low, high = min(values), max(values)
+    return f"{low:.1f}{unit}" if high - low < 0.05 else f"{low:.1f}-{high:.1f}{unit}"
+
+
+if __name__ == "__main__":
+    main()
