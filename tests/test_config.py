@@ -137,3 +137,12 @@ def test_validate_lists_every_problem_without_raising():
     config.model.state_size = -3
     keys = {problem.key for problem in validate(config)}
     assert keys == {"train.num_steps", "model.state_size"}
+
+
+def test_xla_reads_true_false_and_auto():
+    assert Config().train.xla == "auto"
+    assert apply_overrides(Config(), ["train.xla=true"]).train.xla == "on"
+    assert apply_overrides(Config(), ["train.xla=false"]).train.xla == "off"
+    assert apply_overrides(Config(), ["train.xla=auto"]).train.xla == "auto"
+    with pytest.raises(ConfigError, match="one of auto, on, off"):
+        apply_overrides(Config(), ["train.xla=sometimes"])

@@ -56,13 +56,13 @@ def configure_runtime(config: Config) -> None:
 
 
 def use_xla(config: Config, task: Any) -> bool:
-    """`train.xla`: true, false, or "auto" (on when the run is long enough to repay compiling)."""
+    """`train.xla`: "on", "off", or "auto" (on when the run is long enough to repay compiling)."""
     setting = config.train.xla
     if setting == "auto":
         per_epoch = task.steps_per_epoch(config.train.batch_size, config.train.num_steps)
         per_call = min(config.train.chunk, per_epoch)
         return per_call >= XLA_MIN_CALL and per_epoch * config.train.epochs >= XLA_MIN_WINDOWS
-    return bool(setting)
+    return setting in ("on", True)
 
 
 def make_optimizer(name: str, learning_rate: float) -> Any:

@@ -3,7 +3,7 @@
     <runs>/<YYYYmmdd-HHMMSS>-<preset>/
         config.toml      the resolved config (a run can be reproduced from its folder alone)
         metrics.jsonl    a line per step: step, epoch, loss, wall_s (flushed at least every second)
-        summary.json     the run's summary (rewritten at each epoch end and at the finish)
+        summary.json     the run's summary (rewritten at epoch ends and at the finish)
         checkpoint.npz   weights, optimizer state, carried RNN state and the data position
 
 Every file but the metrics log is written to a temporary name and renamed, so a crash mid-write

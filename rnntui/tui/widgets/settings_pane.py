@@ -31,6 +31,7 @@ from rnntui.config import (
     RULES,
     STACKABLE_CELLS,
     TASK_KINDS,
+    XLA_MODES,
     Config,
     ConfigError,
     check_consistency,
@@ -73,7 +74,7 @@ SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("train.learning_rate", "learning rate"),
         FieldSpec("train.seed", "seed"),
         FieldSpec("train.chunk", "windows/call", hint="windows per compiled call"),
-        FieldSpec("train.xla", "XLA", hint="compile the chunk with XLA (jit_compile)"),
+        FieldSpec("train.xla", "XLA", XLA_MODES, hint="auto: XLA when the run repays its compile"),
         FieldSpec("train.eval_every", "eval every", only="count", hint="epochs between tests"),
     ),
 }
