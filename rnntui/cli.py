@@ -42,6 +42,12 @@ def load_config(preset: str, overrides: list[str] | None = None) -> Config:
         raise fail(str(error)) from None
 
 
+OverridesOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", metavar="KEY=VALUE", help="Override a setting: section.key=value (repeatable)."
+    ),
+]
 RunsDirOption = Annotated[
     Path | None,
     typer.Option(
@@ -59,12 +65,7 @@ def main(
             "--preset", "-p", metavar="NAME|PATH", help="Preset name or path to a TOML file."
         ),
     ] = DEFAULT_PRESET,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set", metavar="KEY=VALUE", help="Override a setting: section.key=value (repeatable)."
-        ),
-    ] = None,
+    overrides: OverridesOption = None,
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Open the app (the default command)."""
@@ -92,12 +93,7 @@ def train(
     preset: Annotated[
         str | None, typer.Argument(metavar="PRESET", help="Preset name or path to a TOML file.")
     ] = None,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set", metavar="KEY=VALUE", help="Override a setting: section.key=value (repeatable)."
-        ),
-    ] = None,
+    overrides: OverridesOption = None,
     epochs: Annotated[
         int | None, typer.Option("--epochs", metavar="N", help="Override train.epochs.", min=1)
     ] = None,
