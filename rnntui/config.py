@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnntui.atomic_write import atomic_write_text
+
 TASK_KINDS = ("echo", "count")
 CELL_KINDS = ("raw_rnn", "rnn", "gru", "lstm", "stacked")
 STACKABLE_CELLS = ("rnn", "gru", "lstm")
@@ -419,9 +421,7 @@ def save_preset(config: Config, path: Path | None = None) -> Path:
     if path is None:
         path = user_presets_dir() / f"{config.name}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(config.to_toml(), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, config.to_toml())
     return path
 
 

@@ -12,6 +12,7 @@ leaves the previous good version in place.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from rnntui.atomic_write import atomic_write_bytes, atomic_write_text
 from rnntui.config import Config, ConfigError, load_file
 
 CONFIG_FILE = "config.toml"
@@ -35,20 +37,6 @@ def default_runs_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("rnntui")) / "runs"
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file, fsync, then rename over `path`."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 @dataclass
@@ -176,12 +164,9 @@ class RunFolder:
             "metrics": checkpoint.metrics,
         }
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-        tmp = self.path / f".{CHECKPOINT_FILE}.tmp"
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path / CHECKPOINT_FILE)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        atomic_write_bytes(self.path / CHECKPOINT_FILE, buffer.getvalue())
         self.flush()  # the metrics up to the checkpoint are on disk with it
 
     def has_checkpoint(self) -> bool:
