@@ -7,7 +7,6 @@ happen inside the commands that need them, so `rnntui --help` is instant.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ import typer
 
 from rnntui import exit_codes
 from rnntui.config import Config, ConfigError, apply_overrides, describe_presets, load_preset
+from rnntui.extras import missing_extra
 
 DEFAULT_PRESET = "echo-raw-5"
 
@@ -114,7 +114,7 @@ def train(
 ) -> None:
     """Train a preset headless and print its result. Ctrl+C stops with a checkpoint."""
     from rnntui.cli_progress import ProgressPrinter
-    from rnntui.engine.runs import RunFolder
+    from rnntui.engine.runs import RunFolder, resume_command
     from rnntui.engine.signals import stop_on_signals
     from rnntui.engine.trainer import Trainer, check_fits_in_memory
 
@@ -132,11 +132,8 @@ def train(
             config = load_config(preset, [*(overrides or []), *extra])
             run = None
         check_fits_in_memory(config)
-        if tensorboard and importlib.util.find_spec("tensorboard") is None:
-            raise ConfigError(
-                "needs the tensorboard package; pip install 'rnntui[tensorboard]'",
-                source="--tensorboard",
-            )
+        if tensorboard and missing_extra("tensorboard"):
+            raise ConfigError(missing_extra("tensorboard"), source="--tensorboard")
     except ConfigError as error:
         raise fail(str(error)) from None
     if check:
@@ -155,7 +152,8 @@ def train(
     safe_echo(json.dumps(summary) if as_json else printer.describe_summary(summary))
     if summary.get("stopped"):
         safe_echo(
-            f"stopped with a checkpoint; continue with: rnntui train --resume {run.name}", err=True
+            f"stopped with a checkpoint; continue with: {resume_command(run.name, runs_dir)}",
+            err=True,
         )
         raise typer.Exit(exit_codes.INTERRUPTED)
 

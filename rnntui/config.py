@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from rnntui.atomic_write import atomic_write_text
+from rnntui.tasks import TASK_KINDS, task_class
 
-TASK_KINDS = ("echo", "count")
 CELL_KINDS = ("raw_rnn", "rnn", "gru", "lstm", "stacked")
 STACKABLE_CELLS = ("rnn", "gru", "lstm")
 OPTIMIZERS = ("adagrad", "adam", "sgd", "rmsprop")
@@ -256,28 +256,8 @@ def _check_list(key: str, value: Any) -> list:
 
 
 def check_consistency(config: Config) -> None:
-    """Checks that span several fields (the data must fill at least one batch)."""
-    task, train = config.task, config.train
-    if task.kind == "echo":
-        if train.batch_size * train.num_steps > task.size:
-            raise ConfigError(
-                f"batch_size {train.batch_size} x num_steps {train.num_steps} is more than the "
-                f"{task.size} samples of task.size; lower it or raise task.size",
-                "train.batch_size",
-            )
-    else:
-        if task.train_size >= 2**task.bits:
-            raise ConfigError(
-                f"{task.train_size} leaves no test strings out of 2**{task.bits} = "
-                f"{2**task.bits}; use at most {2**task.bits - 1}",
-                "task.train_size",
-            )
-        if train.batch_size > task.train_size:
-            raise ConfigError(
-                f"{train.batch_size} is larger than task.train_size {task.train_size}; "
-                f"use at most {task.train_size}",
-                "train.batch_size",
-            )
+    """Checks that span several fields (the task's own: e.g. the data must fill a batch)."""
+    task_class(config.task.kind).check_config(config)
 
 
 def validate(config: Config) -> list[ConfigError]:

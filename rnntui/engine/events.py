@@ -9,13 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class Baseline:
-    """An analytic loss level: what a predictor knowing `label` achieves."""
-
-    label: str
-    value: float
+from rnntui.tasks.base import Baseline
 
 
 @dataclass(frozen=True)
@@ -52,7 +46,8 @@ class Progress:
 
 @dataclass(frozen=True)
 class EpochEnd:
-    """An epoch finished; `metrics` holds its evaluation (e.g. tail_loss, test_error_pct)."""
+    """An epoch finished; `metrics` holds what was measured at its end: always `tail_loss`, and
+    the task's metrics (e.g. test_error_pct) only in epochs that evaluated them."""
 
     epoch: int
     step: int
@@ -71,10 +66,14 @@ class Resumed:
 
 @dataclass(frozen=True)
 class Finished:
-    """Training ended normally or was stopped; `summary` is the JSON-able run summary."""
+    """Training ended normally or was stopped; `summary` is the JSON-able run summary.
+
+    `lstm_weights` is a snapshot of the first LSTM layer's trained (kernel, recurrent_kernel,
+    bias), for the inspector; None when the model has no LSTM layer."""
 
     stopped: bool
     summary: dict = field(default_factory=dict)
+    lstm_weights: tuple | None = None
 
 
 @dataclass(frozen=True)

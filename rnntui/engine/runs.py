@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,12 @@ def default_runs_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("rnntui")) / "runs"
+
+
+def resume_command(run_name: str, runs_dir: Path | None = None) -> str:
+    """The shell command that continues a run, working as printed (quoted, with its runs dir)."""
+    command = f"rnntui train --resume {shlex.quote(run_name)}"
+    return command + (f" --runs-dir {shlex.quote(str(runs_dir))}" if runs_dir else "")
 
 
 @dataclass
@@ -236,13 +243,15 @@ def describe_run(path: Path) -> RunInfo:
 
 
 def describe_result(summary: dict[str, Any]) -> str:
+    from rnntui.tasks import task_metrics
+    from rnntui.tasks.base import describe_metrics
+
     if summary.get("failed"):
         return f"failed: {summary['failed']}"
     parts = []
     if summary.get("final_loss") is not None:
         parts.append(f"loss {summary['final_loss']:.4f}")
-    if summary.get("test_error_pct") is not None:
-        parts.append(f"test error {summary['test_error_pct']:.2f} %")
+    parts += describe_metrics(task_metrics(summary.get("task")), summary)
     if summary.get("stopped"):
         parts.append("stopped")
     return ", ".join(parts) or "-"

@@ -1,18 +1,17 @@
-"""The Textual app: wires the panes together and runs training in a thread worker.
+"""The Textual app: layout, bindings, and routing messages to the panes.
 
-The app owns the one piece of shared machinery, the `Trainer` of the current run. The trainer runs
-in a thread worker and reports through a callback that only posts messages (thread-safe); the app
-turns those into widget updates on the UI thread. TensorFlow is imported by a background worker at
-start-up, so the first frame never waits for it.
+Runs are not the app's business: a `TrainingSession` (engine/session.py) owns each one — its run
+folder, its trainer on a background thread, its state. The session's events reach the app as
+messages (posted from the training thread, which is thread-safe) tagged with the run's number,
+and the app turns them into widget updates on the UI thread. TensorFlow is imported by a
+background worker at start-up, so the first frame never waits for it.
 
-Every run gets a run folder (metrics, summary, checkpoints) under `runs_dir`. SIGTERM, SIGHUP and
-SIGINT stop the run with a checkpoint and exit (see `shutdown`); past runs can be loaded into the
-chart and the shown curves exported as CSV.
+SIGTERM, SIGHUP and SIGINT stop the run with a checkpoint and exit (see `shutdown`); past runs can
+be loaded into the chart and the shown curves exported as CSV.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import signal
 import threading
 from collections.abc import Callable
@@ -27,8 +26,11 @@ from textual.containers import Container
 from textual.widgets import Input, Tab, Tabs
 
 from rnntui import exit_codes
-from rnntui.config import Config, ConfigError, load_file, load_preset, save_preset
+from rnntui.config import Config, ConfigError, load_file, save_preset
 from rnntui.engine.events import Event
+from rnntui.engine.session import RunState, TrainingSession
+from rnntui.extras import missing_extra
+from rnntui.tasks import task_class
 from rnntui.tui import shutdown
 from rnntui.tui.commands import RnnTuiCommands
 from rnntui.tui.curves_csv import FORMAT_NOTE, write_curves_csv
@@ -59,12 +61,12 @@ from rnntui.tui.widgets.settings_pane import SettingsPane
 from rnntui.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from rnntui.engine.runs import RunFolder, RunInfo
+    from rnntui.engine.runs import RunInfo
     from rnntui.engine.trainer import Trainer
 
-TENSORBOARD_MISSING = "needs the tensorboard package: pip install 'rnntui[tensorboard]'"
 
-RUNNING = ("starting", "training", "pausing", "paused", "stopping")
+_ALWAYS_DONE = threading.Event()  # `training_done` before any run
+_ALWAYS_DONE.set()
 PANES = (
     ("settings", "Settings"),
     ("chart", "Chart"),
@@ -126,24 +128,20 @@ class RnnTuiApp(App[None]):
 
         self.runs_dir = Path(runs_dir).expanduser() if runs_dir else default_runs_dir()
         self.runs_dir_given = runs_dir is not None
-        has_tensorboard = importlib.util.find_spec("tensorboard") is not None
-        self.tensorboard_problem = "" if has_tensorboard else TENSORBOARD_MISSING
-        self.run_folder: RunFolder | None = None
-        self.training_done = threading.Event()  # set while no training thread is running
-        self.training_done.set()
+        self.tensorboard_problem = missing_extra("tensorboard")
+        self.session: TrainingSession | None = None  # the current (or last) run
         self.signalled = ""  # the name of the signal that ended the app
         self.exit_note = ""  # a line for the shell after the app exits (the CLI prints it)
-        self._signals: list[int] = []
+        self.signals_handled: list[int] = []  # the stop signals routed to the app
         self.preset_config = deepcopy(config or Config())
         # The CLI passes what the user typed: a name or a path (then the name inside the file).
         is_path = "/" in preset_name or preset_name.endswith(".toml")
         self.preset_name = self.preset_config.name if is_path or not preset_name else preset_name
         self.config = deepcopy(self.preset_config)
         self.errors: dict[str, str] = {}
-        self.state = "loading TensorFlow"
+        self.state = RunState.LOADING
         self.tf_ready = False
         self.device = ""
-        self.trainer: Trainer | None = None
         self.run_number = 0
         self.run_label = ""
         self.run_final: float | None = None
@@ -182,18 +180,25 @@ class RnnTuiApp(App[None]):
         self.inspector.set_fresh_cell(4, self.config.train.seed)
         # Import TF once the first frame is on screen: the import holds the GIL for seconds.
         self.set_timer(0.3, self._preload)
-        self._signals = shutdown.install_signal_handlers(self._stop_signal)
+        self.signals_handled = shutdown.install_signal_handlers(self._stop_signal)
 
     @property
     def running(self) -> bool:
-        return self.state in RUNNING
+        return self.state.active
 
-    def _set_state(self, state: str, detail: str = "") -> None:
+    def _set_state(self, state: RunState, detail: str = "") -> None:
         self.state = state
         self.status.state = state
         self.status.detail = detail
         self.settings.set_locked(self.running)
         self.refresh_bindings()
+
+    def _show_state(self, detail: str = "") -> None:
+        """Show the current session's state (it tracks its own from the trainer's events)."""
+        if self.session is not None:
+            if self.session.state is RunState.STARTING and self.tf_ready and not detail:
+                detail = "(building the model)"
+            self._set_state(self.session.state, detail)
 
     # --- panes (tabs when the terminal is small) -------------------------------------------------
 
@@ -265,16 +270,16 @@ class RnnTuiApp(App[None]):
         self.tf_ready = True
         self.device = message.device
         self.status.device = message.device
-        if self.state == "loading TensorFlow":
-            self._set_state("idle")
-        elif self.state == "starting":
+        if self.state is RunState.LOADING:
+            self._set_state(RunState.IDLE)
+        elif self.state is RunState.STARTING:
             self.status.detail = "(building the model)"
         self.inspector.activate()
 
     @on(TensorFlowFailed)
     def _tf_failed(self, message: TensorFlowFailed) -> None:
         self.status.device = "no TensorFlow"
-        self._set_state("failed", message.error)
+        self._set_state(RunState.FAILED, message.error)
         self.notify(message.error, title="TensorFlow failed to load", severity="error", timeout=10)
 
     # --- training --------------------------------------------------------------------------------
@@ -284,13 +289,13 @@ class RnnTuiApp(App[None]):
         if action == "start":
             return False if self.running else (None if self.errors else True)
         if action == "pause":
-            if self.state == "training":
+            if self.state is RunState.TRAINING:
                 return True
-            return None if self.running and self.state != "paused" else False
+            return None if self.running and self.state is not RunState.PAUSED else False
         if action == "resume":
-            return self.state == "paused"
+            return self.state is RunState.PAUSED
         if action == "stop":
-            return self.state in ("starting", "training", "pausing", "paused")
+            return self.running and self.state is not RunState.STOPPING
         if action == "leave_field":  # dialogs bind escape themselves
             return isinstance(self.focused, Input) and self.screen is self.screen_stack[0]
         if action in ("open_preset",):
@@ -317,74 +322,42 @@ class RnnTuiApp(App[None]):
         self.run_final = None
         self.keep_run = False
         self.chart.start_run(self.run_label, 0)
-        self.status.clear_run(config.train.epochs)
-        run = self.run_number
-        factory = self.trainer_factory
-        if factory is None:
-            from rnntui.engine.trainer import Trainer as factory
-        on_event, made = self._callback(run)
-        self.run_folder = self._create_run_folder(config)
-        tensorboard = self.settings.tensorboard and self.run_folder is not None
-        self.trainer = factory(config, on_event, run=self.run_folder, tensorboard=tensorboard)
-        made.append(self.trainer)
-        self._set_state(
-            "starting", "(building the model)" if self.tf_ready else "(loading TensorFlow)"
+        self.status.clear_run(config.train.epochs, task_class(config.task.kind).metrics)
+        self.session = TrainingSession(
+            config,
+            self._poster(self.run_number),
+            runs_dir=self.runs_dir if self.runs_dir_given else None,
+            tensorboard=self.settings.tensorboard,
+            trainer_factory=self.trainer_factory,
         )
+        warning = self.session.start()
+        if warning:
+            self.notify(warning, title="Run not saved", severity="warning", timeout=10)
+        self._show_state("(building the model)" if self.tf_ready else "(loading TensorFlow)")
         if not self.wide:
             self.action_show_pane("chart")
-        self.training_done.clear()
-        self._train(self.trainer, run)
 
-    def _create_run_folder(self, config: Config) -> RunFolder | None:
-        """The new run's folder; None (the run still trains, unsaved) when it cannot be made."""
-        from rnntui.engine.runs import RunFolder
-
-        try:
-            return RunFolder.create(config, self.runs_dir)
-        except OSError as error:
-            self.notify(
-                f"cannot create a run folder in {self.runs_dir}: {error.strerror or error}; "
-                "this run is not saved (try rnntui --runs-dir DIR)",
-                title="Run not saved",
-                severity="warning",
-                timeout=10,
-            )
-            return None
-
-    def _callback(self, run: int) -> tuple[Callable[[Event], None], list[Trainer]]:
-        """The trainer's event callback (runs in the worker thread, so it only posts messages),
-        and a list that will hold the trainer it reports for (built after its callback)."""
-        made: list[Trainer] = []
+    def _poster(self, run: int) -> Callable[[Event], None]:
+        """The session's event callback: runs on the training thread, so it only posts."""
 
         def on_event(event: Event) -> None:
             message = message_for(run, event)
             if message is None:
                 return
-            if isinstance(message, TrainingFinished) and made:
-                message.lstm_weights = made[0].lstm_weights()
             try:
                 self.post_message(message)
             except RuntimeError:  # the app has closed its event loop; nobody is listening
                 pass
 
-        return on_event, made
+        return on_event
 
-    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
-    def _train(self, trainer: Trainer, run: int) -> None:
-        try:
-            trainer.run()
-        except Exception as error:  # Trainer.run should never raise; be safe anyway
-            from rnntui.engine.events import Failed
-
-            try:
-                self.post_message(TrainingFailed(run, Failed(f"{type(error).__name__}: {error}")))
-            except RuntimeError:  # the app has closed
-                pass
-        finally:
-            self.training_done.set()  # the checkpoint is on disk; the exit watchdog may go on
+    @property
+    def training_done(self) -> threading.Event:
+        """Set while no training thread runs (the exit watchdog waits on it)."""
+        return self.session.done if self.session is not None else _ALWAYS_DONE
 
     def _current(self, run: int) -> bool:
-        return run == self.run_number and self.running
+        return run == self.run_number and self.session is not None
 
     @on(TrainingStarted)
     def _started(self, message: TrainingStarted) -> None:
@@ -395,22 +368,21 @@ class RnnTuiApp(App[None]):
         self.chart.set_baselines(event.baselines)
         self.status.total_steps = event.total_steps
         self.status.device = event.device
-        if self.state == "starting":
-            self._set_state("training")
+        self._show_state()
 
     @on(TrainingProgress)
     def _progress(self, message: TrainingProgress) -> None:
-        if message.run != self.run_number:
+        if not self._current(message.run):
             return
         event = message.event
         self.chart.add_losses(event.losses)
         self.status.show_progress(event, self.chart.smoothed_loss)
-        if self.state == "starting":
-            self._set_state("training")
+        if self.state is RunState.STARTING:
+            self._show_state()
 
     @on(EpochFinished)
     def _epoch_finished(self, message: EpochFinished) -> None:
-        if message.run != self.run_number:
+        if not self._current(message.run):
             return
         metrics = message.event.metrics
         self.status.show_metrics(metrics)
@@ -418,18 +390,14 @@ class RnnTuiApp(App[None]):
             self.run_final = metrics["tail_loss"]
 
     @on(TrainingPaused)
-    def _paused(self, message: TrainingPaused) -> None:
-        if self._current(message.run) and self.state != "stopping":
-            self._set_state("paused")
-
     @on(TrainingResumed)
-    def _resumed(self, message: TrainingResumed) -> None:
-        if self._current(message.run) and self.state != "stopping":
-            self._set_state("training")
+    def _pause_changed(self, message: TrainingPaused | TrainingResumed) -> None:
+        if self._current(message.run):
+            self._show_state()
 
     @on(TrainingFinished)
     def _finished(self, message: TrainingFinished) -> None:
-        if message.run != self.run_number:
+        if not self._current(message.run):
             return
         event = message.event
         final = event.summary.get("final_loss")
@@ -437,21 +405,22 @@ class RnnTuiApp(App[None]):
         self.keep_run = bool(self.chart.losses)
         self.status.eta_s = None
         self.status.show_metrics(event.summary)
-        self._set_state("stopped" if event.stopped else "finished")
+        self._show_state()
         steps = event.summary.get("steps", len(self.chart.losses))
         loss = f", loss {self.run_final:.4f}" if self.run_final is not None else ""
         saved = ""
-        if self.run_folder is not None:
-            saved = f"\nsaved in {self.run_folder.name}"
+        run_folder = self.session.run_folder if self.session is not None else None
+        if run_folder is not None:
+            saved = f"\nsaved in {run_folder.name}"
             if event.stopped:
                 saved += f"\ncontinue: {self.resume_command()}"
         self.notify(
             f"{self.run_label}: {steps:,} steps{loss}{saved}", title=self.state.capitalize()
         )
-        if message.lstm_weights is not None:
+        if event.lstm_weights is not None:
             self.inspector.use_weights(
                 WeightsSource(
-                    message.lstm_weights,
+                    event.lstm_weights,
                     f"trained first LSTM layer of {self.run_label}",
                     self._sample_input(),
                 )
@@ -459,11 +428,12 @@ class RnnTuiApp(App[None]):
 
     @on(TrainingFailed)
     def _failed(self, message: TrainingFailed) -> None:
-        if message.run != self.run_number:
+        if not self._current(message.run):
             return
         self.keep_run = False
-        self._set_state("failed", message.event.message)
-        where = f"\n(run folder {self.run_folder.name})" if self.run_folder is not None else ""
+        self._show_state(message.event.message)
+        run_folder = self.session.run_folder if self.session is not None else None
+        where = f"\n(run folder {run_folder.name})" if run_folder is not None else ""
         self.notify(
             message.event.message + where,
             title=f"{self.run_label} failed",
@@ -473,10 +443,7 @@ class RnnTuiApp(App[None]):
 
     def resume_command(self) -> str:
         """The shell command that continues the current run from its checkpoint."""
-        if self.run_folder is None:
-            return ""
-        runs_dir = f" --runs-dir {self.runs_dir}" if self.runs_dir_given else ""
-        return f"rnntui train --resume {self.run_folder.name}{runs_dir}"
+        return self.session.resume_command() if self.session is not None else ""
 
     def _comparison_label(self) -> str:
         """ "#1 raw_rnn 4 n=5 0.519": which run, what model, where it ended."""
@@ -486,38 +453,34 @@ class RnnTuiApp(App[None]):
 
     def _sample_input(self) -> str:
         """An input the trained first layer accepts: the first steps of the data, as fed."""
-        data = self.preview.data
-        if data is not None and data.kind == "echo":
-            return "; ".join("0,1" if x else "1,0" for x in data.preview.x[:8])
-        if data is not None and data.kind == "count" and data.preview.strings:
-            return "; ".join(data.preview.strings[0])
-        return "1,0; 0,1; 0,1; 1,0"
+        inputs = self.preview.sample_inputs
+        if not inputs:
+            return "1,0; 0,1; 0,1; 1,0"
+        return "; ".join(",".join(f"{v:g}" for v in row) for row in inputs)
 
     def action_pause(self) -> None:
-        if self.trainer is not None and self.state == "training":
-            self.trainer.pause()
-            self._set_state("pausing")
+        if self.session is not None and self.session.pause():
+            self._show_state()
 
     def action_resume(self) -> None:
-        if self.trainer is not None and self.state == "paused":
-            self.trainer.resume()
-            self._set_state("training")
+        if self.session is not None and self.session.resume():
+            self._show_state()
 
     def action_stop(self) -> None:
-        if self.trainer is not None and self.running and self.state != "stopping":
-            self.trainer.stop()
-            self._set_state("stopping")
+        if self.session is not None and self.session.stop():
+            self._show_state()
 
     def action_reset(self) -> None:
         """Stop any run, forget its curve and reload the opened preset's settings."""
-        if self.running and self.trainer is not None:
-            self.trainer.stop()
+        if self.session is not None:
+            self.session.stop()
             self.run_number += 1  # late messages of the old run are ignored from now on
+            self.session = None
         self.keep_run = False
         self.chart.reset_run()
         self.load_config(self.preset_config, self.preset_name)
         self.status.clear_run()
-        self._set_state("idle" if self.tf_ready else "loading TensorFlow")
+        self._set_state(RunState.IDLE if self.tf_ready else RunState.LOADING)
 
     def action_leave_field(self) -> None:
         """Leave a text field, so the single-key shortcuts work again."""
@@ -634,20 +597,22 @@ class RnnTuiApp(App[None]):
         self.exit()
 
     def on_unmount(self) -> None:
-        # Every way out (ctrl+q, the palette's Quit, an error) ends here before the worker
-        # thread is joined; without this the exit would wait for the whole run to finish.
+        # Every way out (ctrl+q, the palette's Quit, an error) ends here; without this the
+        # exit would wait for the whole run to finish.
         self._stop_for_exit()
+        shutdown.remove_signal_handlers(self.signals_handled)
 
     def _stop_for_exit(self) -> None:
-        """Stop a running trainer (it writes a checkpoint) and say how to continue the run."""
-        if self.trainer is None or self.training_done.is_set():
+        """Stop a running session (it writes a checkpoint) and say how to continue the run."""
+        session = self.session
+        if session is None or session.done.is_set():
             return
-        self.trainer.stop()
-        if self.run_folder is not None and not self.exit_note:
+        session.stop()
+        if session.run_folder is not None and not self.exit_note:
             how = f"stopped by {self.signalled}" if self.signalled else "stopped"
             self.exit_note = (
-                f"rnntui: {self.run_folder.name} {how} with a checkpoint; "
-                f"continue with: {self.resume_command()}"
+                f"rnntui: {session.run_folder.name} {how} with a checkpoint; "
+                f"continue with: {session.resume_command()}"
             )
 
     def _stop_signal(self, signum: int) -> None:
@@ -672,11 +637,6 @@ def run_label(number: int, config: Config) -> str:
     model = config.model
     cell = f"{model.stacked_cell}{model.layers}" if model.cell == "stacked" else model.cell
     size = "" if model.cell == "stacked" else f" {model.state_size}"
-    steps = f" n={config.train.num_steps}" if config.task.kind == "echo" else ""
+    truncated = task_class(config.task.kind).truncated
+    steps = f" n={config.train.num_steps}" if truncated else ""
     return f"run {number}: {cell}{size}{steps}"
-
-
-def open_app(preset: str = "", runs_dir: Path | str | None = None) -> RnnTuiApp:
-    """The app for a preset name or path (the default config when empty)."""
-    config = load_preset(preset) if preset else Config()
-    return RnnTuiApp(config, preset_name=preset, runs_dir=runs_dir)
