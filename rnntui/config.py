@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rnntui.atomic_write import atomic_write_text
+from rnntui.devices import DEVICE_HELP, DEVICE_PATTERN
 from rnntui.tasks import TASK_KINDS, task_class
 
 CELL_KINDS = ("raw_rnn", "rnn", "gru", "lstm", "stacked")
@@ -63,6 +64,8 @@ class TrainConfig:
     chunk: int = 100  # windows per compiled call; Python only touches chunk boundaries
     xla: str = "auto"  # one of XLA_MODES; true/false are read as on/off
     eval_every: int = 1  # count: epochs between test-set evaluations
+    device: str = "auto"  # auto, cpu, gpu or gpu:N (see rnntui.devices)
+    gpu_memory_growth: bool = True  # take GPU memory as needed, so runs can share a GPU
 
 
 @dataclass
@@ -181,6 +184,8 @@ def _check_value(key: str, value: Any) -> Any:
     """Coerce and check one value; raise ConfigError naming the key and what is allowed."""
     kind = field_types()[key]
     rule = RULES.get(key, Rule())
+    if key == "train.device" and not (isinstance(value, str) and DEVICE_PATTERN.match(value)):
+        raise ConfigError(f"{_show(value)} is not a device; use {DEVICE_HELP}", key)
     if key == "train.xla" and (isinstance(value, bool) or value in ("true", "false")):
         value = "on" if value in (True, "true") else "off"
     if kind is bool:

@@ -276,7 +276,7 @@ def test_quit_while_training_stops_the_worker_promptly(key, tmp_path):
 
 
 def test_inspector_shows_the_engines_own_c_and_h():
-    from rnntui.inspect import inspect_lstm, parse_inputs
+    from rnntui.lstm_inspect import inspect_lstm, parse_inputs
 
     async def scenario(app, pilot):
         await pilot.press("i")
@@ -324,7 +324,9 @@ def test_inspector_shows_the_engines_own_c_and_h():
             30,
             "the trained inspection",
         )
-        weights = app.session.trainer.lstm_weights()
+        # the first LSTM layer's kernel, recurrent kernel and bias, as the run saved them
+        checkpoint = RunFolder(app.session.run_folder.path).read_checkpoint()
+        weights = tuple(checkpoint.weights[:3])
         expected = inspect_lstm(parse_inputs(field.value), weights=weights)
         assert inspector.inspection.steps[-1].c == expected.steps[-1].c
         assert "trained first LSTM layer" in static_text(app, "#inspector-source")

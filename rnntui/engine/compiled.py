@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from rnntui.config import Config
+from rnntui.devices import choose_gpus
 from rnntui.models import build_model
 from rnntui.tasks import Task
 from rnntui.tf_runtime import import_tf
@@ -41,10 +42,16 @@ _runtime_configured = False
 
 
 def configure_runtime(config: Config) -> None:
-    """Once per process, before the first op runs: TensorFlow's thread count."""
+    """Once per process, before the first op runs: the devices and TensorFlow's thread count.
+
+    A device the machine lacks raises `DeviceError` (one line) every time it is asked for."""
+    from rnntui.devices import apply_device_settings
+
     global _runtime_configured
     if _runtime_configured:
+        choose_gpus(config.train.device, import_tf().config.list_physical_devices("GPU"))
         return
+    apply_device_settings(config.train.device, config.train.gpu_memory_growth)
     _runtime_configured = True
     tf = import_tf()
     widest = max([config.model.state_size, *config.model.layers])
@@ -107,6 +114,7 @@ class CompiledSteps:
         self.optimizer.build(self.variables)
         self._train: Any = None  # traced on the first chunk, when the window shape is known
         self.traces = 0  # how often the chunk was traced (XLA compiles once per trace)
+        self.calls = 0  # compiled calls made (each trains up to `chunk` windows)
         self._rows: int | None = None
         self._zero_state: tuple | None = None
         self._predict = tf.function(self._predict_graph, autograph=False)
@@ -187,6 +195,7 @@ class CompiledSteps:
         if self._rows is not None and count < self._rows:
             xs, ys = _pad(xs, self._rows), _pad(ys, self._rows)
         tf = self.tf
+        self.calls += 1
         losses, state = self._train(
             tf.constant(xs), tf.constant(ys), tf.constant(count, tf.int32), list(state)
         )

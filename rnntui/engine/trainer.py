@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnntui.config import Config, ConfigError
+from rnntui.devices import device_memory_mb
 from rnntui.engine.events import (
     EpochEnd,
     Event,
@@ -45,7 +46,7 @@ SAVE_INTERVAL_S = 0.25
 
 def preload_tensorflow() -> str:
     """Import TensorFlow (slow, ~4 s) and return the device training will use."""
-    from rnntui.tf_runtime import device_name
+    from rnntui.devices import device_name
 
     return device_name()
 
@@ -98,6 +99,9 @@ class Trainer:
         self._started = 0.0
         self._writer: Any = None
         self._last_save = float("-inf")
+        self._windows: tuple[Any, Any] = ((), ())
+        self._windows_epoch = -1  # the epoch `_windows` holds
+        self._on_gpu = False
 
     # --- control (any thread) -------------------------------------------------------------------
 
@@ -134,6 +138,7 @@ class Trainer:
             message = one_line(error)
             self.summary = {**self.summary, "failed": message, "steps": self.step}
             self._write_summary()
+            self._record_status("failed")
             self.on_event(Failed(message=message, step=self.step))
             return self.summary
         finally:
@@ -141,12 +146,15 @@ class Trainer:
                 self.run_folder.close()
 
     def _run(self) -> dict[str, Any]:
-        from rnntui.engine.compiled import CompiledSteps
+        from rnntui.engine.compiled import CompiledSteps, configure_runtime
 
         cfg = self.config
+        self._record_status("starting")
         task = make_task(cfg.task, cfg.train.seed)
         check_fits_in_memory(cfg, task)
+        configure_runtime(cfg)  # threads and devices, before TensorFlow runs anything
         device = preload_tensorflow()
+        self._on_gpu = device != "CPU"
         compiled = self.compiled = CompiledSteps(cfg, task)
         self.summary = self._summarize(task, device, 0, False)
         if self.resume_run:
@@ -156,6 +164,7 @@ class Trainer:
             self._writer = compiled.tf.summary.create_file_writer(str(self.run_folder.path / "tb"))
 
         total = total_steps(cfg, task)
+        self._record_status("training")
         self.on_event(
             Started(device, total, compiled.per_epoch, tuple(task.baselines()), self.start_step)
         )
@@ -170,54 +179,105 @@ class Trainer:
         self._snapshot_weights(compiled)
         self.summary = self._summarize(task, device, self._position[0], stopped)
         self._write_summary()
+        self._record_status("stopped" if stopped else "finished")
         finished = Finished(stopped=stopped, summary=dict(self.summary))
         self.on_event(replace(finished, lstm_weights=self.lstm_weights()))
         return self.summary
 
     def _train_epochs(self, compiled: CompiledSteps, task: Task, total: int) -> None:
-        cfg = self.config
         last_emit = time.perf_counter()
         pending: list[float] = []
-        first_epoch, first_window = self._position
-        for epoch in range(first_epoch, cfg.train.epochs):
-            xs, ys = task.windows(epoch, cfg.train.batch_size, cfg.train.num_steps)
-            if epoch != first_epoch or first_window == 0:
+        epochs = self.config.train.epochs
+        while self._position[0] < epochs:
+            pieces = self._next_call(task, compiled.per_epoch)
+            try:
+                self._wait_while_paused()
+            except TrainingStopped:
+                if pending:
+                    self._emit_progress(pieces[0][0], total, pending, time.perf_counter())
+                raise
+            epoch, begin, _ = pieces[0]
+            if begin == 0:
                 self._state = compiled.initial_state()  # the tutorial resets it each epoch
                 self._epoch_losses = []
-            begin = first_window if epoch == first_epoch else 0
-            while begin < len(xs):
-                try:
-                    self._wait_while_paused()
-                except TrainingStopped:
-                    if pending:
-                        self._emit_progress(epoch, total, pending, time.perf_counter())
-                    raise
-                end = min(begin + cfg.train.chunk, len(xs))
-                losses, self._state = compiled.train_chunk(
-                    xs[begin:end], ys[begin:end], self._state
-                )
-                self._check_finite(losses)
-                first_step = self.step
-                self.losses.extend(losses)
-                self._epoch_losses.extend(losses)
+            xs, ys = self._call_windows(task, pieces)
+            losses, self._state = compiled.train_chunk(xs, ys, self._state)
+            self._check_finite(losses)
+            for index, (epoch, begin, end) in enumerate(pieces):
+                done, losses = losses[: end - begin], losses[end - begin :]
+                self._log_chunk(self.step, epoch, done)
+                self.losses.extend(done)
+                self._epoch_losses.extend(done)
+                pending.extend(done)
                 self._position = (epoch, end)
-                pending.extend(losses)
-                self._log_chunk(first_step, epoch, losses)
-                now = time.perf_counter()
-                if now - last_emit >= EMIT_INTERVAL_S or end >= len(xs):
-                    self._emit_progress(epoch, total, pending, now)
-                    pending, last_emit = [], now
-                begin = end
+                if end < compiled.per_epoch:
+                    break
+                # the steps of an epoch are reported before its end
+                self._emit_progress(epoch, total, pending, time.perf_counter())
+                pending, last_emit = [], time.perf_counter()
+                self._end_epoch(compiled, task, epoch, evaluate=index == len(pieces) - 1)
+                self._epoch_losses = []
+            now = time.perf_counter()
+            if pending and (now - last_emit >= EMIT_INTERVAL_S or self.step >= total):
+                self._emit_progress(self._position[0], total, pending, now)
+                pending, last_emit = [], now
+
+    def _next_call(self, task: Task, per_epoch: int) -> list[tuple[int, int, int]]:
+        """The (epoch, first window, end window) pieces the next compiled call trains on.
+
+        Up to `train.chunk` windows. When the state does not carry from window to window, one
+        call may span several short epochs (count-lstm's 5-window epochs: 20 a call, not one),
+        up to an epoch whose end is evaluated (that needs the model as it is then).
+        """
+        train = self.config.train
+        epoch, window = self._position
+        pieces: list[tuple[int, int, int]] = []
+        room = train.chunk
+        while room > 0 and epoch < train.epochs:
+            end = min(window + room, per_epoch)
+            pieces.append((epoch, window, end))
+            room -= end - window
+            if end < per_epoch or task.many_to_many or self._evaluates(task, epoch):
+                break
+            epoch, window = epoch + 1, 0
+        return pieces
+
+    def _call_windows(self, task: Task, pieces: list[tuple[int, int, int]]) -> tuple[Any, Any]:
+        """The windows of `pieces`: views of one epoch's data, or a copy joining several."""
+        parts = []
+        for epoch, begin, end in pieces:
+            if self._windows_epoch != epoch:  # echo makes a fresh million samples per epoch
+                train = self.config.train
+                self._windows = task.windows(epoch, train.batch_size, train.num_steps)
+                self._windows_epoch = epoch
+            xs, ys = self._windows
+            parts.append((xs[begin:end], ys[begin:end]))
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+
+    def _evaluates(self, task: Task, epoch: int) -> bool:
+        train = self.config.train
+        last = epoch + 1 == train.epochs
+        return bool(task.metrics) and (last or (epoch + 1) % train.eval_every == 0)
+
+    def _end_epoch(self, compiled: CompiledSteps, task: Task, epoch: int, evaluate: bool) -> None:
+        """Bookkeeping at an epoch's end. Only the last epoch of a call (`evaluate`) has the
+        model as it was then: only it is evaluated and may be saved."""
+        measured = {"tail_loss": _tail_mean(self._epoch_losses)}
+        self._position = (epoch + 1, 0)
+        if evaluate:
             measured = self._evaluate(compiled, task, epoch)
-            self._position = (epoch + 1, 0)
             self._snapshot_weights(compiled)
             now = time.perf_counter()
-            if epoch + 1 == cfg.train.epochs or now - self._last_save >= SAVE_INTERVAL_S:
+            if epoch + 1 == self.config.train.epochs or now - self._last_save >= SAVE_INTERVAL_S:
                 self._checkpoint(compiled)
                 self._write_summary(epochs=epoch + 1)
                 self._last_save = now
-            self._log_epoch(measured)
-            self.on_event(EpochEnd(epoch, self.step, measured))
+        else:
+            self.metrics = {**self.metrics, **measured}
+        self._log_epoch(measured)
+        self.on_event(EpochEnd(epoch, self.step, measured))
 
     def _check_finite(self, losses: list[float]) -> None:
         bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
@@ -234,13 +294,19 @@ class Trainer:
         if not self._pause.is_set():
             return
         self.on_event(Paused(self.step))
+        self._record_status("paused")
         if self.run_folder is not None:
             self.run_folder.flush()
         while self._pause.is_set() and not self._stop.is_set():
             time.sleep(0.02)
         if self._stop.is_set():
             raise TrainingStopped
+        self._record_status("training")
         self.on_event(Resumed(self.step))
+
+    def _record_status(self, state: str) -> None:
+        if self.run_folder is not None:
+            self.run_folder.write_status(state, self.step)
 
     def _wall(self, now: float | None = None) -> float:
         return self._wall_before + ((now or time.perf_counter()) - self._started)
@@ -249,14 +315,16 @@ class Trainer:
         elapsed = now - self._started
         rate = len(self.losses) / elapsed if elapsed > 0 else 0.0
         eta = (total - self.step) / rate if rate > 0 else float("inf")
-        self.on_event(Progress(self.step, epoch, total, tuple(losses), rate, eta, self._wall(now)))
+        memory = device_memory_mb(self._on_gpu)
+        self.on_event(
+            Progress(self.step, epoch, total, tuple(losses), rate, eta, self._wall(now), memory)
+        )
 
     def _evaluate(self, compiled: CompiledSteps, task: Task, epoch: int) -> dict[str, float]:
         """What this epoch measured: its tail loss, and the task's metrics every `eval_every`
         epochs and at the last. `self.metrics` keeps the latest of each for the summary."""
         measured = {"tail_loss": _tail_mean(self._epoch_losses)}
-        train = self.config.train
-        if task.metrics and (epoch + 1 == train.epochs or (epoch + 1) % train.eval_every == 0):
+        if self._evaluates(task, epoch):
             measured.update(task.evaluate(compiled))
         self.metrics = {**self.metrics, **measured}
         return measured

@@ -27,8 +27,10 @@ from textual.widgets import Input, Tab, Tabs
 
 from rnntui import exit_codes
 from rnntui.config import Config, ConfigError, load_file, save_preset
+from rnntui.engine.child_session import ChildSession
 from rnntui.engine.events import Event
-from rnntui.engine.session import RunState, TrainingSession
+from rnntui.engine.followed_session import FollowedSession, NotLive
+from rnntui.engine.session import RunState, Session, TrainingSession
 from rnntui.extras import missing_extra
 from rnntui.tasks import task_class
 from rnntui.tui import shutdown
@@ -63,6 +65,7 @@ from rnntui.tui.widgets.status_bar import StatusBar
 if TYPE_CHECKING:
     from rnntui.engine.runs import RunInfo
     from rnntui.engine.trainer import Trainer
+    from rnntui.tf_process import TensorFlowProcess
 
 
 _ALWAYS_DONE = threading.Event()  # `training_done` before any run
@@ -95,6 +98,8 @@ class RnnTuiApp(App[None]):
         Binding("w", "save_preset", "Save", tooltip="save the settings as a preset"),
         Binding("i", "inspector", "Inspect", tooltip="step an LSTM cell: gates, c and h"),
         Binding("l", "load_run", "Load run", tooltip="add a past run's curve to the chart"),
+        Binding("a", "attach", "Attach", tooltip="follow a run training in another process"),
+        Binding("d", "detach", "Detach", tooltip="leave the run training in the background"),
         Binding("e", "export_csv", "Export", tooltip="save the chart's curves as CSV"),
         Binding("c", "clear_comparison", "Clear", tooltip="remove earlier runs from the chart"),
         Binding("question_mark,f1", "help", "Help", key_display="?", tooltip="keys and panes"),
@@ -122,14 +127,18 @@ class RnnTuiApp(App[None]):
         config: Config | None = None,
         preset_name: str = "",
         runs_dir: Path | str | None = None,
+        attach: str = "",
     ) -> None:
+        """`attach` names a run (or its folder) to follow from the start."""
         super().__init__()
+        self.attach_to = attach
         from rnntui.engine.runs import default_runs_dir  # here: it pulls in NumPy
 
         self.runs_dir = Path(runs_dir).expanduser() if runs_dir else default_runs_dir()
         self.runs_dir_given = runs_dir is not None
         self.tensorboard_problem = missing_extra("tensorboard")
-        self.session: TrainingSession | None = None  # the current (or last) run
+        self.session: Session | None = None  # the current (or last) run
+        self.tensorflow: TensorFlowProcess | None = None  # the inspector's TensorFlow
         self.signalled = ""  # the name of the signal that ended the app
         self.exit_note = ""  # a line for the shell after the app exits (the CLI prints it)
         self.signals_handled: list[int] = []  # the stop signals routed to the app
@@ -181,6 +190,8 @@ class RnnTuiApp(App[None]):
         # Import TF once the first frame is on screen: the import holds the GIL for seconds.
         self.set_timer(0.3, self._preload)
         self.signals_handled = shutdown.install_signal_handlers(self._stop_signal)
+        if self.attach_to:
+            self.call_after_refresh(self.action_attach, self.attach_to)
 
     @property
     def running(self) -> bool:
@@ -256,20 +267,29 @@ class RnnTuiApp(App[None]):
 
     @work(thread=True, group="tensorflow")
     def _preload(self) -> None:
-        from rnntui.engine.trainer import preload_tensorflow
+        """Start the TensorFlow helper process and wait (on this worker thread) for its import."""
+        from rnntui.tf_process import TensorFlowProcess
 
         try:
-            device = preload_tensorflow()
+            self.tensorflow = TensorFlowProcess()
+            device = self.tensorflow.call("preload")
         except Exception as error:  # reported; the rest of the app still works
             self.post_message(TensorFlowFailed(f"{type(error).__name__}: {error}"))
             return
         self.post_message(TensorFlowReady(device))
 
+    def _inspect_in_helper(self, *args, **kwargs):
+        """The inspector's computation, run by the TensorFlow helper process."""
+        assert self.tensorflow is not None
+        return self.tensorflow.call("inspect", *args, **kwargs)
+
     @on(TensorFlowReady)
     def _tf_ready(self, message: TensorFlowReady) -> None:
         self.tf_ready = True
         self.device = message.device
-        self.status.device = message.device
+        if self.session is None or not self.session.running:
+            self.status.device = message.device
+        self.inspector.compute = self._inspect_in_helper
         if self.state is RunState.LOADING:
             self._set_state(RunState.IDLE)
         elif self.state is RunState.STARTING:
@@ -296,6 +316,10 @@ class RnnTuiApp(App[None]):
             return self.state is RunState.PAUSED
         if action == "stop":
             return self.running and self.state is not RunState.STOPPING
+        if action == "detach":
+            return isinstance(self.session, ChildSession) and self.running
+        if action == "attach":
+            return None if self.running else True
         if action == "leave_field":  # dialogs bind escape themselves
             return isinstance(self.focused, Input) and self.screen is self.screen_stack[0]
         if action in ("open_preset",):
@@ -323,13 +347,20 @@ class RnnTuiApp(App[None]):
         self.keep_run = False
         self.chart.start_run(self.run_label, 0)
         self.status.clear_run(config.train.epochs, task_class(config.task.kind).metrics)
-        self.session = TrainingSession(
-            config,
-            self._poster(self.run_number),
-            runs_dir=self.runs_dir if self.runs_dir_given else None,
-            tensorboard=self.settings.tensorboard,
-            trainer_factory=self.trainer_factory,
-        )
+        runs_dir = self.runs_dir if self.runs_dir_given else None
+        tensorboard = self.settings.tensorboard
+        if self.trainer_factory is not None:  # a test's trainer: on a thread of this process
+            self.session = TrainingSession(
+                config,
+                self._poster(self.run_number),
+                runs_dir=runs_dir,
+                tensorboard=tensorboard,
+                trainer_factory=self.trainer_factory,
+            )
+        else:
+            self.session = ChildSession(
+                config, self._poster(self.run_number), runs_dir=runs_dir, tensorboard=tensorboard
+            )
         warning = self.session.start()
         if warning:
             self.notify(warning, title="Run not saved", severity="warning", timeout=10)
@@ -480,7 +511,7 @@ class RnnTuiApp(App[None]):
         self.chart.reset_run()
         self.load_config(self.preset_config, self.preset_name)
         self.status.clear_run()
-        self._set_state(RunState.IDLE if self.tf_ready else RunState.LOADING)
+        self._set_state(RunState.IDLE)  # training needs no TensorFlow here (it runs in a child)
 
     def action_leave_field(self) -> None:
         """Leave a text field, so the single-key shortcuts work again."""
@@ -498,6 +529,69 @@ class RnnTuiApp(App[None]):
                 self._load_run(info)
 
         self.push_screen(RunPicker(self.runs_dir), chosen)
+
+    def action_attach(self, run: str = "") -> None:
+        """Follow a run another process trains (pick one of the live runs, or name it)."""
+        if self.running:
+            self.notify("Stop or detach the current run first.", severity="warning")
+            return
+        if run:
+            self._attach(run)
+            return
+
+        def chosen(info: RunInfo | None) -> None:
+            if info is not None:
+                self._attach(str(info.path))
+
+        self.push_screen(RunPicker(self.runs_dir, live_only=True), chosen)
+
+    def _attach(self, run: str) -> None:
+        from rnntui.engine.runs import RunFolder
+
+        try:
+            folder = RunFolder.find(run, self.runs_dir)
+            session = FollowedSession(folder, self._poster(self.run_number + 1))
+            session.start()
+        except (ConfigError, NotLive, OSError) as error:
+            self.notify(str(error), title="Cannot attach", severity="error", timeout=8)
+            return
+        if self.chart.losses and self.keep_run:
+            self.chart.finish_run(self._comparison_label())
+        self.run_number += 1
+        self.session = session
+        self.run_label = f"run {self.run_number}: {folder.name} (pid {session.pid})"
+        self.run_final = None
+        self.keep_run = False
+        self.chart.start_run(self.run_label, 0)
+        self.status.clear_run(
+            session.config.train.epochs, task_class(session.config.task.kind).metrics
+        )
+        self._show_state()
+        self.notify(
+            f"following {folder.name}, trained by pid {session.pid}: p pauses, x stops it, "
+            "q leaves it training",
+            title="Attached",
+        )
+        if not self.wide:
+            self.action_show_pane("chart")
+
+    def action_detach(self) -> None:
+        """Leave the current run training in its own process; the app stops following it."""
+        session = self.session
+        if not isinstance(session, ChildSession) or not session.detach():
+            self.notify("Only a run this app started can be detached.", severity="warning")
+            return
+        assert session.run_folder is not None
+        self.run_number += 1  # its late messages are ignored from now on
+        self.keep_run = bool(self.chart.losses)
+        self._set_state(RunState.IDLE)
+        where = f" --runs-dir {self.runs_dir}" if self.runs_dir_given else ""
+        self.notify(
+            f"{session.run_folder.name} trains on in the background (pid {session.pid}); "
+            f"follow it again with a, or rnntui --attach {session.run_folder.name}{where}",
+            title="Detached",
+            timeout=10,
+        )
 
     @work(thread=True, group="load-run")
     def _load_run(self, info: RunInfo) -> None:
@@ -598,14 +692,20 @@ class RnnTuiApp(App[None]):
 
     def on_unmount(self) -> None:
         # Every way out (ctrl+q, the palette's Quit, an error) ends here; without this the
-        # exit would wait for the whole run to finish.
+        # run would go on training after the app has gone.
         self._stop_for_exit()
         shutdown.remove_signal_handlers(self.signals_handled)
+        if self.tensorflow is not None:
+            self.tensorflow.close()
 
     def _stop_for_exit(self) -> None:
-        """Stop a running session (it writes a checkpoint) and say how to continue the run."""
+        """Stop the app's own running run (it writes a checkpoint) and say how to continue it.
+        A run the app only follows, or one it detached, goes on."""
         session = self.session
-        if session is None or session.done.is_set():
+        if isinstance(session, FollowedSession):
+            session.close()
+            return
+        if session is None or session.done.is_set() or getattr(session, "detached", False):
             return
         session.stop()
         if session.run_folder is not None and not self.exit_note:
@@ -614,6 +714,15 @@ class RnnTuiApp(App[None]):
                 f"rnntui: {session.run_folder.name} {how} with a checkpoint; "
                 f"continue with: {session.resume_command()}"
             )
+
+    def wait_for_own_run(self, timeout: float) -> bool:
+        """After the app closed: wait for its own stopped run to write its checkpoint."""
+        session = self.session
+        if session is None or isinstance(session, FollowedSession):
+            return True
+        if getattr(session, "detached", False):
+            return True
+        return session.wait(timeout)
 
     def _stop_signal(self, signum: int) -> None:
         """SIGTERM, SIGHUP or SIGINT (on the event loop): checkpoint, restore the terminal, exit."""
