@@ -29,6 +29,10 @@ STATE_STYLES = {
 }
 
 
+def format_megabytes(megabytes: float) -> str:
+    return f"{megabytes / 1024:.1f} GB" if megabytes >= 1024 else f"{megabytes:.0f} MB"
+
+
 class StatusBar(Widget):
     """State, epoch, step, smoothed loss, steps/s, ETA and device, in one line."""
 
@@ -47,6 +51,7 @@ class StatusBar(Widget):
     steps_per_s: reactive[float] = reactive(0.0)
     eta_s: reactive[float | None] = reactive(None)
     device: reactive[str] = reactive("")
+    memory_mb: reactive[float] = reactive(0.0)  # the training device's memory in use
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -61,6 +66,7 @@ class StatusBar(Widget):
         self.metric = ""
         self.steps_per_s = 0.0
         self.eta_s = None
+        self.memory_mb = 0.0
 
     def show_progress(self, progress: Progress, smoothed_loss: float | None) -> None:
         self.step = progress.step
@@ -69,6 +75,7 @@ class StatusBar(Widget):
         self.loss = smoothed_loss
         self.steps_per_s = progress.steps_per_s
         self.eta_s = progress.eta_s
+        self.memory_mb = progress.memory_mb
 
     def show_metrics(self, values: dict) -> None:
         shown = describe_metrics(self.metrics, values)
@@ -96,7 +103,8 @@ class StatusBar(Widget):
         if counting_down and self.eta_s is not None:
             parts.append((f"  ETA {format_duration(self.eta_s)}", ""))
         text = Text.assemble(*parts)
-        device = Text(f" {self.device} ", style="reverse") if self.device else Text()
+        memory = f" {format_megabytes(self.memory_mb)}" if self.memory_mb else ""
+        device = Text(f" {self.device}{memory} ", style="reverse") if self.device else Text()
         room = self.size.width - device.cell_len
         if text.cell_len > room:
             text.truncate(max(room, 0), overflow="ellipsis")
