@@ -344,11 +344,14 @@ def test_open_and_save_presets(isolated_user_dirs):
         picker = app.screen
         names = [name for name, _, _ in picker.rows]
         assert "echo-lstm" in names
+        # once mounted (it highlights the current preset then), move to another
+        await wait_for(pilot, lambda: picker.query_one("OptionList").has_focus, 10, "the list")
         picker.query_one("OptionList").highlighted = names.index("echo-lstm")
         await pilot.press("enter")
-        await pilot.pause()
-        assert not isinstance(app.screen, PresetPicker)
-        assert app.query_one("#model--cell", Select).value == "lstm"
+        await wait_for(pilot, lambda: not isinstance(app.screen, PresetPicker), 10, "the close")
+        await wait_for(
+            pilot, lambda: app.query_one("#model--cell", Select).value == "lstm", 10, "the preset"
+        )
         assert app.preset_name == "echo-lstm"
 
         app.query_one("#train--seed", Input).value = "7"
