@@ -32,6 +32,7 @@ from rnntui.engine.runs import RunFolder, list_runs, read_metrics
 from rnntui.engine.trainer import Trainer
 from rnntui.tasks.base import Baseline
 from tests.conftest import run_cli
+from tests.test_tui_runs import process_gone
 
 # long enough to be followed, paused and stopped; a test always stops it
 ENDLESS = [
@@ -55,15 +56,7 @@ def steps_logged(run: Path) -> int:
 
 
 def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return not process_gone(pid)
 
 
 def start_detached(runs_dir: Path) -> tuple[Path, int]:

@@ -24,10 +24,10 @@ from subprocess import Popen
 from rnntui import exit_codes
 from rnntui.config import Config
 from rnntui.engine.events import Event, Failed, Finished
-from rnntui.engine.session import RunState, Session, create_run_folder
+from rnntui.engine.session import RunState, SignalledSession, create_run_folder
 
 
-class ChildSession(Session):
+class ChildSession(SignalledSession):
     """Trains `config` in a child process; events arrive on a reader thread."""
 
     def __init__(
@@ -105,26 +105,6 @@ class ChildSession(Session):
         return f"the training process ended unexpectedly (exit {code}){log}"
 
     # --- control ----------------------------------------------------------------------------------
-
-    def _signal(self, signum: int) -> bool:
-        from rnntui.engine.child import send
-
-        return self.process is not None and send(self.process.pid, signum)
-
-    def _pause(self) -> bool:
-        from rnntui.engine.child import PAUSE
-
-        return self._signal(PAUSE)
-
-    def _resume(self) -> bool:
-        from rnntui.engine.child import RESUME
-
-        return self._signal(RESUME)
-
-    def _stop(self) -> bool:
-        import signal
-
-        return self._signal(signal.SIGTERM)
 
     def detach(self) -> bool:
         """Stop listening and leave the run training on its own (False when nothing runs)."""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from rnntui.engine.events import Event, Failed, Finished, Paused, Progress, Resumed, Started
 from rnntui.engine.runs import METRICS_FILE, RunFolder
-from rnntui.engine.session import RunState, Session
+from rnntui.engine.session import RunState, SignalledSession
 
 POLL_S = 0.2
 
@@ -24,13 +24,13 @@ class NotLive(ValueError):
     """The run has no process training it (it finished, stopped or crashed)."""
 
 
-class FollowedSession(Session):
+class FollowedSession(SignalledSession):
     """Shows a live run from its folder and signals the process that trains it."""
 
     def __init__(self, run: RunFolder, on_event: Callable[[Event], None]) -> None:
         super().__init__(run.load_config(), on_event)
         self.run_folder = run
-        self.pid: int | None = None
+        self._pid: int | None = None
         self._offset = 0  # how far the metrics log has been read
         self._partial = b""
         self._closing = threading.Event()
@@ -38,14 +38,18 @@ class FollowedSession(Session):
     def start(self) -> str:
         """Start following; NotLive when no process trains the run now."""
         assert self.run_folder is not None
-        self.pid = self.run_folder.live_owner()
-        if self.pid is None:
+        self._pid = self.run_folder.live_owner()
+        if self._pid is None:
             raise NotLive(f"{self.run_folder.name} is not training now; see `rnntui runs`")
         status = self.run_folder.read_status().get("state")
         self.state = RunState.PAUSED if status == "paused" else RunState.TRAINING
         self.done.clear()
         threading.Thread(target=self._follow, name="rnntui-follow", daemon=True).start()
         return ""
+
+    @property
+    def pid(self) -> int | None:
+        return self._pid
 
     def close(self) -> None:
         """Stop following (the run goes on)."""
@@ -129,25 +133,3 @@ class FollowedSession(Session):
         if summary.get("failed"):
             return Failed(str(summary["failed"]), int(summary.get("steps") or self.step))
         return Finished(stopped=bool(summary.get("stopped")), summary=summary)
-
-    # --- control ----------------------------------------------------------------------------------
-
-    def _signal(self, signum: int) -> bool:
-        from rnntui.engine.child import send
-
-        return self.pid is not None and send(self.pid, signum)
-
-    def _pause(self) -> bool:
-        from rnntui.engine.child import PAUSE
-
-        return self._signal(PAUSE)
-
-    def _resume(self) -> bool:
-        from rnntui.engine.child import RESUME
-
-        return self._signal(RESUME)
-
-    def _stop(self) -> bool:
-        import signal
-
-        return self._signal(signal.SIGTERM)

@@ -200,6 +200,35 @@ class TrainingSession(Session):
         return True
 
 
+class SignalledSession(Session):
+    """A session whose trainer is another process: pause, resume and stop are signals to its
+    pid (SIGUSR1, SIGUSR2, SIGTERM), which `rnntui train` handles (engine/signals.py)."""
+
+    @property
+    def pid(self) -> int | None:
+        raise NotImplementedError
+
+    def _signal(self, signum: int) -> bool:
+        from rnntui.engine.child import send
+
+        return self.pid is not None and send(self.pid, signum)
+
+    def _pause(self) -> bool:
+        from rnntui.engine.signals import PAUSE_SIGNAL
+
+        return self._signal(PAUSE_SIGNAL)
+
+    def _resume(self) -> bool:
+        from rnntui.engine.signals import RESUME_SIGNAL
+
+        return self._signal(RESUME_SIGNAL)
+
+    def _stop(self) -> bool:
+        import signal
+
+        return self._signal(signal.SIGTERM)
+
+
 def create_run_folder(config: Config, runs_dir: Path | None) -> tuple[RunFolder | None, str]:
     """A new run folder, or None and the one-line reason it could not be made."""
     from rnntui.engine.runs import RunFolder
