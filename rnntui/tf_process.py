@@ -32,6 +32,7 @@ def _inspect(*args: Any, **kwargs: Any) -> Any:
 
 
 JOBS: dict[str, Callable[..., Any]] = {"preload": _preload, "inspect": _inspect}
+HELPER_NICE = 10
 
 
 class TensorFlowProcess:
@@ -94,6 +95,7 @@ def _receive(stream: Any) -> Any:
 
 def serve() -> None:
     """The helper's loop: a call in from stdin, its result out on stdout, until stdin closes."""
+    os.nice(HELPER_NICE)  # the app's UI comes first; this only serves the inspector
     requests = os.fdopen(os.dup(0), "rb")
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # stray prints (there should be none) must not corrupt the replies

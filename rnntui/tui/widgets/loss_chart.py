@@ -2,20 +2,29 @@
 
 Points arrive many times a second; the chart only marks itself dirty and redraws on a timer
 (4/s), downsampling to about two points per terminal column, so a long run costs the same to draw
-as a short one. Finished runs of the session, and past runs loaded from their run folders, stay as
-faded, labelled curves for comparison.
+as a short one. The drawing itself (plotext) runs on a worker thread, never on the UI thread.
+Finished runs of the session, and past runs loaded from their run folders, stay as faded,
+labelled curves for comparison.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import plotext as plt
 from rich.text import Text
+from textual import work
+from textual.message import Message
 from textual.widget import Widget
 
 from rnntui.curves import Ema, FinishedCurve, comparison_curve, downsample
 from rnntui.tasks.base import Baseline
+
+if TYPE_CHECKING:
+    import numpy as np
 
 REDRAW_INTERVAL_S = 0.25
 RAW_COLOR = (70, 100, 140)
@@ -38,6 +47,9 @@ class LossChart(Widget):
         self.comparison: list[FinishedCurve] = []
         self._dirty = False
         self.redraws = 0
+        self._drawing: Text | None = None  # the last finished drawing
+        self._drawn: tuple = ()  # what it showed (see `_signature`)
+        self._drawing_now = False
 
     def on_mount(self) -> None:
         self.set_interval(REDRAW_INTERVAL_S, self._redraw_if_dirty)
@@ -113,90 +125,169 @@ class LossChart(Widget):
 
     # --- drawing ---------------------------------------------------------------------------------
 
-    def render(self) -> Text:
-        self.redraws += 1
-        width, height = self.size.width, self.size.height
-        if width < 20 or height < 6:
-            return Text("(too small for the chart)", style="dim")
-        return Text.from_ansi(self._build(width, height), no_wrap=True)
-
-    def _build(self, width: int, height: int) -> str:
+    def _snapshot(self) -> ChartSnapshot:
         import numpy as np
 
-        plt.clear_figure()
-        plt.plotsize(width, height)
-        plt.theme("clear")
-        bins = max(10, 2 * (width - 10))  # braille: two dots per column
+        return ChartSnapshot(
+            np.asarray(self.losses, dtype=float),
+            np.asarray(self.smoothed, dtype=float),
+            self.total_steps,
+            self.run_label,
+            self.baselines,
+            tuple(self.comparison),
+        )
 
-        xmax = float(max(self.total_steps, len(self.losses), 1))
-        for curve in self.comparison:
-            if curve.steps:
-                xmax = max(xmax, curve.steps[-1])
-        values: list[float] = [b.value for b in self.baselines]
+    def _signature(self) -> tuple:
+        """What the drawing shows; a change means drawing again."""
+        return (
+            len(self.losses),
+            self.total_steps,
+            self.run_label,
+            self.baselines,
+            len(self.comparison),
+            (self.size.width, self.size.height),
+        )
 
-        raw_x = raw_y = smooth_x = smooth_y = None
-        if self.losses:
-            raw_x, raw_y = downsample(np.asarray(self.losses), bins)
-            smooth_x, smooth_y = downsample(np.asarray(self.smoothed), bins)
-            values += [float(np.min(smooth_y)), float(np.percentile(raw_y, 98)), float(raw_y[0])]
-        for curve in self.comparison:
-            values += [min(curve.losses), max(curve.losses)]
-        finite = [v for v in values if math.isfinite(v)]
-        low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
-        # Losses spanning decades (count's summed cross-entropy) are drawn on a log axis. The
-        # transform is ours (plotext's log scale ignores ylim), with ticks at 1, 2, 5 x 10^k.
-        log_scale = low > 0 and high / low > 50
-        if log_scale:
-            floor = low / 2
+    def _redraw_if_dirty(self) -> None:
+        signature = self._signature()
+        if (self._dirty or signature != self._drawn) and not self._drawing_now:
+            self._dirty = False
+            self._drawn = signature
+            self._drawing_now = True
+            width, height = self.size.width, self.size.height
+            self._draw_in_background(self._snapshot(), width, height)
 
-            def ty(values):
-                return [math.log10(max(v, floor)) for v in values]
+    @work(thread=True, group="chart", exit_on_error=False)
+    def _draw_in_background(self, snapshot: ChartSnapshot, width: int, height: int) -> None:
+        """plotext takes ~30 ms for a 160-column chart: on the UI thread that was the app's
+        worst lag while training. Here the event loop keeps running (the GIL switches every
+        few ms) and the finished drawing is swapped in."""
+        try:
+            if width < 20 or height < 6:
+                drawing = Text("(too small for the chart)", style="dim")
+            else:
+                with _PLOTEXT:  # plotext keeps one global figure
+                    drawing = Text.from_ansi(draw(snapshot, width, height), no_wrap=True)
+        finally:
+            self._drawing_now = False
+        self.post_message(self.Drawn(drawing))
 
-            low, high = math.log10(low) - 0.05, math.log10(high) + 0.05
-            ticks = log_ticks(low, high)
-            plt.yticks(ticks, [f"{10**t:g}" for t in ticks])
-        else:
+    @dataclass
+    class Drawn(Message):
+        """A drawing finished in the background."""
 
-            def ty(values):
-                return list(values)
+        drawing: Text
 
-            span = (high - low) or max(abs(high), 1.0) * 0.1
-            low, high = low - 0.06 * span, high + 0.06 * span
-        plt.ylim(low, high)
-        plt.xlim(0, xmax)
+    def on_loss_chart_drawn(self, message: Drawn) -> None:
+        message.stop()
+        self._drawing = message.drawing
+        self.refresh()
 
-        for i, curve in enumerate(self.comparison):
-            color = COMPARISON_COLORS[i % len(COMPARISON_COLORS)]
-            plt.plot(list(curve.steps), ty(curve.losses), marker="braille", color=color)
-            plt.text(
-                curve.label,
-                x=curve.steps[-1],
-                y=ty(curve.losses[-1:])[0],
-                color=color,
-                alignment="right",
-            )
-        for baseline in self.baselines:
-            level = ty([baseline.value])[0]
-            plt.hline(level, BASELINE_COLOR)
-            plt.text(
-                f" {baseline.label} {baseline.value:.4f} ",
-                x=xmax * 0.02,
-                y=level,
-                color=BASELINE_COLOR,
-                alignment="left",
-            )
-        if raw_x is not None:
-            plt.plot(list(raw_x), ty(raw_y), marker="braille", color=RAW_COLOR)
-            plt.plot(list(smooth_x), ty(smooth_y), marker="braille", color=SMOOTH_COLOR)
+    def on_resize(self) -> None:
+        self._redraw_if_dirty()
 
-        if self.losses:
-            title = f"{self.run_label}  step {len(self.losses)}  smoothed {self.smoothed[-1]:.4f}"
-        elif self.comparison:
-            title = "finished runs (press s to train again, c clears them)"
-        else:
-            title = "loss per step: press s to start training"
-        plt.title(title)
-        return plt.build()
+    def render(self) -> Text:
+        self.redraws += 1
+        if self._drawing is None:
+            self._redraw_if_dirty()
+            return Text("drawing…", style="dim")
+        return self._drawing
+
+
+@dataclass(frozen=True)
+class ChartSnapshot:
+    """What one drawing shows, copied on the UI thread for the drawing thread."""
+
+    losses: np.ndarray
+    smoothed: np.ndarray
+    total_steps: int
+    run_label: str
+    baselines: tuple[Baseline, ...]
+    comparison: tuple[FinishedCurve, ...]
+
+
+_PLOTEXT = threading.Lock()
+
+
+def draw(snapshot: ChartSnapshot, width: int, height: int) -> str:
+    """The chart as ANSI text: pure, and run off the UI thread (plotext is slow)."""
+    import numpy as np
+
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    plt.theme("clear")
+    bins = max(10, 2 * (width - 10))  # braille: two dots per column
+
+    xmax = float(max(snapshot.total_steps, len(snapshot.losses), 1))
+    for curve in snapshot.comparison:
+        if curve.steps:
+            xmax = max(xmax, curve.steps[-1])
+    values: list[float] = [b.value for b in snapshot.baselines]
+
+    raw_x = raw_y = smooth_x = smooth_y = None
+    if len(snapshot.losses):
+        raw_x, raw_y = downsample(snapshot.losses, bins)
+        smooth_x, smooth_y = downsample(snapshot.smoothed, bins)
+        values += [float(np.min(smooth_y)), float(np.percentile(raw_y, 98)), float(raw_y[0])]
+    for curve in snapshot.comparison:
+        values += [min(curve.losses), max(curve.losses)]
+    finite = [v for v in values if math.isfinite(v)]
+    low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
+    # Losses spanning decades (count's summed cross-entropy) are drawn on a log axis. The
+    # transform is ours (plotext's log scale ignores ylim), with ticks at 1, 2, 5 x 10^k.
+    log_scale = low > 0 and high / low > 50
+    if log_scale:
+        floor = low / 2
+
+        def ty(values):
+            return [math.log10(max(v, floor)) for v in values]
+
+        low, high = math.log10(low) - 0.05, math.log10(high) + 0.05
+        ticks = log_ticks(low, high)
+        plt.yticks(ticks, [f"{10**t:g}" for t in ticks])
+    else:
+
+        def ty(values):
+            return list(values)
+
+        span = (high - low) or max(abs(high), 1.0) * 0.1
+        low, high = low - 0.06 * span, high + 0.06 * span
+    plt.ylim(low, high)
+    plt.xlim(0, xmax)
+
+    for i, curve in enumerate(snapshot.comparison):
+        color = COMPARISON_COLORS[i % len(COMPARISON_COLORS)]
+        plt.plot(list(curve.steps), ty(curve.losses), marker="braille", color=color)
+        plt.text(
+            curve.label,
+            x=curve.steps[-1],
+            y=ty(curve.losses[-1:])[0],
+            color=color,
+            alignment="right",
+        )
+    for baseline in snapshot.baselines:
+        level = ty([baseline.value])[0]
+        plt.hline(level, BASELINE_COLOR)
+        plt.text(
+            f" {baseline.label} {baseline.value:.4f} ",
+            x=xmax * 0.02,
+            y=level,
+            color=BASELINE_COLOR,
+            alignment="left",
+        )
+    if raw_x is not None:
+        plt.plot(list(raw_x), ty(raw_y), marker="braille", color=RAW_COLOR)
+        plt.plot(list(smooth_x), ty(smooth_y), marker="braille", color=SMOOTH_COLOR)
+
+    if len(snapshot.losses):
+        smoothed = snapshot.smoothed[-1]
+        title = f"{snapshot.run_label}  step {len(snapshot.losses)}  smoothed {smoothed:.4f}"
+    elif snapshot.comparison:
+        title = "finished runs (press s to train again, c clears them)"
+    else:
+        title = "loss per step: press s to start training"
+    plt.title(title)
+    return plt.build()
 
 
 def log_ticks(low: float, high: float) -> list[float]:
