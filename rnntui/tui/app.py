@@ -475,8 +475,9 @@ class RnnTuiApp(App[None]):
         """The shell command that continues the current run from its checkpoint."""
         if self.run_folder is None:
             return ""
-        runs_dir = f" --runs-dir {self.runs_dir}" if self.runs_dir_given else ""
-        return f"rnntui train --resume {self.run_folder.name}{runs_dir}"
+        from rnntui.engine.runs import resume_command
+
+        return resume_command(self.run_folder.name, self.runs_dir if self.runs_dir_given else None)
 
     def _comparison_label(self) -> str:
         """ "#1 raw_rnn 4 n=5 0.519": which run, what model, where it ended."""

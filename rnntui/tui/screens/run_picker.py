@@ -6,6 +6,8 @@ the reason but cannot be chosen, the same rows `rnntui runs` prints.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from rich.text import Text
@@ -13,19 +15,24 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from rnntui.engine.runs import METRICS_FILE, RunInfo, list_runs
+from rnntui.safe_read import describe_mode
+from rnntui.tui.screens.dialog import Dialog
 
 
 def why_not_loadable(info: RunInfo) -> str:
     """Why a run cannot be drawn ("" when it can)."""
     if info.damaged:
         return info.final
-    if not (info.path / METRICS_FILE).is_file():
+    try:
+        mode = os.stat(info.path / METRICS_FILE).st_mode
+    except OSError:
         return "no metrics logged"
+    if not stat.S_ISREG(mode):
+        return f"damaged: {METRICS_FILE} is {describe_mode(mode)}"
     return ""
 
 
@@ -40,7 +47,7 @@ def run_prompt(info: RunInfo, problem: str) -> Text:
     return text
 
 
-class RunPicker(ModalScreen[RunInfo | None]):
+class RunPicker(Dialog[RunInfo | None]):
     """Dismisses with the chosen run, or None when cancelled."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -48,7 +55,12 @@ class RunPicker(ModalScreen[RunInfo | None]):
     def __init__(self, runs_dir: Path) -> None:
         super().__init__()
         self.runs_dir = runs_dir
-        self.rows = list(reversed(list_runs(runs_dir)))  # newest first
+        self.problem = ""  # why the runs folder cannot be listed
+        try:
+            self.rows = list(reversed(list_runs(runs_dir)))  # newest first
+        except OSError as error:
+            self.rows = []
+            self.problem = f"Cannot read this folder: {error.strerror or error}"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
@@ -62,6 +74,8 @@ class RunPicker(ModalScreen[RunInfo | None]):
                 )
             if options:
                 yield OptionList(*options, id="run-list")
+            elif self.problem:
+                yield Label(self.problem, id="no-runs")
             else:
                 yield Label("No runs yet: every run you start is saved here.", id="no-runs")
             yield Label("enter: add its curve (c clears) · escape: cancel", classes="dialog-hint")
