@@ -158,6 +158,7 @@ def _train(
     )
     from rnntui.engine.signals import stop_on_signals
     from rnntui.engine.trainer import RunWriteError, Trainer, check_fits_in_memory
+    from rnntui.safe_read import NotRegularFileError
 
     run: RunFolder | None = None
     try:
@@ -187,11 +188,14 @@ def _train(
         raise fail(str(error)) from None
     except (RunFolderError, RunLockedError) as error:
         raise fail(f"--resume: {error}") from None
-    except OSError as error:  # the lock file could not be written (only a resume takes it here)
+    except NotRegularFileError as error:  # only a resume takes a lock here
+        raise fail(
+            f"--resume: cannot lock the run: {error.filename} {error.strerror}; remove it"
+        ) from None
+    except OSError as error:
         where = run.path if run is not None else resume
         raise fail(
-            f"--resume: cannot lock {where} ({os_reason(error)}); a resume writes there "
-            "(if its lock is not a file, remove it)"
+            f"--resume: cannot lock {where} ({os_reason(error)}); a resume writes there"
         ) from None
     if check:
         typer.echo(config.to_toml(), nl=False)

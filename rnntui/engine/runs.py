@@ -505,7 +505,9 @@ def describe_run(path: Path) -> RunInfo:
     try:
         config = run.load_config()
     except ConfigError as error:
-        return RunInfo(path.name, path, "?", date, None, f"damaged: {error.reason}", True)
+        where = f"{CONFIG_FILE}: {error.key}: " if error.key else f"{CONFIG_FILE} "
+        reason = f"damaged: {where}{error.reason}"
+        return RunInfo(path.name, path, "?", date, None, reason, True)
     if not os.path.lexists(path / SUMMARY_FILE):
         return RunInfo(path.name, path, config.name, date, None, "no summary yet", False)
     try:
