@@ -368,7 +368,11 @@ def test_every_kind_of_damage_resumes_cleanly_or_not_at_all(damaged_runs):
     assert listed.returncode == 0 and not listed.stderr, listed.stderr
     lines = listed.stdout.splitlines()
     assert [line.split()[0] for line in lines] == sorted(p.name for p in damaged_runs.iterdir())
-    assert sum("damaged" in line for line in lines) >= 20
+    for line in lines:  # a folder whose config or summary cannot be read says so
+        name = line.split()[0]
+        unreadable = any(f"-{k}" in name for k in ("garbage", "flip", "fifo", "directory"))
+        if ("config.toml" in name or "summary.json" in name) and unreadable:
+            assert "damaged: " in line, line
     for run in sorted(damaged_runs.iterdir()):
         try:
             check_resume(run)

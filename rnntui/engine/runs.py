@@ -16,6 +16,7 @@ directory where a file should be is reported, never opened in a way that could b
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import math
@@ -110,7 +111,7 @@ class RunFolder:
         nothing is left behind."""
         root = Path(root).expanduser() if root else default_runs_dir()
         if os.path.lexists(root) and not root.is_dir():
-            raise NotADirectoryError(0, "it is not a folder", str(root))
+            raise NotADirectoryError(errno.EEXIST, "it is not a folder", str(root))
         root.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in config.name) or "run"
