@@ -183,7 +183,7 @@ def test_a_fifo_in_a_run_folder_is_reported_by_runs(finished, name):
     result = run_cli("runs", "--runs-dir", str(finished.parent), timeout=30)
     assert result.returncode == 0, result.stderr
     (line,) = result.stdout.splitlines()
-    what = "cannot read" if name == "config.toml" else "summary.json unreadable"
+    what = "config.toml cannot read" if name == "config.toml" else "summary.json unreadable"
     assert f"damaged: {what} (is a FIFO, not a regular file)" in line
 
 
