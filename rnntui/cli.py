@@ -7,6 +7,7 @@ happen inside the commands that need them, so `rnntui --help` is instant.
 
 from __future__ import annotations
 
+import errno
 import json
 import shlex
 import sys
@@ -16,7 +17,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rnntui import exit_codes
-from rnntui.config import Config, ConfigError, apply_overrides, describe_presets, load_preset
+from rnntui.config import (
+    Config,
+    ConfigError,
+    apply_overrides,
+    describe_presets,
+    load_preset,
+    set_value,
+)
 from rnntui.extras import missing_extra
 
 if TYPE_CHECKING:
@@ -60,7 +68,10 @@ DeviceOption = Annotated[
 RunsDirOption = Annotated[
     Path | None,
     typer.Option(
-        "--runs-dir", metavar="DIR", help="Where run folders go (default: your user data folder)."
+        "--runs-dir",
+        metavar="DIR",
+        help="Where run folders go (default: your user data folder).",
+        readable=False,  # checked by the commands, which say what is wrong in one line
     ),
 ]
 
@@ -136,14 +147,48 @@ def train(
     events: Annotated[bool, typer.Option("--events", hidden=True)] = False,
 ) -> None:
     """Train a preset headless and print its result. Ctrl+C stops with a checkpoint."""
+    held: list[RunFolder] = []  # a resume locks its folder before checking anything
+    try:
+        _train(
+            held, preset, overrides, epochs, as_json, resume, runs_dir, tensorboard, check,
+            device, detach, into, events,
+        )  # fmt: skip
+    finally:
+        for run in held:
+            run.release()
+
+
+def _train(
+    held: list[RunFolder],
+    preset: str | None,
+    overrides: list[str] | None,
+    epochs: int | None,
+    as_json: bool,
+    resume: str | None,
+    runs_dir: Path | None,
+    tensorboard: bool,
+    check: bool,
+    device: str | None,
+    detach: bool,
+    into: str | None,
+    events: bool,
+) -> None:
     from rnntui.cli_progress import ProgressPrinter
     from rnntui.engine.event_pipe import EventWriter
-    from rnntui.engine.runs import RunFolder, resume_command
+    from rnntui.engine.run_lock import RunLockedError
+    from rnntui.engine.runs import (
+        RunFolder,
+        RunFolderError,
+        check_resume_changes,
+        check_resume_position,
+        default_runs_dir,
+        resume_command,
+    )
     from rnntui.engine.signals import stop_on_signals
-    from rnntui.engine.trainer import Trainer, check_fits_in_memory
+    from rnntui.engine.trainer import RunWriteError, Trainer, check_fits_in_memory
+    from rnntui.safe_read import NotRegularFileError
 
-    extra = [f"train.epochs={epochs}"] if epochs else []
-    extra += [f"train.device={device}"] if device else []
+    run: RunFolder | None = None
     try:
         if into:  # the app's (or --detach's) child: the folder and its config are made
             run = RunFolder(Path(into))
@@ -152,27 +197,58 @@ def train(
             if preset:
                 raise ConfigError("give a preset or --resume RUN, not both", source="train")
             run = RunFolder.find(resume, runs_dir)
-            config = apply_overrides(run.load_config(), [*(overrides or []), *extra])
-            run.save_config(config)  # e.g. more epochs: the folder describes the run it holds
+            # Own the folder before reading it: a second process stops here, naming the first.
+            run.acquire()
+            held.append(run)
+            previous = run.load_config()
+            config = with_epochs(apply_overrides(previous, overrides or []), epochs)
+            # Everything a resume needs is checked before the trainer writes anything.
+            check_resume_changes(previous, config)
+            check_resume_position(run.name, run.read_checkpoint(), config)
         else:
             if not preset:
                 raise ConfigError("name a preset (see `rnntui presets`) or --resume RUN")
-            config = load_config(preset, [*(overrides or []), *extra])
-            run = None
+            config = with_epochs(apply_overrides(load_preset(preset), overrides or []), epochs)
+        config = with_device(config, device)
         check_fits_in_memory(config)
         if tensorboard and missing_extra("tensorboard"):
             raise ConfigError(missing_extra("tensorboard"), source="--tensorboard")
     except ConfigError as error:
         raise fail(str(error)) from None
+    except (RunFolderError, RunLockedError) as error:
+        raise fail(f"--resume: {error}") from None
+    except NotRegularFileError as error:  # only a resume takes a lock here
+        raise fail(
+            f"--resume: cannot lock the run: {error.filename} {error.strerror}; remove it"
+        ) from None
+    except OSError as error:
+        where = run.path if run is not None else resume
+        raise fail(
+            f"--resume: cannot lock {where} ({os_reason(error)}); a resume writes there"
+        ) from None
     if check:
         typer.echo(config.to_toml(), nl=False)
         return
     check_device(config)
     if run is None:
-        run = RunFolder.create(config, runs_dir)
+        try:
+            run = RunFolder.create(config, runs_dir)
+        except OSError as error:
+            where = runs_dir if runs_dir is not None else default_runs_dir()
+            raise fail(
+                f"--runs-dir: cannot create a run folder in {where} ({os_reason(error)}); "
+                "choose a writable folder with --runs-dir DIR"
+            ) from None
+    # The hint must work as printed: name the runs folder unless it is the default one.
+    hint_dir = runs_dir
+    if hint_dir is None and run.path.parent.absolute() != default_runs_dir().absolute():
+        hint_dir = run.path.parent
+    hint = resume_command(run.name, hint_dir)
     if detach:
+        for folder in held:  # the background process takes the lock itself
+            folder.release()
         again = ["--resume", str(run.path)] if resume else ["--into", str(run.path)]
-        start_in_background(run, [*again, *(["--tensorboard"] if tensorboard else [])], runs_dir)
+        start_in_background(run, [*again, *(["--tensorboard"] if tensorboard else [])], hint_dir)
         return
 
     printer = EventWriter(sys.stdout) if events else ProgressPrinter(enabled=not as_json)
@@ -184,13 +260,16 @@ def train(
         code = exit_codes.TRAINING_FAILED if "failed" in summary else exit_codes.OK
         raise typer.Exit(exit_codes.INTERRUPTED if summary.get("stopped") else code)
     if "failed" in summary:
-        raise fail(f"training failed: {summary['failed']}", exit_codes.TRAINING_FAILED)
+        failure = trainer.failure
+        if isinstance(failure, ConfigError | RunFolderError | RunLockedError):
+            raise fail(f"--resume: {summary['failed']}" if resume else summary["failed"])
+        message = f"training failed: {summary['failed']}"
+        if isinstance(failure, RunWriteError) and run.has_checkpoint():
+            message += f"; continue later with: {hint}"
+        raise fail(message, exit_codes.TRAINING_FAILED)
     safe_echo(json.dumps(summary) if as_json else printer.describe_summary(summary))
     if summary.get("stopped"):
-        safe_echo(
-            f"stopped with a checkpoint; continue with: {resume_command(run.name, runs_dir)}",
-            err=True,
-        )
+        safe_echo(f"stopped with a checkpoint; continue with: {hint}", err=True)
         raise typer.Exit(exit_codes.INTERRUPTED)
 
 
@@ -211,7 +290,7 @@ def check_device(config: Config) -> None:
 def start_in_background(run: RunFolder, args: list[str], runs_dir: Path | None) -> None:
     """`train --detach`: start the run in its own session and say how to follow it."""
     from rnntui.engine.child import spawn_trainer
-    from rnntui.engine.runs import LOG_FILE
+    from rnntui.engine.runs import LOG_FILE, resume_command
 
     try:
         process = spawn_trainer(args, run.path, events=False)
@@ -224,8 +303,37 @@ def start_in_background(run: RunFolder, args: list[str], runs_dir: Path | None) 
         f"  watch it:  rnntui --attach {shlex.quote(run.name)}{where}\n"
         f"  list runs: rnntui runs{where}\n"
         f"  stop it:   kill {process.pid}   (it checkpoints; resume with "
-        f"rnntui train --resume {shlex.quote(run.name)}{where})"
+        f"{resume_command(run.name, runs_dir)})"
     )
+
+
+def with_epochs(config: Config, epochs: int | None) -> Config:
+    """`--epochs N` over the config (checked, and named as --epochs when out of range)."""
+    if epochs is None:
+        return config
+    try:
+        set_value(config, "train.epochs", epochs)
+    except ConfigError as error:
+        raise ConfigError(error.reason, source="--epochs") from None
+    return config
+
+
+def with_device(config: Config, device: str | None) -> Config:
+    """`--device D` over the config (checked, and named as --device when not a device)."""
+    if device is None:
+        return config
+    try:
+        set_value(config, "train.device", device)
+    except ConfigError as error:
+        raise ConfigError(error.reason, source="--device") from None
+    return config
+
+
+def os_reason(error: OSError) -> str:
+    """Why a path could not be written, in a few words."""
+    if error.errno == errno.ENOTDIR:
+        return "a part of that path is a file, not a folder"
+    return (error.strerror or type(error).__name__).lower()
 
 
 def safe_echo(text: str, err: bool = False) -> None:
@@ -239,9 +347,13 @@ def safe_echo(text: str, err: bool = False) -> None:
 @app.command()
 def runs(runs_dir: RunsDirOption = None) -> None:
     """List training runs: name, preset, date, steps and the final metric."""
-    from rnntui.engine.runs import list_runs
+    from rnntui.engine.runs import default_runs_dir, list_runs
 
-    rows = list_runs(runs_dir)
+    try:
+        rows = list_runs(runs_dir)
+    except OSError as error:
+        where = runs_dir if runs_dir is not None else default_runs_dir()
+        raise fail(f"cannot list the runs in {where} ({os_reason(error)})") from None
     if not rows:
         typer.echo("no runs yet; start one with `rnntui train PRESET`")
         return
@@ -268,10 +380,16 @@ def presets() -> None:
 @app.command()
 def inspect(
     inputs: Annotated[
-        str,
-        typer.Option("--input", help="One timestep '3,2,2,3,2,2' or several '1,0;0,1;1,1'."),
-    ] = "3,2,2,3,2,2",
-    units: Annotated[int, typer.Option("--units", min=1, max=256, help="LSTM units.")] = 4,
+        str | None,
+        typer.Option(
+            "--input",
+            help="One timestep '3,2,2,3,2,2' (the default) or several '1,0;0,1;1,1'.",
+            show_default=False,
+        ),
+    ] = None,
+    units: Annotated[
+        int | None, typer.Option("--units", min=1, max=256, help="LSTM units [default: 4].")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for the cell's weights.")] = 0,
     as_json: Annotated[
         bool, typer.Option("--json", help="JSON with gates, c, h and the cell's weights.")
@@ -287,6 +405,13 @@ def inspect(
     from rnntui.lstm_inspect import inspect_lstm, parse_inputs, stacked_lstm_demo
 
     if stacked:
+        # The stacked demo has its own fixed batch and sizes: an --input would be ignored.
+        for given, option in ((inputs, "--input"), (units, "--units")):
+            if given is not None:
+                raise fail(
+                    f"{option}: --stacked runs the tutorial's fixed (2, 3, 6) batch through "
+                    f"LSTMs of 4 and 5 units; leave out {option}"
+                )
         output = stacked_lstm_demo(seed)
         if as_json:
             typer.echo(json.dumps({"shape": list(output.shape), "output": output.tolist()}))
@@ -296,10 +421,10 @@ def inspect(
         return
 
     try:
-        sequence = parse_inputs(inputs)
+        sequence = parse_inputs("3,2,2,3,2,2" if inputs is None else inputs)
+        result = inspect_lstm(sequence, units=4 if units is None else units, seed=seed)
     except ValueError as error:
         raise fail(f"--input: {error}") from None
-    result = inspect_lstm(sequence, units=units, seed=seed)
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
         return

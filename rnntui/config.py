@@ -10,8 +10,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import errno
 import math
+import os
 import reprlib
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +22,10 @@ from typing import Any
 
 from rnntui.atomic_write import atomic_write_text
 from rnntui.devices import DEVICE_HELP, DEVICE_PATTERN
+from rnntui.safe_read import describe_mode, read_text
 from rnntui.tasks import TASK_KINDS, task_class
+
+MAX_PRESET_BYTES = 1 << 20  # presets and run configs are well under a kilobyte
 
 CELL_KINDS = ("raw_rnn", "rnn", "gru", "lstm", "stacked")
 STACKABLE_CELLS = ("rnn", "gru", "lstm")
@@ -158,7 +164,13 @@ def _show(value: Any) -> str:
 
 
 def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+    """A number for a message: integers exactly (never 1e+23), floats short."""
+    if isinstance(value, int):
+        text = str(value)
+        return text if len(text) <= 30 else f"{text[:12]}... ({len(text)} digits)"
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:g}"
 
 
 def field_types() -> dict[str, type]:
@@ -326,6 +338,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except ValueError:  # an integer of thousands of digits: Python refuses to convert it
+        raise ConfigError(f"{_show(raw)} is far too large a number", key, "--set") from None
     return key, value
 
 
@@ -358,7 +372,7 @@ def user_presets_dir() -> Path:
 def load_file(path: Path) -> Config:
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, MAX_PRESET_BYTES)  # a FIFO or device is refused, never read
     except OSError as err:
         raise ConfigError(f"cannot read ({err.strerror}); check the path", source=source) from None
     except UnicodeDecodeError:
@@ -383,11 +397,36 @@ def preset_paths() -> dict[str, Path]:
     return found
 
 
+def check_preset_file(path: Path) -> None:
+    """Raise ConfigError (one line) unless `path` is an existing regular file.
+
+    Only stats the path: a FIFO is named as such, never opened.
+    """
+    source = str(path)
+    try:
+        info = os.stat(path)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise ConfigError("is a symbolic link loop; check the path", source=source) from None
+        if err.errno == errno.ENOENT and os.path.islink(path):
+            target = os.readlink(path)
+            raise ConfigError(
+                f"is a broken symbolic link (to {target}); check the path", source=source
+            ) from None
+        if err.errno == errno.ENOENT:
+            raise ConfigError("no such preset file; check the path", source=source) from None
+        raise ConfigError(f"cannot read ({err.strerror}); check the path", source=source) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(
+            f"is {describe_mode(info.st_mode)}, not a preset file; give a .toml file",
+            source=source,
+        )
+
+
 def resolve_preset(name_or_path: str) -> Path:
     path = Path(name_or_path).expanduser()
-    if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise ConfigError("no such preset file; check the path", source=str(path))
+    if path.suffix == ".toml" or os.path.lexists(path):  # lexists: a link loop is a path too
+        check_preset_file(path)
         return path
     presets = preset_paths()
     if name_or_path in presets:

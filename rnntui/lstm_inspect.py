@@ -27,6 +27,7 @@ STACKED_SAMPLE = (
 )
 STACKED_UNITS = (4, 5)
 MAX_STEPS = 1000
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # the cell computes in float32
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ class Inspection:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+    with np.errstate(over="ignore"):  # exp(-z) overflowing to inf is the right limit: 0
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 def lstm_step_numpy(
@@ -99,6 +101,8 @@ def _check_sequence(inputs: Sequence[Sequence[float]]) -> np.ndarray:
         raise ValueError("a timestep needs at least one value")
     if not np.all(np.isfinite(array)):
         raise ValueError("inputs must be finite numbers")
+    if np.any(np.abs(array) > FLOAT32_MAX):
+        raise ValueError(f"inputs must fit the cell's float32 (at most {FLOAT32_MAX:.3g})")
     return array
 
 
@@ -171,6 +175,10 @@ def inspect_lstm(
         _, (h, c) = cell(x_t, [h, c])  # the engine's own step
         ours = {**{k: v.numpy() for k, v in gates.items()}, "c": c.numpy(), "h": h.numpy()}
 
+        if not all(np.all(np.isfinite(v)) for v in ours.values()):
+            raise ValueError(
+                f"the cell overflowed float32 at timestep {len(steps) + 1}; use smaller inputs"
+            )
         exact = lstm_step_numpy(x_row[None, :], h_np, c_np, kernel, recurrent, bias)
         h_np, c_np = exact["h"], exact["c"]
         diff = max(float(np.max(np.abs(ours[k] - exact[k]))) for k in ours)
@@ -215,6 +223,11 @@ def parse_inputs(text: str) -> list[list[float]]:
                 raise ValueError(f"timestep {number}: '{token}' is not a number") from None
             if not math.isfinite(value):
                 raise ValueError(f"timestep {number}: '{token}' is not a finite number")
+            if abs(value) > FLOAT32_MAX:
+                raise ValueError(
+                    f"timestep {number}: '{token}' does not fit the cell's float32 "
+                    f"(at most {FLOAT32_MAX:.3g} in size)"
+                )
             values.append(value)
         if not values:
             raise ValueError(f"timestep {number} is empty")

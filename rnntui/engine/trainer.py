@@ -8,11 +8,12 @@ are `threading.Event`s checked there.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,20 @@ from rnntui.engine.events import (
     Resumed,
     Started,
 )
-from rnntui.engine.runs import Checkpoint, RunFolder
+from rnntui.engine.run_lock import RunLockedError
+from rnntui.engine.runs import (
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    METRICS_FILE,
+    SUMMARY_FILE,
+    Checkpoint,
+    RunFolder,
+    RunFolderError,
+    check_checkpoint_fits,
+    check_resume_changes,
+    check_resume_position,
+)
+from rnntui.safe_read import read_bytes
 from rnntui.tasks import Task, make_task, total_steps
 from rnntui.tasks.base import summary_fields
 
@@ -51,8 +65,19 @@ def preload_tensorflow() -> str:
     return device_name()
 
 
+class RunWriteError(RuntimeError):
+    """Saving to the run folder failed (a full disk, a folder gone read-only); `str()` is one
+    line naming the file and what was kept."""
+
+
+# Errors whose message is already written for the user: shown without the exception's name.
+USER_ERRORS = (ConfigError, RunFolderError, RunLockedError, RunWriteError)
+
+
 def one_line(error: BaseException) -> str:
     """A user-facing, single-line description of an exception."""
+    if isinstance(error, USER_ERRORS):
+        return " ".join(str(error).split())[:300]
     text = str(error).strip().splitlines()
     detail = text[0] if text else ""
     return f"{type(error).__name__}: {detail}"[:300] if detail else type(error).__name__
@@ -102,6 +127,11 @@ class Trainer:
         self._windows: tuple[Any, Any] = ((), ())
         self._windows_epoch = -1  # the epoch `_windows` holds
         self._on_gpu = False
+        # May this process write the run folder? Not before it owns the folder, and a resume
+        # not before its checkpoint is checked: a failed resume leaves the folder as it was.
+        self._may_write = False
+        self._saved_step: int | None = None  # the step of the last checkpoint written or read
+        self.failure: Exception | None = None  # why run() failed, for callers choosing exit codes
 
     # --- control (any thread) -------------------------------------------------------------------
 
@@ -131,19 +161,34 @@ class Trainer:
     # --- the run (worker thread) ----------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        """Train to the end (or until stopped). Never raises: failures become a `Failed` event."""
+        """Train to the end (or until stopped). Never raises: failures become a `Failed` event.
+
+        The run folder is owned (locked) while training; a caller may lock it first (the CLI
+        does, to refuse a second process before checking anything), else this takes the lock.
+        """
+        folder = self.run_folder
+        took_lock = False
         try:
+            if folder is not None and not folder.locked:
+                folder.acquire()
+                took_lock = True
+            self._may_write = folder is not None and not self.resume_run
             return self._run()
         except Exception as error:  # anything inside training: report, never crash the caller
             message = one_line(error)
+            self.failure = error
             self.summary = {**self.summary, "failed": message, "steps": self.step}
-            self._write_summary()
-            self._record_status("failed")
+            if folder is not None and self._may_write:
+                with contextlib.suppress(OSError):  # the disk may be what failed
+                    folder.write_summary(self.summary)
+                self._record_status("failed")
             self.on_event(Failed(message=message, step=self.step))
             return self.summary
         finally:
-            if self.run_folder is not None:
-                self.run_folder.close()
+            if folder is not None:
+                folder.close()
+                if took_lock:
+                    folder.release()
 
     def _run(self) -> dict[str, Any]:
         from rnntui.engine.compiled import CompiledSteps, configure_runtime
@@ -296,7 +341,8 @@ class Trainer:
         self.on_event(Paused(self.step))
         self._record_status("paused")
         if self.run_folder is not None:
-            self.run_folder.flush()
+            with self._saving(METRICS_FILE):
+                self.run_folder.flush()
         while self._pause.is_set() and not self._stop.is_set():
             time.sleep(0.02)
         if self._stop.is_set():
@@ -305,7 +351,8 @@ class Trainer:
         self.on_event(Resumed(self.step))
 
     def _record_status(self, state: str) -> None:
-        if self.run_folder is not None:
+        """status.json: this process's state, for followers (never before it may write)."""
+        if self.run_folder is not None and self._may_write:
             self.run_folder.write_status(state, self.step)
 
     def _wall(self, now: float | None = None) -> float:
@@ -338,9 +385,24 @@ class Trainer:
 
     # --- run folder -----------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _saving(self, name: str) -> Iterator[None]:
+        """Turn an OSError while writing `name` into a RunWriteError the user can act on."""
+        try:
+            yield
+        except OSError as error:
+            kept = (
+                f"the last good checkpoint (step {self._saved_step:,}) is kept"
+                if self._saved_step is not None
+                else "no checkpoint was saved yet"
+            )
+            reason = error.strerror or type(error).__name__
+            raise RunWriteError(f"cannot write {name} ({reason}); {kept}") from None
+
     def _log_chunk(self, first_step: int, epoch: int, losses: list[float]) -> None:
         if self.run_folder is not None:
-            self.run_folder.append_metrics(first_step, epoch, losses, self._wall())
+            with self._saving(METRICS_FILE):
+                self.run_folder.append_metrics(first_step, epoch, losses, self._wall())
         if self._writer is not None:
             with self._writer.as_default():
                 self.compiled.tf.summary.scalar("loss", float(np.mean(losses)), step=self.step)
@@ -358,46 +420,74 @@ class Trainer:
             return
         if updates:
             self.summary = {**self.summary, **updates, "steps": self.step}
-        self.run_folder.write_summary(self.summary)
+        with self._saving(SUMMARY_FILE):
+            self.run_folder.write_summary(self.summary)
 
     def _checkpoint(self, compiled: CompiledSteps) -> None:
         if self.run_folder is None:
             return
         epoch, window = self._position
         state = [] if self._state is None or window == 0 else [np.asarray(s) for s in self._state]
-        self.run_folder.write_checkpoint(
-            Checkpoint(
-                epoch=epoch,
-                window=window,
-                step=self.step,
-                wall_s=self._wall(),
-                weights=compiled.model.get_weights(),
-                optimizer=[np.asarray(v) for v in compiled.optimizer.variables],
-                state=state,
-                epoch_losses=list(self._epoch_losses) if window else [],
-                metrics=dict(self.metrics),
-            )
+        checkpoint = Checkpoint(
+            epoch=epoch,
+            window=window,
+            step=self.step,
+            wall_s=self._wall(),
+            weights=compiled.model.get_weights(),
+            optimizer=[np.asarray(v) for v in compiled.optimizer.variables],
+            state=state,
+            epoch_losses=list(self._epoch_losses) if window else [],
+            metrics=dict(self.metrics),
         )
+        with self._saving(CHECKPOINT_FILE):  # on failure the previous checkpoint stays intact
+            self.run_folder.write_checkpoint(checkpoint)
+        self._saved_step = checkpoint.step
 
     def _restore(self, compiled: CompiledSteps) -> None:
-        """Continue from the run folder's checkpoint: weights, optimizer, state, data position."""
+        """Continue from the run folder's checkpoint: weights, optimizer, state, data position.
+
+        Everything is checked before anything is written (the checkpoint against the model this
+        config builds, the files the run will rewrite): a resume that cannot go on leaves the
+        folder as it was. Then the config is saved (a resume may change the epochs or the
+        learning rate) and the steps logged after the checkpoint are dropped.
+        """
         run = self.run_folder
-        if run is None or not run.has_checkpoint():
-            raise FileNotFoundError("this run has no checkpoint to resume from")
+        if run is None:
+            raise RunFolderError("there is no run folder to resume from")
+        check_resume_changes(run.load_config(), self.config)
         checkpoint = run.read_checkpoint()
+        check_resume_position(run.name, checkpoint, self.config)
+        expected = {
+            "weights": [(w.shape, w.dtype) for w in compiled.model.get_weights()],
+            "optimizer": [
+                (tuple(v.shape), np.dtype(v.dtype)) for v in compiled.optimizer.variables
+            ],
+            "state": [((compiled.batch_size, n), np.float32) for n in compiled.model.state_sizes],
+        }
+        check_checkpoint_fits(checkpoint, expected, compiled.per_epoch)
+        run.check_resumable()
+
         compiled.model.set_weights(checkpoint.weights)
-        variables = compiled.optimizer.variables
-        if len(variables) != len(checkpoint.optimizer):
-            raise ValueError("the checkpoint's optimizer state does not fit this config")
-        for variable, value in zip(variables, checkpoint.optimizer, strict=True):
+        for variable, value in zip(compiled.optimizer.variables, checkpoint.optimizer, strict=True):
             variable.assign(value)
+        # The checkpoint holds the learning rate it ran with; the config's (maybe changed) wins.
+        compiled.optimizer.learning_rate = self.config.train.learning_rate
         self._position = (checkpoint.epoch, checkpoint.window)
-        self._state = [compiled.tf.constant(s) for s in checkpoint.state] or None
+        if checkpoint.window:
+            self._state = [compiled.tf.constant(s) for s in checkpoint.state]
         self._epoch_losses = list(checkpoint.epoch_losses)
         self.metrics = dict(checkpoint.metrics)
         self.start_step = checkpoint.step
         self._wall_before = checkpoint.wall_s
-        run.truncate_metrics(checkpoint.step)  # steps logged after the checkpoint run again
+        self._saved_step = checkpoint.step
+
+        self._may_write = True  # the resume has started
+        text = self.config.to_toml()
+        with self._saving(CONFIG_FILE):
+            if _read_or_none(run.path / CONFIG_FILE) != text.encode("utf-8"):
+                run.save_config(self.config)
+        with self._saving(METRICS_FILE):
+            run.truncate_metrics(checkpoint.step)  # steps logged after the checkpoint run again
 
     def _summarize(
         self, task: Task, device: str, epochs_done: int, stopped: bool
@@ -441,6 +531,13 @@ def check_fits_in_memory(config: Config, task: Task | None = None) -> None:
             f"{free / 2**30:.1f} GiB of free memory allows; lower task.size",
             "task.size",
         )
+
+
+def _read_or_none(path: Any) -> bytes | None:
+    try:
+        return read_bytes(path)
+    except OSError:
+        return None
 
 
 def _tail_mean(losses: list[float]) -> float | None:

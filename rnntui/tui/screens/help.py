@@ -7,8 +7,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
+
+from rnntui.tui.screens.dialog import Dialog
 
 PANES = """\
 [b]Settings[/b]  every value of the run; a bad value is flagged under its field with the reason and
@@ -30,7 +31,7 @@ def key_label(binding: Binding) -> str:
     return binding.key_display or binding.key.split(",")[0]
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Every key of the app with what it does, and what each pane shows."""
 
     BINDINGS = [

@@ -6,6 +6,8 @@ the reason but cannot be chosen, the same rows `rnntui runs` prints.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from rich.text import Text
@@ -13,19 +15,24 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from rnntui.engine.runs import METRICS_FILE, RunInfo, list_runs
+from rnntui.safe_read import describe_mode
+from rnntui.tui.screens.dialog import Dialog
 
 
 def why_not_loadable(info: RunInfo) -> str:
     """Why a run cannot be drawn ("" when it can)."""
     if info.damaged:
         return info.final
-    if not (info.path / METRICS_FILE).is_file():
+    try:
+        mode = os.stat(info.path / METRICS_FILE).st_mode
+    except OSError:
         return "no metrics logged"
+    if not stat.S_ISREG(mode):
+        return f"damaged: {METRICS_FILE} is {describe_mode(mode)}"
     return ""
 
 
@@ -42,7 +49,7 @@ def run_prompt(info: RunInfo, problem: str) -> Text:
     return text
 
 
-class RunPicker(ModalScreen[RunInfo | None]):
+class RunPicker(Dialog[RunInfo | None]):
     """Dismisses with the chosen run, or None when cancelled."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -52,7 +59,12 @@ class RunPicker(ModalScreen[RunInfo | None]):
         super().__init__()
         self.runs_dir = runs_dir
         self.live_only = live_only
-        rows = list(reversed(list_runs(runs_dir)))  # newest first
+        self.problem = ""  # why the runs folder cannot be listed
+        try:
+            rows = list(reversed(list_runs(runs_dir)))  # newest first
+        except OSError as error:
+            rows = []
+            self.problem = f"Cannot read this folder: {error.strerror or error}"
         self.rows = [row for row in rows if row.live_pid] if live_only else rows
 
     def compose(self) -> ComposeResult:
@@ -70,12 +82,14 @@ class RunPicker(ModalScreen[RunInfo | None]):
             yield Label(str(self.runs_dir), classes="dialog-hint", id="runs-dir")
             options = []
             for index, info in enumerate(self.rows):
-                problem = self.problem(info)
+                problem = self.unpickable(info)
                 options.append(
                     Option(run_prompt(info, problem), id=str(index), disabled=bool(problem))
                 )
             if options:
                 yield OptionList(*options, id="run-list")
+            elif self.problem:
+                yield Label(self.problem, id="no-runs")
             else:
                 yield Label(empty, id="no-runs")
             yield Label(f"{hint} · escape: cancel", classes="dialog-hint")
@@ -83,11 +97,11 @@ class RunPicker(ModalScreen[RunInfo | None]):
     def on_mount(self) -> None:
         if self.rows:
             option_list = self.query_one(OptionList)
-            first = next((i for i, info in enumerate(self.rows) if not self.problem(info)), None)
+            first = next((i for i, info in enumerate(self.rows) if not self.unpickable(info)), None)
             option_list.highlighted = first
             option_list.focus()
 
-    def problem(self, info: RunInfo) -> str:
+    def unpickable(self, info: RunInfo) -> str:
         """Why a row cannot be chosen ("" when it can): a live run can be followed before it
         has logged a step."""
         return "" if self.live_only else why_not_loadable(info)

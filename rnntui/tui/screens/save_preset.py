@@ -8,10 +8,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from rnntui.config import preset_paths, user_presets_dir
+from rnntui.tui.screens.dialog import Dialog
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -25,7 +25,7 @@ def name_problem(name: str) -> str:
     return ""
 
 
-class SavePresetDialog(ModalScreen[tuple[str, str] | None]):
+class SavePresetDialog(Dialog[tuple[str, str] | None]):
     """Asks for a name and a one-line description; dismisses with (name, description)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]

@@ -1,0 +1,271 @@
+"""Dialogs under hostile input, through the pilot: keys typed faster than a screen closes, FIFOs.
+
+Two keys typed quickly reach the app in one read: the driver posts both key events before the app
+handles the first. Posting two `Key` events back to back does exactly that. A FIFO read on the UI
+thread would freeze the app, so every FIFO test runs with a watchdog that unblocks a stuck reader
+(by opening the FIFO for writing) after a while and fails the test instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from textual import events
+from textual.widgets import Input, Static
+
+from rnntui.config import load_preset
+from rnntui.engine.runs import RunFolder, resume_command
+from rnntui.engine.session import Session
+from rnntui.tui.app import RnnTuiApp
+from rnntui.tui.screens.help import HelpScreen
+from rnntui.tui.screens.preset_picker import PresetPicker
+from rnntui.tui.screens.run_picker import RunPicker
+from rnntui.tui.screens.save_preset import SavePresetDialog
+from tests.test_tui import notifications, plain, wait_for
+
+HANG_AFTER_S = 20.0
+
+
+def run(scenario: Callable, app: RnnTuiApp) -> None:
+    async def main() -> None:
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await scenario(app, pilot)
+
+    asyncio.run(main())
+
+
+async def settle(pilot) -> None:
+    """Let the messages the keys set off (a reloaded preset's settings) be handled; on this
+    shared, busy machine that can take a few hundred milliseconds."""
+    await pilot.pause()
+    await pilot.pause(0.2)
+    await pilot.pause()
+
+
+def press_twice_at_once(app: RnnTuiApp, key: str, character: str | None) -> None:
+    """Two identical keys arriving in one read, before the app has handled the first."""
+    for _ in range(2):
+        app.post_message(events.Key(key, character))
+
+
+@contextmanager
+def fifo_watchdog(fifo: Path) -> Iterator[list[str]]:
+    """Fails (through the yielded list) rather than hangs when something blocks reading `fifo`."""
+    hung: list[str] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        if done.wait(HANG_AFTER_S):
+            return
+        try:  # succeeds only while a reader is blocked in open(): let it go
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as error:
+            if error.errno != errno.ENXIO:
+                raise
+            return
+        hung.append(f"something blocked reading {fifo} for {HANG_AFTER_S:.0f} s")
+        os.close(fd)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield hung
+    finally:
+        done.set()
+        thread.join()
+
+
+def make_past_run(runs_dir: Path, steps: int = 50) -> RunFolder:
+    """A run folder as training leaves it (config, metrics, summary), without training."""
+    run = RunFolder.create(load_preset("echo-raw-5"), runs_dir)
+    rows = [
+        {"step": i, "epoch": 0, "loss": 0.7 - i / 1000, "wall_s": i / 100}
+        for i in range(1, steps + 1)
+    ]
+    (run.path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run.write_summary({"steps": steps, "final_loss": 0.66, "stopped": False})
+    return run
+
+
+# --- 1. fast double keys -------------------------------------------------------------------------
+
+
+def test_double_enter_in_the_preset_picker_opens_once():
+    async def scenario(app, pilot):
+        await pilot.press("o")
+        assert isinstance(app.screen, PresetPicker)
+        press_twice_at_once(app, "enter", "\r")  # before: ScreenStackError, exit 1
+        await settle(pilot)
+        assert app.is_running and app.return_code is None
+        assert len(app.screen_stack) == 1
+        assert [n for n in notifications(app) if n.startswith("Preset: opened")] == [
+            "Preset: opened echo-raw-5"
+        ]
+
+    run(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"))
+
+
+def test_double_enter_in_the_save_dialog_saves_once(isolated_user_dirs):
+    async def scenario(app, pilot):
+        await pilot.press("w")
+        assert isinstance(app.screen, SavePresetDialog)
+        app.screen.query_one("#preset-name", Input).value = "twice"
+        await pilot.pause()
+        press_twice_at_once(app, "enter", "\r")
+        await settle(pilot)
+        assert app.is_running and len(app.screen_stack) == 1
+        assert len([n for n in notifications(app) if n.startswith("Preset saved")]) == 1
+        assert (isolated_user_dirs / "config" / "rnntui" / "presets" / "twice.toml").is_file()
+
+    run(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"))
+
+
+def test_double_enter_in_the_run_picker_loads_once(tmp_path):
+    past = make_past_run(tmp_path / "runs")
+
+    async def scenario(app, pilot):
+        await pilot.press("l")
+        await pilot.pause()
+        assert isinstance(app.screen, RunPicker)
+        press_twice_at_once(app, "enter", "\r")
+        await wait_for(pilot, lambda: app.chart.comparison, 10, "the loaded curve")
+        await settle(pilot)
+        assert app.is_running and len(app.screen_stack) == 1
+        assert len(app.chart.comparison) == 1
+        assert [n for n in notifications(app) if n.startswith("Run loaded")] == [
+            f"Run loaded: {past.name}: 50 steps, shown as '{app.chart.comparison[0].label}' "
+            "(c clears)"
+        ]
+
+    run(scenario, RnnTuiApp(load_preset("echo-raw-5"), runs_dir=tmp_path / "runs"))
+
+
+def test_double_escape_in_help_and_pickers():
+    async def scenario(app, pilot):
+        for key in ("question_mark", "o", "w", "l"):
+            await pilot.press(key)
+            assert isinstance(app.screen, HelpScreen | PresetPicker | SavePresetDialog | RunPicker)
+            press_twice_at_once(app, "escape", None)
+            await settle(pilot)
+            assert app.is_running and len(app.screen_stack) == 1, key
+            app.screen.set_focus(None)  # the second escape may have left a field: keys work
+
+    run(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"))
+
+
+# --- 2. FIFOs never freeze the app ---------------------------------------------------------------
+
+
+def test_a_fifo_typed_into_the_preset_picker_is_refused_and_escape_works(tmp_path):
+    fifo = tmp_path / "stuck.toml"
+    os.mkfifo(fifo)
+
+    async def scenario(app, pilot):
+        await pilot.press("o")
+        await pilot.pause()
+        picker = app.screen
+        field = picker.query_one("#preset-path", Input)
+        field.focus()
+        field.value = str(fifo)
+        await pilot.press("enter")  # before: open() blocked the UI thread; q and escape dead
+        note = picker.query_one("#preset-note", Static)
+        await wait_for(pilot, lambda: "FIFO" in plain(note.content), 10, "the FIFO to be named")
+        shown = " ".join(plain(note.content).split())
+        assert shown == f"✗ {fifo}: is a FIFO, not a preset file; give a .toml file"
+        assert app.screen is picker  # still open: fix the path or escape
+        started = time.monotonic()
+        await pilot.press("escape")
+        assert len(app.screen_stack) == 1 and time.monotonic() - started < 2
+        await pilot.press("q")
+
+    with fifo_watchdog(fifo) as hung:
+        run(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"))
+    assert not hung, hung[0]
+
+
+def test_a_typed_preset_path_opens_once_checked(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('name = "mine"\n[model]\ncell = "gru"\n')
+
+    async def scenario(app, pilot):
+        await pilot.press("o")
+        await pilot.pause()
+        field = app.screen.query_one("#preset-path", Input)
+        field.focus()
+        field.value = str(path)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.preset_name == "mine", 10, "the preset to open")
+        await settle(pilot)
+        assert len(app.screen_stack) == 1 and app.config.model.cell == "gru"
+
+    run(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"))
+
+
+def test_a_fifo_in_the_user_preset_folder_is_listed_as_broken(isolated_user_dirs):
+    folder = isolated_user_dirs / "config" / "rnntui" / "presets"
+    folder.mkdir(parents=True)
+    fifo = folder / "stuck.toml"
+    os.mkfifo(fifo)
+
+    async def scenario(app, pilot):
+        await pilot.press("o")  # before: the picker read the FIFO on the UI thread
+        await pilot.pause()
+        rows = {name: description for name, description, _ in app.screen.rows}
+        assert rows["stuck"].startswith("(broken: cannot read (is a FIFO, not a regular file)")
+        await pilot.press("escape")
+        assert len(app.screen_stack) == 1
+
+    with fifo_watchdog(fifo) as hung:
+        run(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"))
+    assert not hung, hung[0]
+
+
+def test_a_run_with_fifos_is_shown_damaged_and_cannot_be_chosen(tmp_path):
+    runs_dir = tmp_path / "runs"
+    good = make_past_run(runs_dir)
+    stuck = make_past_run(runs_dir)
+    for name in ("metrics.jsonl", "summary.json"):
+        (stuck.path / name).unlink()
+        os.mkfifo(stuck.path / name)
+
+    async def scenario(app, pilot):
+        await pilot.press("l")
+        await pilot.pause()
+        picker = app.screen
+        problems = {info.name: info.final for info in picker.rows}
+        assert problems[stuck.name].startswith("damaged: summary.json unreadable (is a FIFO")
+        options = picker.query_one("#run-list")
+        assert options.get_option_at_index(0).disabled  # newest first: the damaged one
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.chart.comparison, 10, "the good run's curve")
+        assert notifications(app)[-1].startswith(f"Run loaded: {good.name}")
+
+    with fifo_watchdog(stuck.path / "summary.json") as hung:
+        run(scenario, RnnTuiApp(load_preset("echo-raw-5"), runs_dir=runs_dir))
+    assert not hung, hung[0]
+
+
+# --- 7. one resume command for the app and the CLI -----------------------------------------------
+
+
+@pytest.mark.parametrize("given", [True, False])
+def test_the_apps_resume_command_is_the_clis(tmp_path, given):
+    runs_dir = tmp_path / "with space"
+    app = RnnTuiApp(load_preset("echo-raw-5"), runs_dir=runs_dir if given else None)
+    # the run's session, as the app makes it (runs_dir only when the user gave one)
+    session = Session(load_preset("echo-raw-5"), lambda event: None)
+    session.run_folder = RunFolder(runs_dir / "20260101-000000-echo-raw-5")
+    session.runs_dir = runs_dir if given else None
+    app.session = session
+    expected = resume_command("20260101-000000-echo-raw-5", runs_dir if given else None)
+    assert app.resume_command() == expected
+    assert ("'" in expected) is given  # the path with a space is quoted
