@@ -174,11 +174,15 @@ class SweepView:
     def start(self, runner: Any, already_done: int) -> None:
         self.runner = runner
         self.states = {name: run.state for name, run in runner.runs.items()}
-        if self.enabled:
-            where = f"{runner.workers} worker(s)" + (" on Ray" if runner.backend == "ray" else "")
-            todo = len(runner.jobs)
-            done = f"; {already_done} already ended" if already_done else ""
-            self._write(f"sweep {runner.folder.name}: {todo} run(s) on {where}{done}")
+        if not self.enabled:
+            return
+        todo, name = len(runner.jobs), runner.folder.name
+        if not todo:
+            self._write(f"sweep {name}: all {already_done} run(s) already ended")
+            return
+        where = f"{runner.workers} worker(s)" + (" on Ray" if runner.backend == "ray" else "")
+        done = f"; {already_done} already ended" if already_done else ""
+        self._write(f"sweep {name}: {todo} run(s) on {where}{done}")
 
     def __call__(self, runner: Any) -> None:
         if not self.enabled:

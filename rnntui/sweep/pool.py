@@ -212,6 +212,7 @@ class _Slot:
     job: Job | None = None
     stop_sent: bool = False
     ever_ready: bool = False
+    pid: int | None = None
     started: float = field(default_factory=time.monotonic)
 
 
@@ -313,9 +314,10 @@ class LocalPool:
                 return
             if kind == "ready":
                 slot.ready = slot.ever_ready = True
+                slot.pid = args[0]
             elif kind == "started":
                 name, total, start_step, _device = args
-                runner.started_run(name, slot.label, total, start_step)
+                runner.started_run(name, slot.label, total, start_step, slot.pid)
             elif kind == "progress":
                 runner.progress(*args)
             elif kind == "epoch":

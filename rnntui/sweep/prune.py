@@ -2,11 +2,12 @@
 
 A configuration is stopped when, at the end of an epoch that is not its last, the mean of its
 metric over the seeds that got there is worse than the median of the other configurations' means
-at the same epoch by more than `margin` (1 % of the median: a tie is not "clearly worse"), once at
-least `min_configs` other configurations have reported that epoch. It is the asynchronous median
-rule of Google Vizier and Ray Tune's `MedianStoppingRule`, judged per configuration rather than per
-run, because a sweep compares configurations: its running seeds stop with a checkpoint, its queued
-seeds never start. One rule for the local pool and Ray, decided on the launching machine.
+at the same epoch by more than `margin` (2 % of the median, so that noise between close
+configurations is not "clearly worse"), once at least `min_configs` other configurations have
+reported that epoch. It is the asynchronous median rule of Google Vizier and Ray Tune's
+`MedianStoppingRule`, judged per configuration rather than per run, because a sweep compares
+configurations: its running seeds stop with a checkpoint, its queued seeds never start. One rule
+for the local pool and Ray, decided on the launching machine.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-MARGIN = 0.01
+MARGIN = 0.02
 MIN_CONFIGS = 2
 
 

@@ -200,8 +200,8 @@ class RayBackend:
             if name not in runner.runs:
                 continue
             if kind == "started":
-                total, start_step, where = args
-                runner.started_run(name, where, total, start_step)
+                total, start_step, host, pid = args
+                runner.started_run(name, host, total, start_step, pid)
                 folder = local.setdefault(name, RunFolder(self._paths[name]))
                 folder.close()
                 folder.truncate_metrics(start_step)  # a retried task starts over from there
@@ -315,7 +315,7 @@ def train_task(job: Job, files: dict[str, bytes], reporter: Any) -> dict[str, An
     if not _tf_ready:  # Ray reuses worker processes: TensorFlow is set up once per worker
         _setup_tensorflow()
         _tf_ready = True
-    where = f"{socket.gethostname()}:{os.getpid()}"
+    where = (socket.gethostname(), os.getpid())
     with tempfile.TemporaryDirectory(prefix="rnntui-sweep-") as tmp:
         path = Path(tmp) / job.name
         path.mkdir()
@@ -338,7 +338,7 @@ class _Relay:
     """Trainer callback inside a task: batches events and sends them to the reporter actor from a
     thread every quarter second; a "stop"/"prune" answer stops the trainer (with a checkpoint)."""
 
-    def __init__(self, reporter: Any, name: str, where: str) -> None:
+    def __init__(self, reporter: Any, name: str, where: tuple[str, int]) -> None:
         self.reporter = reporter
         self.name = name
         self.where = where
@@ -357,7 +357,7 @@ class _Relay:
         with self.lock:
             if isinstance(event, Started):
                 self.updates.append(
-                    (self.name, "started", event.total_steps, event.start_step, self.where)
+                    (self.name, "started", event.total_steps, event.start_step, *self.where)
                 )
             elif isinstance(event, Progress):
                 for loss in event.losses:

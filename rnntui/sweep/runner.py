@@ -36,6 +36,7 @@ class RunStatus:
     loss: float | None = None
     steps_per_s: float = 0.0
     worker: str = ""
+    pid: int | None = None  # the worker process running it (on the worker's machine)
     attempts: int = 0
     message: str = ""
     metric: float | None = None
@@ -92,9 +93,11 @@ class SweepRunner:
             return False
         return not self.stopping
 
-    def started_run(self, name: str, worker: str, total: int, step: int) -> None:
+    def started_run(
+        self, name: str, worker: str, total: int, step: int, pid: int | None = None
+    ) -> None:
         run = self.runs[name]
-        run.worker, run.total, run.step = worker, total, step
+        run.worker, run.total, run.step, run.pid = worker, total, step, pid
         self._set(run, "running")
 
     def progress(self, name: str, step: int, total: int, loss: float | None, rate: float) -> None:
@@ -197,6 +200,7 @@ class SweepRunner:
                         "total": run.total,
                         "loss": run.loss,
                         "worker": run.worker,
+                        "pid": run.pid,
                     }
                     for run in self.runs.values()
                 },
