@@ -170,10 +170,13 @@ class SweepView:
         self.last = 0.0
         self.states: dict[str, str] = {}
         self.runner: Any = None
+        self.label_width = 0
+        self.step_width = 7
 
     def start(self, runner: Any, already_done: int) -> None:
         self.runner = runner
         self.states = {name: run.state for name, run in runner.runs.items()}
+        self.label_width = max((len(_short(run.label)) for run in runner.runs.values()), default=0)
         if not self.enabled:
             return
         todo, name = len(runner.jobs), runner.folder.name
@@ -214,9 +217,9 @@ class SweepView:
         return ", ".join(parts) + f"  ({runner.wall_s:.1f} s)"
 
     def _line(self, run: Any) -> str:
-        label = run.label.replace("train.", "").replace("model.", "").replace("task.", "")
-        head = f"{label + '  ' if label else ''}seed {run.seed}"
-        step = f"step {run.step:,}/{run.total:,}" if run.total else ""
+        label = _short(run.label).ljust(self.label_width)
+        head = f"{label + '  ' if label.strip() else ''}seed {run.seed:<2}"
+        step = f"step {run.step:>{self.step_width},}/{run.total:,}" if run.total else ""
         loss = f"loss {run.loss:.4f}" if run.loss is not None and run.state == "running" else ""
         if run.state in ("finished", "done") and run.metric is not None:
             loss = f"result {run.metric:.4f}"
@@ -252,6 +255,13 @@ class SweepView:
             self.stream.flush()
         except OSError:  # the terminal is gone (an SSH drop): the sweep folder has everything
             self.enabled = False
+
+
+def _short(label: str) -> str:
+    """`train.num_steps=2, model.cell="gru"` -> `num_steps=2, cell="gru"`."""
+    for section in ("train.", "model.", "task."):
+        label = label.replace(section, "")
+    return label
 
 
 def list_sweeps_text(runs_dir: Path | None) -> str:

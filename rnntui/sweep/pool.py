@@ -231,6 +231,12 @@ class LocalPool:
             env["CUDA_VISIBLE_DEVICES"] = self.gpus[index % len(self.gpus)]
         return env
 
+    def _label(self, index: int) -> str:
+        """`w1`, `w2`, … on CPU; `gpu0-1` (GPU 0, worker 1) with GPUs."""
+        if self.gpus:
+            return f"gpu{self.gpus[index % len(self.gpus)]}-{index + 1}"
+        return f"w{index + 1}"
+
     def _start(self, slot: _Slot) -> _Slot:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         parent, child = self._ctx.Pipe(duplex=True)
@@ -248,11 +254,7 @@ class LocalPool:
     def run(self, runner: SweepRunner) -> None:
         pending = deque(runner.jobs)
         count = min(self.workers, len(pending))
-        slots = [
-            self._start(_Slot(f"gpu{self._env(i)['CUDA_VISIBLE_DEVICES']}-{i + 1}" if self.gpus
-                              else f"w{i + 1}", self._env(i)))
-            for i in range(count)
-        ]  # fmt: skip
+        slots = [self._start(_Slot(self._label(i), self._env(i))) for i in range(count)]
         failed_starts = 0
         stop_deadline: float | None = None
         try:
