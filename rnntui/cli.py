@@ -299,16 +299,36 @@ def sweep(
         raise fail(str(error)) from None
     except SweepError as error:
         raise fail(str(error), exit_codes.TRAINING_FAILED) from None
+    except KeyboardInterrupt:  # before any run started (e.g. while Ray starts): nothing to save
+        raise fail("interrupted before any run started", exit_codes.INTERRUPTED) from None
     if code:
         raise typer.Exit(code)
 
 
 @app.command()
-def sweeps(runs_dir: SweepsDirOption = None) -> None:
-    """List sweeps: name, date, state, runs done, preset and grid."""
+def sweeps(
+    runs_dir: SweepsDirOption = None,
+    open_sweep: Annotated[
+        str | None,
+        typer.Option(
+            "--open", metavar="NAME|PATH", help="Show a sweep's table and curves (live if running)."
+        ),
+    ] = None,
+) -> None:
+    """List sweeps: name, date, state, runs done, preset and grid; or --open one."""
     from rnntui.cli_sweep import list_sweeps_text
 
-    typer.echo(list_sweeps_text(runs_dir))
+    if open_sweep is None:
+        typer.echo(list_sweeps_text(runs_dir))
+        return
+    from rnntui.sweep.folder import SweepFolder
+    from rnntui.tui.sweep_app import SweepApp
+
+    try:
+        folder = SweepFolder.find(open_sweep, runs_dir)
+    except ConfigError as error:
+        raise fail(str(error)) from None
+    SweepApp(folder.path).run()
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m`

@@ -7,6 +7,7 @@ module level (`rnntui --help` must stay instant).
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import sys
@@ -119,6 +120,13 @@ def run_sweep(request: SweepRequest, out: TextIO | None = None, err: TextIO | No
         workers = request.workers or default_workers()
     try:
         folder = SweepFolder.open(definition, request.runs_dir)
+        status = folder.read_status()
+        if status.get("state") in ("running", "stopping") and status.get("pid") != os.getpid():
+            raise ConfigError(
+                f"sweep '{name}' is running already (pid {status['pid']}); wait for it, or stop "
+                "it with Ctrl+C there (or kill -INT), then run this again",
+                source="sweep",
+            )
         records = folder.records(specs)
         jobs = [job for record in records if (job := folder.prepare(record)) is not None]
         if not request.ray:
@@ -130,6 +138,7 @@ def run_sweep(request: SweepRequest, out: TextIO | None = None, err: TextIO | No
             backend="ray" if request.ray else "local", workers=workers, view=view,
         )  # fmt: skip
         view.start(runner, len(specs) - len(jobs))
+        runner.write_status("running")  # with our pid: a second invocation will not start
         if jobs:
             with stop_on_signals(runner.request_stop):
                 backend.run(runner)

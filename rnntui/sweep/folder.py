@@ -34,6 +34,7 @@ from rnntui.engine.runs import (
     SUMMARY_FILE,
     RunFolder,
     default_runs_dir,
+    read_metrics,
 )
 from rnntui.sweep.grid import RunSpec, SweepDefinition
 
@@ -137,7 +138,7 @@ class SweepFolder:
             path = (Path(root) if root else default_sweeps_dir()) / name_or_path
         if not (path / SWEEP_FILE).is_file():
             raise ConfigError(
-                f"no sweep folder '{name_or_path}'; see `rnntui sweeps`", source="sweep"
+                f"no sweep folder '{name_or_path}'; see `rnntui sweeps`", source="--open"
             )
         return cls(path)
 
@@ -200,6 +201,27 @@ class SweepFolder:
             RunFolder(path).save_config(spec.config)
         return Job(spec.name, str(path), spec.config, resume, spec.label, spec.seed)
 
+    def mean_curve(self, runs: list[str]) -> tuple[list[float], int]:
+        """The mean loss per step over `runs` (each step over the runs that reached it, so a
+        live sweep's curve grows), and how many of them have logged any step."""
+        import numpy as np
+
+        series = []
+        for name in runs:
+            path = self.runs_path / name / METRICS_FILE
+            if path.is_file():
+                losses = [float(row["loss"]) for row in read_metrics(path)]
+                if losses:
+                    series.append(np.asarray(losses))
+        if not series:
+            return [], 0
+        longest = max(len(losses) for losses in series)
+        sums, counts = np.zeros(longest), np.zeros(longest)
+        for losses in series:
+            sums[: len(losses)] += losses
+            counts[: len(losses)] += 1
+        return (sums / counts).tolist(), len(series)
+
     # --- pruning, status, results ---------------------------------------------------------------
 
     def read_pruned(self) -> dict[str, dict[str, Any]]:
@@ -257,6 +279,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _alive(pid: Any) -> bool:
+    """Whether the sweep's launching process still runs (not just some process with its pid)."""
     if not isinstance(pid, int) or pid <= 0:
         return False
     try:
@@ -264,8 +287,11 @@ def _alive(pid: Any) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process: it exists
+        pass
+    try:  # Linux: a recycled pid belongs to something else
+        return b"rnntui" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
         return True
-    return True
 
 
 @dataclass(frozen=True)
