@@ -16,7 +16,6 @@ from typing import Annotated
 import typer
 
 from rnntui import exit_codes
-from rnntui.cli_sweep import SweepCommand
 from rnntui.config import Config, ConfigError, apply_overrides, describe_presets, load_preset
 
 DEFAULT_PRESET = "echo-raw-5"
@@ -241,6 +240,10 @@ def inspect(
             typer.echo(f"  {name}  {values}")
     typer.echo(f"NumPy recomputation agrees: max |difference| = {result.max_abs_diff:.2e}")
 
+
+# --- sweeps (kept together at the end of the module) ----------------------------------------------
+
+from rnntui.cli_sweep import SweepCommand  # noqa: E402 - light: no TensorFlow, no Ray
 
 SweepsDirOption = Annotated[
     Path | None,
