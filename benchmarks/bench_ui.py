@@ -1,4 +1,4 @@
-"""UI responsiveness: how late a 50 ms timer fires in the app while it trains at full speed.
+"""UI responsiveness: how late a 50 ms timer fires in the app from its first frame on.
 
 The real app (`RnnTuiApp`) runs under Textual's pilot (headless, 160x48: every frame is still
 composed, only not written to a terminal). Two 50 ms clocks tick meanwhile:
@@ -6,13 +6,16 @@ composed, only not written to a terminal). Two 50 ms clocks tick meanwhile:
            key presses and redraws do, so a busy queue shows here
   asyncio  a bare asyncio sleeper: shows the event loop itself being blocked (e.g. by the GIL)
 A tick's lateness is how much later than 50 ms after the previous tick it ran. Phases:
-  tensorflow  the app importing TensorFlow in its worker thread after the first frame
-  training    from pressing start until the run has finished (the chart redrawing throughout)
+  first 10 s  from the first frame: TensorFlow loading, and a run started 1 s in (the worst
+              case: a user pressing s at once), whatever the app does with them
+  training    the rest of the run, until it has finished (the chart redrawing throughout)
+  idle        a second after the run
 
-Each run is a fresh process (its own TensorFlow import); with --repeat the ticks of all runs are
-pooled, and the spread of the per-run p99 is shown too (a shared box makes single runs noisy).
+Each run is a fresh process; with --repeat the ticks of all runs are pooled, and the spread of
+the per-run p99 is shown too (a shared box makes single runs noisy). It drives the app only
+through `action_start`, `state` and `tf_ready`, so it measures older versions of the app too.
 
-    python -m benchmarks.bench_ui [--repeat 3] [--preset echo-raw-5] [--epochs 20] [--set k=v]
+    python -m benchmarks.bench_ui [--repeat 3] [--preset echo-raw-5] [--epochs 40] [--set k=v]
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ INTERVAL = 0.05
 
 class Clocks:
     def __init__(self) -> None:
-        self.phase = "startup"
+        self.phase = "before"
         self.late: dict[tuple[str, str], list[float]] = {}
         self.last: dict[str, float] = {}
 
@@ -65,26 +68,26 @@ async def scenario(config, name: str, runs_dir: Path) -> tuple[Clocks, dict]:
     async with app.run_test(size=(160, 48)) as pilot:
         app.set_interval(INTERVAL, lambda: clocks.tick("timer"))
         sleeper = asyncio.create_task(clocks.asyncio_clock())
-        clocks.reset("tensorflow")
-        started = time.perf_counter()
-        while not app.tf_ready:
+        clocks.reset("first 10 s")
+        first_frame = time.perf_counter()
+        await pilot.pause(1.0)
+        app.action_start()
+        while str(app.state) not in ("finished", "failed", "stopped"):
             await pilot.pause(0.05)
-            if time.perf_counter() - started > 120:
-                raise SystemExit("TensorFlow did not load within 120 s")
-        info["tensorflow_s"] = time.perf_counter() - started
+            now = time.perf_counter()
+            if clocks.phase == "first 10 s" and now - first_frame >= 10.0:
+                clocks.reset("training")
+            if app.tf_ready and "tensorflow_s" not in info:
+                info["tensorflow_s"] = now - first_frame
+            if now - first_frame > 600:
+                raise SystemExit("training did not finish within 600 s")
+        info["training_s"] = time.perf_counter() - first_frame - 1.0
+        info["state"] = str(app.state)
+        info["steps"] = len(app.chart.losses)
         clocks.reset("idle")
         await pilot.pause(1.0)
-        clocks.reset("training")
-        started = time.perf_counter()
-        app.action_start()
-        while app.state not in ("finished", "failed", "stopped"):
-            await pilot.pause(0.05)
-            if time.perf_counter() - started > 600:
-                raise SystemExit("training did not finish within 600 s")
-        info["training_s"] = time.perf_counter() - started
-        info["state"] = app.state
-        info["steps"] = len(app.chart.losses)
         clocks.reset("done")
+        info.setdefault("tensorflow_s", float("nan"))
         sleeper.cancel()
         await app.action_quit()
     return clocks, info
@@ -103,7 +106,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--preset", default="echo-raw-5")
-    parser.add_argument("--epochs", type=int, default=20, help="long enough to measure (~5 s)")
+    parser.add_argument("--epochs", type=int, default=40, help="long enough to outlast 10 s")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--repeat", type=int, default=3, help="fresh app processes")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -129,15 +132,16 @@ def main() -> None:
     settings = (" " + " ".join(args.overrides)) if args.overrides else ""
     print(
         f"App: preset {args.preset}, {args.epochs} epochs{settings}; {len(runs)} run(s). "
-        f"TensorFlow loaded in {_spread([r['tensorflow_s'] for r in runs], 's')}; training "
-        f"({runs[0]['steps']:,} windows) took {_spread([r['training_s'] for r in runs], 's')}; "
+        f"TensorFlow ready {_spread([r['tensorflow_s'] for r in runs], 's')} after the first "
+        f"frame; training ({runs[0]['steps']:,} windows) took "
+        f"{_spread([r['training_s'] for r in runs], 's')}; "
         f"other processes used {_spread([r['others'] for r in runs], ' cores')}\n"
     )
     print(
         f"  {'phase':<11} {'clock':<8} {'ticks':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}"
         f"   {'p99 per run, ms':<20}"
     )
-    for phase in ("tensorflow", "idle", "training"):
+    for phase in ("first 10 s", "training", "idle"):
         for clock in ("timer", "asyncio"):
             per_run = [np.array(r["late"].get(f"{clock} {phase}", [0.0])) * 1e3 for r in runs]
             late = np.concatenate(per_run)

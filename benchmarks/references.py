@@ -39,10 +39,12 @@ def train_tf1_loop(
     learning_rate: float = 0.1,
     seed: int = 0,
     weights: list[np.ndarray] | None = None,
+    reset_every: int | None = None,
 ) -> Timed:
     """xs, ys: [windows, batch, num_steps] int32, as `EchoTask.windows` returns.
 
     `weights`, if given, are the initial [W, b, W_out, b_out] (rnntui's raw RNN layout).
+    `reset_every`: windows per epoch; the tutorial zeroes the carried state at each epoch.
     """
     import tensorflow as tf
 
@@ -86,6 +88,8 @@ def train_tf1_loop(
         carried = np.zeros((batch_size, state_size), np.float32)
         marks = [time.perf_counter()]
         for window in range(len(xs)):
+            if reset_every and window and window % reset_every == 0:
+                carried = np.zeros((batch_size, state_size), np.float32)
             value, carried, _ = sess.run(
                 [loss, state, train_op],
                 feed_dict={x: xs[window], y: ys[window], init_state: carried},

@@ -1,3 +1,4 @@
 from rnntui.cli import app
 
-app(prog_name="rnntui")
+if __name__ == "__main__":  # not when multiprocessing re-imports this module in a worker
+    app(prog_name="rnntui")

@@ -7,18 +7,23 @@ happen inside the commands that need them, so `rnntui --help` is instant.
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rnntui import exit_codes
 from rnntui.config import Config, ConfigError, apply_overrides, describe_presets, load_preset
+from rnntui.extras import missing_extra
+
+if TYPE_CHECKING:
+    from rnntui.engine.runs import RunFolder
 
 DEFAULT_PRESET = "echo-raw-5"
+EXIT_WAIT_S = 10.0  # longest wait, after the app closes, for its stopped run's checkpoint
 
 app = typer.Typer(
     help="Train, watch and inspect small recurrent networks in your terminal.",
@@ -48,6 +53,10 @@ OverridesOption = Annotated[
         "--set", metavar="KEY=VALUE", help="Override a setting: section.key=value (repeatable)."
     ),
 ]
+DeviceOption = Annotated[
+    str | None,
+    typer.Option("--device", metavar="DEVICE", help="auto, cpu, gpu or gpu:N (sets train.device)."),
+]
 RunsDirOption = Annotated[
     Path | None,
     typer.Option(
@@ -67,6 +76,10 @@ def main(
     ] = DEFAULT_PRESET,
     overrides: OverridesOption = None,
     runs_dir: RunsDirOption = None,
+    attach: Annotated[
+        str | None,
+        typer.Option("--attach", metavar="RUN", help="Follow a run training in another process."),
+    ] = None,
 ) -> None:
     """Open the app (the default command)."""
     if ctx.invoked_subcommand is not None:
@@ -80,8 +93,9 @@ def main(
     log_dir = Path(user_log_dir("rnntui"))
     log_dir.mkdir(parents=True, exist_ok=True)
     detach_native_stderr(log_dir / "native-stderr.log")  # TF's C++ logs must not hit the screen
-    tui = RnnTuiApp(config, preset_name=preset, runs_dir=runs_dir)
+    tui = RnnTuiApp(config, preset_name=preset, runs_dir=runs_dir, attach=attach or "")
     tui.run()
+    tui.wait_for_own_run(EXIT_WAIT_S)  # the note below promises a checkpoint on disk
     if tui.exit_note:  # a run stopped on the way out: how to continue it
         safe_echo(tui.exit_note, err=True)
     if tui.return_code:
@@ -111,16 +125,30 @@ def train(
     check: Annotated[
         bool, typer.Option("--check", help="Only validate: print the resolved config and exit.")
     ] = False,
+    device: DeviceOption = None,
+    detach: Annotated[
+        bool,
+        typer.Option(
+            "--detach", help="Train in the background: survives closing the terminal or SSH."
+        ),
+    ] = False,
+    into: Annotated[str | None, typer.Option("--into", hidden=True)] = None,
+    events: Annotated[bool, typer.Option("--events", hidden=True)] = False,
 ) -> None:
     """Train a preset headless and print its result. Ctrl+C stops with a checkpoint."""
     from rnntui.cli_progress import ProgressPrinter
-    from rnntui.engine.runs import RunFolder
+    from rnntui.engine.event_pipe import EventWriter
+    from rnntui.engine.runs import RunFolder, resume_command
     from rnntui.engine.signals import stop_on_signals
     from rnntui.engine.trainer import Trainer, check_fits_in_memory
 
     extra = [f"train.epochs={epochs}"] if epochs else []
+    extra += [f"train.device={device}"] if device else []
     try:
-        if resume:
+        if into:  # the app's (or --detach's) child: the folder and its config are made
+            run = RunFolder(Path(into))
+            config = run.load_config()
+        elif resume:
             if preset:
                 raise ConfigError("give a preset or --resume RUN, not both", source="train")
             run = RunFolder.find(resume, runs_dir)
@@ -132,32 +160,72 @@ def train(
             config = load_config(preset, [*(overrides or []), *extra])
             run = None
         check_fits_in_memory(config)
-        if tensorboard and importlib.util.find_spec("tensorboard") is None:
-            raise ConfigError(
-                "needs the tensorboard package; pip install 'rnntui[tensorboard]'",
-                source="--tensorboard",
-            )
+        if tensorboard and missing_extra("tensorboard"):
+            raise ConfigError(missing_extra("tensorboard"), source="--tensorboard")
     except ConfigError as error:
         raise fail(str(error)) from None
     if check:
         typer.echo(config.to_toml(), nl=False)
         return
+    check_device(config)
     if run is None:
         run = RunFolder.create(config, runs_dir)
+    if detach:
+        again = ["--resume", str(run.path)] if resume else ["--into", str(run.path)]
+        start_in_background(run, [*again, *(["--tensorboard"] if tensorboard else [])], runs_dir)
+        return
 
-    printer = ProgressPrinter(enabled=not as_json)
+    printer = EventWriter(sys.stdout) if events else ProgressPrinter(enabled=not as_json)
     trainer = Trainer(config, printer, run=run, resume=bool(resume), tensorboard=tensorboard)
-    with stop_on_signals(trainer.stop):
+    with stop_on_signals(trainer.stop, trainer.pause, trainer.resume):
         summary = trainer.run()
     printer.close()
+    if events:  # the app reads the events; the exit code says the rest
+        code = exit_codes.TRAINING_FAILED if "failed" in summary else exit_codes.OK
+        raise typer.Exit(exit_codes.INTERRUPTED if summary.get("stopped") else code)
     if "failed" in summary:
         raise fail(f"training failed: {summary['failed']}", exit_codes.TRAINING_FAILED)
     safe_echo(json.dumps(summary) if as_json else printer.describe_summary(summary))
     if summary.get("stopped"):
         safe_echo(
-            f"stopped with a checkpoint; continue with: rnntui train --resume {run.name}", err=True
+            f"stopped with a checkpoint; continue with: {resume_command(run.name, runs_dir)}",
+            err=True,
         )
         raise typer.Exit(exit_codes.INTERRUPTED)
+
+
+def check_device(config: Config) -> None:
+    """A `train.device` this machine lacks is bad input (exit 2), found before any folder is
+    made. Asking TensorFlow costs its import, so "auto" and "cpu", which always work, skip it."""
+    if config.train.device in ("auto", "cpu"):
+        return
+    from rnntui.devices import DeviceError, choose_gpus
+    from rnntui.tf_runtime import import_tf
+
+    try:
+        choose_gpus(config.train.device, import_tf().config.list_physical_devices("GPU"))
+    except DeviceError as error:
+        raise fail(str(error)) from None
+
+
+def start_in_background(run: RunFolder, args: list[str], runs_dir: Path | None) -> None:
+    """`train --detach`: start the run in its own session and say how to follow it."""
+    from rnntui.engine.child import spawn_trainer
+    from rnntui.engine.runs import LOG_FILE
+
+    try:
+        process = spawn_trainer(args, run.path, events=False)
+    except OSError as error:
+        raise fail(f"cannot start a background run: {error.strerror or error}") from None
+    where = f" --runs-dir {shlex.quote(str(runs_dir))}" if runs_dir else ""
+    safe_echo(
+        f"training {run.name} in the background (pid {process.pid}); "
+        f"its output goes to {run.path / LOG_FILE}\n"
+        f"  watch it:  rnntui --attach {shlex.quote(run.name)}{where}\n"
+        f"  list runs: rnntui runs{where}\n"
+        f"  stop it:   kill {process.pid}   (it checkpoints; resume with "
+        f"rnntui train --resume {shlex.quote(run.name)}{where})"
+    )
 
 
 def safe_echo(text: str, err: bool = False) -> None:
@@ -181,8 +249,10 @@ def runs(runs_dir: RunsDirOption = None) -> None:
     preset_width = max(len(row.preset) for row in rows)
     for row in rows:
         steps = f"{row.steps:>9,}" if row.steps is not None else f"{'-':>9}"
+        live = f"● {row.live_state} (pid {row.live_pid})  " if row.live_pid else ""
         typer.echo(
-            f"{row.name:<{width}}  {row.preset:<{preset_width}}  {row.date}  {steps}  {row.final}"
+            f"{row.name:<{width}}  {row.preset:<{preset_width}}  {row.date}  {steps}  "
+            f"{live}{row.final}"
         )
 
 
@@ -214,7 +284,7 @@ def inspect(
     ] = False,
 ) -> None:
     """Step an LSTM cell from a zero state and print its gates, c and h."""
-    from rnntui.inspect import inspect_lstm, parse_inputs, stacked_lstm_demo
+    from rnntui.lstm_inspect import inspect_lstm, parse_inputs, stacked_lstm_demo
 
     if stacked:
         output = stacked_lstm_demo(seed)

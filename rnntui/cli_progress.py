@@ -6,19 +6,14 @@ import sys
 import time
 from typing import Any, TextIO
 
+from rnntui.curves import Ema
+from rnntui.durations import format_duration
 from rnntui.engine.events import EpochEnd, Event, Failed, Progress, Started
+from rnntui.tasks import task_metrics
+from rnntui.tasks.base import describe_metrics
 
 BAR_WIDTH = 24
 NON_TTY_INTERVAL_S = 5.0  # a log file gets a line every few seconds, not thousands
-
-
-def format_duration(seconds: float) -> str:
-    if seconds != seconds or seconds == float("inf"):
-        return "--:--"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 class ProgressPrinter:
@@ -29,7 +24,7 @@ class ProgressPrinter:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self._last_line = 0.0
-        self._smoothed: float | None = None
+        self._smoothed = Ema()
         self._drawn = False
         self._epoch_every = 1
 
@@ -41,10 +36,8 @@ class ProgressPrinter:
             epochs = event.total_steps // max(1, event.steps_per_epoch)
             self._epoch_every = 1 if epochs <= 20 else epochs // 10  # ~10 epoch lines per run
         elif isinstance(event, Progress):
-            for loss in event.losses:  # exponential smoothing over steps, as the chart does
-                self._smoothed = (
-                    loss if self._smoothed is None else 0.98 * self._smoothed + 0.02 * loss
-                )
+            for loss in event.losses:  # smoothed over steps as the chart does
+                self._smoothed.add(loss)
             now = time.monotonic()
             last = event.step >= event.total_steps
             if self.tty or last or now - self._last_line >= NON_TTY_INTERVAL_S:
@@ -61,7 +54,7 @@ class ProgressPrinter:
         filled = int(done * BAR_WIDTH)
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
         line = (
-            f"[{bar}] step {event.step:,}/{event.total_steps:,}  loss {self._smoothed:.4f}  "
+            f"[{bar}] step {event.step:,}/{event.total_steps:,}  loss {self._smoothed.value:.4f}  "
             f"{event.steps_per_s:,.0f} steps/s  ETA {format_duration(event.eta_s)}"
         )
         if self.tty:
@@ -100,6 +93,5 @@ class ProgressPrinter:
         ]
         for label, value in summary.get("baselines", {}).items():
             lines.append(f"  baseline {label:<16} {value:.4f}")
-        if summary.get("test_error_pct") is not None:
-            lines.append(f"test error {summary['test_error_pct']:.2f} %")
+        lines += describe_metrics(task_metrics(summary.get("task")), summary)
         return "\n".join(lines)

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from rnntui.atomic_write import atomic_write_text
+from rnntui.devices import DEVICE_HELP, DEVICE_PATTERN
+from rnntui.tasks import TASK_KINDS, task_class
 
-TASK_KINDS = ("echo", "count")
 CELL_KINDS = ("raw_rnn", "rnn", "gru", "lstm", "stacked")
 STACKABLE_CELLS = ("rnn", "gru", "lstm")
 OPTIMIZERS = ("adagrad", "adam", "sgd", "rmsprop")
@@ -63,6 +64,8 @@ class TrainConfig:
     chunk: int = 100  # windows per compiled call; Python only touches chunk boundaries
     xla: str = "auto"  # one of XLA_MODES; true/false are read as on/off
     eval_every: int = 1  # count: epochs between test-set evaluations
+    device: str = "auto"  # auto, cpu, gpu or gpu:N (see rnntui.devices)
+    gpu_memory_growth: bool = True  # take GPU memory as needed, so runs can share a GPU
 
 
 @dataclass
@@ -181,6 +184,8 @@ def _check_value(key: str, value: Any) -> Any:
     """Coerce and check one value; raise ConfigError naming the key and what is allowed."""
     kind = field_types()[key]
     rule = RULES.get(key, Rule())
+    if key == "train.device" and not (isinstance(value, str) and DEVICE_PATTERN.match(value)):
+        raise ConfigError(f"{_show(value)} is not a device; use {DEVICE_HELP}", key)
     if key == "train.xla" and (isinstance(value, bool) or value in ("true", "false")):
         value = "on" if value in (True, "true") else "off"
     if kind is bool:
@@ -256,28 +261,8 @@ def _check_list(key: str, value: Any) -> list:
 
 
 def check_consistency(config: Config) -> None:
-    """Checks that span several fields (the data must fill at least one batch)."""
-    task, train = config.task, config.train
-    if task.kind == "echo":
-        if train.batch_size * train.num_steps > task.size:
-            raise ConfigError(
-                f"batch_size {train.batch_size} x num_steps {train.num_steps} is more than the "
-                f"{task.size} samples of task.size; lower it or raise task.size",
-                "train.batch_size",
-            )
-    else:
-        if task.train_size >= 2**task.bits:
-            raise ConfigError(
-                f"{task.train_size} leaves no test strings out of 2**{task.bits} = "
-                f"{2**task.bits}; use at most {2**task.bits - 1}",
-                "task.train_size",
-            )
-        if train.batch_size > task.train_size:
-            raise ConfigError(
-                f"{train.batch_size} is larger than task.train_size {task.train_size}; "
-                f"use at most {task.train_size}",
-                "train.batch_size",
-            )
+    """Checks that span several fields (the task's own: e.g. the data must fill a batch)."""
+    task_class(config.task.kind).check_config(config)
 
 
 def validate(config: Config) -> list[ConfigError]:

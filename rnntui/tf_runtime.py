@@ -89,16 +89,3 @@ def import_tf() -> Any:
             if collecting:
                 gc.enable()
     return tf
-
-
-def device_name() -> str:
-    """ "CPU", or the name of the first GPU TensorFlow can use."""
-    tf = import_tf()
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return "CPU"
-    try:
-        details = tf.config.experimental.get_device_details(gpus[0])
-    except (RuntimeError, ValueError):
-        details = {}
-    return str(details.get("device_name") or gpus[0].name)

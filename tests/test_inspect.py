@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rnntui.config import ModelConfig
-from rnntui.inspect import (
+from rnntui.lstm_inspect import (
     Inspection,
     inspect_lstm,
     lstm_step_numpy,

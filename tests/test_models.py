@@ -30,7 +30,7 @@ def sequence(steps: int = STEPS, seed: int = 1) -> np.ndarray:
 
 def test_importing_models_does_not_load_tensorflow():
     code = (
-        "import sys, rnntui.models, rnntui.inspect, rnntui.tf_runtime; "
+        "import sys, rnntui.models, rnntui.lstm_inspect, rnntui.tf_runtime; "
         "bad = [m for m in ('tensorflow', 'keras', 'textual') if m in sys.modules]; "
         "sys.exit(str(bad) if bad else 0)"
     )

@@ -136,7 +136,7 @@ def test_nan_keeps_the_last_good_checkpoint(tmp_path):
     def on_event(event):
         events.append(event)
         if isinstance(event, EpochEnd) and event.epoch == 0:  # after epoch 0's checkpoint
-            weights = trainer.steps.variables[0]
+            weights = trainer.compiled.variables[0]
             weights.assign(weights * float("nan"))
 
     trainer = Trainer(config, on_event, run=run)

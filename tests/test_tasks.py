@@ -9,8 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from rnntui.config import TaskConfig
-from rnntui.tasks import CountTask, EchoTask, make_task
+from rnntui.config import Config, ConfigError, TaskConfig, apply_overrides, field_types
+from rnntui.tasks import TASK_KINDS, Task, make_task, task_class
+from rnntui.tasks.count import CountTask
+from rnntui.tasks.echo import EchoTask
 
 
 def h(p: float) -> float:
@@ -199,11 +201,13 @@ def test_count_shuffle_is_seeded() -> None:
 
 def test_count_windows_and_preview() -> None:
     task = CountTask(seed=0)
-    x, y = task.windows(0, batch_size=100)
+    x, y = task.windows(0, batch_size=100, num_steps=5)
     assert x.shape == (5, 100, 10, 1) and y.shape == (5, 100)
-    assert task.steps_per_epoch(100) == 5
+    assert task.steps_per_epoch(100, 5) == 5
     assert np.array_equal(x[1], task.split()[0][100:200])
-    assert task.windows(0, 150)[0].shape == (3, 150, 10, 1)  # remainder of 50 dropped
+    assert task.windows(0, 150, 5)[0].shape == (3, 150, 10, 1)  # remainder of 50 dropped
+    # whole strings: neither the epoch nor num_steps changes the windows
+    assert np.array_equal(task.windows(7, 100, 2)[0], x)
     assert task.baselines() == ()
     preview = task.preview(4)
     assert len(preview.strings) == 4 and all(len(s) == 10 for s in preview.strings)
@@ -226,3 +230,33 @@ def test_tasks_do_not_import_tensorflow_or_textual() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("kind", TASK_KINDS)
+def test_every_registered_task_offers_the_whole_interface(kind: str) -> None:
+    """The engine and the app read only `Task`; a task missing part of it fails here."""
+    config = Config()
+    config.task.kind = kind
+    config.train.batch_size = 10
+    task = make_task(config.task, seed=0)
+    assert isinstance(task, Task) and task.kind == kind
+    assert task_class(kind) is type(task)
+    assert task.headline in ("final_loss", *(m.key for m in task.metrics))
+    for setting in task.settings:
+        assert setting.key in field_types(), setting.key
+    task_class(kind).check_config(config)
+    xs, ys = task.windows(0, 10, 5)
+    assert len(xs) == len(ys) == task.steps_per_epoch(10, 5) > 0
+    assert task.estimate_bytes(10, 5) > 0
+    inputs = task.sample_inputs(3)
+    assert len(inputs) == 3 and all(len(row) == task.input_dim for row in inputs)
+    assert task.preview() is not None
+
+
+def test_config_consistency_is_the_tasks_own_check() -> None:
+    with pytest.raises(ConfigError, match="task.size") as echo_error:
+        apply_overrides(Config(), ["train.batch_size=1000", "task.size=1000"])
+    assert echo_error.value.key == "train.batch_size"
+    count = apply_overrides(Config(), ["task.kind='count'", "train.batch_size=100"])
+    with pytest.raises(ConfigError, match="leaves no test strings"):
+        apply_overrides(count, ["task.train_size=1024"])

@@ -23,8 +23,10 @@ from textual.content import Content
 from textual.widgets import Button, Input, Select, Static
 
 from rnntui.config import Config, apply_overrides, load_preset
+from rnntui.curves import smooth
 from rnntui.engine.events import Progress
 from rnntui.engine.runs import RunFolder, read_metrics
+from rnntui.engine.session import RunState
 from rnntui.engine.trainer import Trainer
 from rnntui.tui.app import RnnTuiApp
 from rnntui.tui.commands import RnnTuiCommands
@@ -32,7 +34,6 @@ from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.screens.preset_picker import PresetPicker
 from rnntui.tui.screens.run_picker import RunPicker
 from rnntui.tui.screens.save_preset import SavePresetDialog
-from rnntui.tui.widgets.loss_chart import smooth
 
 TINY = ["task.size=20000", "train.batch_size=20", "train.num_steps=5", "train.chunk=20"]
 LONG = ["task.size=6000000", "train.batch_size=20", "train.num_steps=5", "train.chunk=20"]
@@ -97,6 +98,7 @@ def test_app_opens_with_a_preset_and_previews_its_data():
         assert data.preview.lags == ((3, 0.5), (8, -0.25))
         assert [round(b.value, 4) for b in data.baselines] == [0.6616, 0.5192, 0.4545]
         # The chart shows the analytic levels before any training.
+        await wait_for(pilot, lambda: bool(app.chart.baselines), 5, "the chart's levels")
         assert [b.label for b in app.chart.baselines] == [b.label for b in data.baselines]
 
     run(scenario, RnnTuiApp(config, preset_name="echo-raw-5"))
@@ -151,9 +153,11 @@ def test_editing_a_setting_updates_validation_and_the_preview():
         app.query_one("#task--kind", Select).value = "count"
         await wait_for(pilot, lambda: app.preview.data.kind == "count", what="count preview")
         await pilot.pause()
-        assert app.settings.has_class("-count")
+        # the fields are the ones the count task declares; echo's are hidden
         assert not app.query_one("#field-task--lags").display
+        assert not app.query_one("#field-train--num_steps").display
         assert app.query_one("#field-task--bits").display
+        assert app.query_one("#field-train--eval_every").display
         assert app.preview.data.preview.train_size == app.config.task.train_size
 
     run(scenario, RnnTuiApp(tiny(), preset_name="echo-raw-5"))
@@ -217,7 +221,7 @@ class NaNTrainer(Trainer):
             on_event(event)
             if isinstance(event, Progress) and not getattr(self, "_poisoned", False):
                 self._poisoned = True
-                weights = self.steps.variables[0]
+                weights = self.compiled.variables[0]
                 weights.assign(weights * float("nan"))
 
         super().__init__(config, poisoning, **options)
@@ -255,12 +259,14 @@ def test_quit_while_training_stops_the_worker_promptly(key, tmp_path):
         await pilot.press(key)
 
     run(scenario, app)
-    elapsed = time.monotonic() - timing["quit"]  # includes joining the worker thread
+    session = app.session
+    assert session is not None and session.wait(3.0), "the training thread did not end"
+    elapsed = time.monotonic() - timing["quit"]  # includes the training thread's end
     assert elapsed < 3.0, f"quitting took {elapsed:.1f} s"
-    assert app.trainer is not None and app.trainer._stop.is_set()
-    assert len(app.trainer.losses) < 60_000
+    assert session.state is RunState.STOPPED
+    assert 0 < session.step < 60_000
     # The stopped run kept a checkpoint, and the shell is told how to continue it.
-    saved = RunFolder(app.run_folder.path)
+    saved = RunFolder(session.run_folder.path)
     assert saved.read_summary()["stopped"] is True
     assert saved.read_checkpoint().step == saved.read_summary()["steps"] > 0
     assert f"rnntui train --resume {saved.name} --runs-dir {tmp_path}" in app.exit_note
@@ -270,7 +276,7 @@ def test_quit_while_training_stops_the_worker_promptly(key, tmp_path):
 
 
 def test_inspector_shows_the_engines_own_c_and_h():
-    from rnntui.inspect import inspect_lstm, parse_inputs
+    from rnntui.lstm_inspect import inspect_lstm, parse_inputs
 
     async def scenario(app, pilot):
         await pilot.press("i")
@@ -318,7 +324,9 @@ def test_inspector_shows_the_engines_own_c_and_h():
             30,
             "the trained inspection",
         )
-        weights = app.trainer.lstm_weights()
+        # the first LSTM layer's kernel, recurrent kernel and bias, as the run saved them
+        checkpoint = RunFolder(app.session.run_folder.path).read_checkpoint()
+        weights = tuple(checkpoint.weights[:3])
         expected = inspect_lstm(parse_inputs(field.value), weights=weights)
         assert inspector.inspection.steps[-1].c == expected.steps[-1].c
         assert "trained first LSTM layer" in static_text(app, "#inspector-source")
@@ -421,7 +429,7 @@ def test_a_run_gets_a_folder_and_the_curves_export_to_csv(tmp_path, monkeypatch)
         assert app.check_action("export_csv", ()) is False  # nothing on the chart yet
         await pilot.press("s")
         await wait_for(pilot, lambda: app.state == "finished", 60, "the run")
-        saved = app.run_folder
+        saved = app.session.run_folder
         assert saved is not None and saved.path.parent == tmp_path / "runs"
         assert any(f"saved in {saved.name}" in n for n in notifications(app))
 
@@ -516,7 +524,7 @@ def test_sigterm_while_training_checkpoints_and_exits(tmp_path):
     app.exit_watchdog = False  # it would end this very process (pytest) if the exit stalled
 
     async def scenario(app, pilot):
-        assert signal.SIGTERM in app._signals, "no handler: the signal would end pytest"
+        assert signal.SIGTERM in app.signals_handled, "no handler: the signal would end pytest"
         await pilot.press("s")
         await wait_for(pilot, lambda: len(app.chart.losses) > 0, 60, "training")
         timing["signal"] = time.monotonic()
@@ -525,10 +533,11 @@ def test_sigterm_while_training_checkpoints_and_exits(tmp_path):
 
     timing: dict[str, float] = {}
     run(scenario, app)
-    elapsed = time.monotonic() - timing["signal"]  # includes joining the worker thread
+    assert app.session is not None and app.session.wait(3.0), "the training thread did not end"
+    elapsed = time.monotonic() - timing["signal"]  # includes the training thread's end
     assert elapsed < 3.0, f"exiting took {elapsed:.1f} s"
     assert app.return_code == 130 and app.signalled == "SIGTERM"
-    run_folder = RunFolder(app.run_folder.path)
+    run_folder = RunFolder(app.session.run_folder.path)
     summary = run_folder.read_summary()
     assert summary["stopped"] is True and 0 < summary["steps"] < 60_000
     assert run_folder.read_checkpoint().step == summary["steps"]

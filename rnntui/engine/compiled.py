@@ -27,7 +27,9 @@ from typing import Any
 import numpy as np
 
 from rnntui.config import Config
+from rnntui.devices import choose_gpus
 from rnntui.models import build_model
+from rnntui.tasks import Task
 from rnntui.tf_runtime import import_tf
 
 SMALL_MODEL = 1 << 18  # batch x widest layer below this: one TF thread is as fast as two or more
@@ -40,10 +42,16 @@ _runtime_configured = False
 
 
 def configure_runtime(config: Config) -> None:
-    """Once per process, before the first op runs: TensorFlow's thread count."""
+    """Once per process, before the first op runs: the devices and TensorFlow's thread count.
+
+    A device the machine lacks raises `DeviceError` (one line) every time it is asked for."""
+    from rnntui.devices import apply_device_settings
+
     global _runtime_configured
     if _runtime_configured:
+        choose_gpus(config.train.device, import_tf().config.list_physical_devices("GPU"))
         return
+    apply_device_settings(config.train.device, config.train.gpu_memory_growth)
     _runtime_configured = True
     tf = import_tf()
     widest = max([config.model.state_size, *config.model.layers])
@@ -55,14 +63,16 @@ def configure_runtime(config: Config) -> None:
             pass
 
 
-def use_xla(config: Config, task: Any) -> bool:
+def use_xla(config: Config, task: Task) -> bool:
     """`train.xla`: "on", "off", or "auto" (on when the run is long enough to repay compiling)."""
+    from rnntui.tasks import total_steps
+
     setting = config.train.xla
     if setting == "auto":
         per_epoch = task.steps_per_epoch(config.train.batch_size, config.train.num_steps)
         per_call = min(config.train.chunk, per_epoch)
-        return per_call >= XLA_MIN_CALL and per_epoch * config.train.epochs >= XLA_MIN_WINDOWS
-    return setting in ("on", True)
+        return per_call >= XLA_MIN_CALL and total_steps(config, task) >= XLA_MIN_WINDOWS
+    return setting == "on"  # the config reads true/false as on/off
 
 
 def make_optimizer(name: str, learning_rate: float) -> Any:
@@ -83,7 +93,7 @@ def make_optimizer(name: str, learning_rate: float) -> Any:
 class CompiledSteps:
     """A model, its optimizer and `train_chunk`: many windows per compiled call."""
 
-    def __init__(self, config: Config, task: Any) -> None:
+    def __init__(self, config: Config, task: Task) -> None:
         configure_runtime(config)
         tf = import_tf()
         self.tf = tf
@@ -95,7 +105,7 @@ class CompiledSteps:
             # read when a function first runs, per thread: each run (worker thread) gets its own
             tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": not self.xla})
         self.per_epoch = task.steps_per_epoch(config.train.batch_size, config.train.num_steps)
-        self.carry_state = task.many_to_many  # echo streams continue across windows; count does not
+        self.carry_state = task.many_to_many  # streams continue across windows; whole items do not
         self.model = build_model(
             config.model, task.num_classes, task.input_dim, task.many_to_many, config.train.seed
         )
@@ -103,6 +113,8 @@ class CompiledSteps:
         self.optimizer = make_optimizer(config.train.optimizer, config.train.learning_rate)
         self.optimizer.build(self.variables)
         self._train: Any = None  # traced on the first chunk, when the window shape is known
+        self.traces = 0  # how often the chunk was traced (XLA compiles once per trace)
+        self.calls = 0  # compiled calls made (each trains up to `chunk` windows)
         self._rows: int | None = None
         self._zero_state: tuple | None = None
         self._predict = tf.function(self._predict_graph, autograph=False)
@@ -127,7 +139,7 @@ class CompiledSteps:
             )
             mean = tf.reduce_mean(per_prediction)
             # the echo tutorial minimises the mean; the count tutorial the summed cross-entropy
-            objective = mean if self.task.many_to_many else tf.reduce_sum(per_prediction)
+            objective = tf.reduce_sum(per_prediction) if self.task.sum_loss else mean
         grads = tape.gradient(objective, self.variables)
         self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
         return mean, new_state
@@ -160,6 +172,7 @@ class CompiledSteps:
             tf.TensorSpec([], tf.int32),
             [tf.TensorSpec([self.batch_size, size], tf.float32) for size in self.model.state_sizes],
         ]
+        self.traces += 1
         function = tf.function(
             self._chunk_graph, input_signature=signature, autograph=False, jit_compile=self.xla
         )
@@ -182,14 +195,15 @@ class CompiledSteps:
         if self._rows is not None and count < self._rows:
             xs, ys = _pad(xs, self._rows), _pad(ys, self._rows)
         tf = self.tf
+        self.calls += 1
         losses, state = self._train(
             tf.constant(xs), tf.constant(ys), tf.constant(count, tf.int32), list(state)
         )
         return losses.numpy()[:count].tolist(), state
 
-    def test_error_pct(self, x: np.ndarray, y: np.ndarray) -> float:
-        predicted = self._predict(x).numpy()
-        return float(np.mean(predicted != y) * 100.0)
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Class ids for whole sequences x, each from a zero state (a task's evaluation)."""
+        return self._predict(x).numpy()
 
 
 def _pad(a: np.ndarray, rows: int) -> np.ndarray:

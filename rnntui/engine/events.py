@@ -1,21 +1,18 @@
 """What the trainer tells the outside world: immutable snapshots of plain Python values.
 
-The trainer runs in a worker thread; the TUI and the CLI receive these through a callback and
-never touch the trainer's TensorFlow state (a shared mutable object read by the UI is a crash
-waiting to happen).
+The trainer runs in a worker thread (or a child process of the app); listeners receive these
+through a callback and never touch the trainer's TensorFlow state (a shared mutable object read
+by the UI is a crash waiting to happen). `encode`/`decode` carry them over a pipe as JSON lines.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-
-@dataclass(frozen=True)
-class Baseline:
-    """An analytic loss level: what a predictor knowing `label` achieves."""
-
-    label: str
-    value: float
+from rnntui.tasks.base import Baseline
 
 
 @dataclass(frozen=True)
@@ -40,6 +37,7 @@ class Progress:
     steps_per_s: float
     eta_s: float
     wall_s: float
+    memory_mb: float = 0.0  # the device's memory in use (GPU), else the process's RSS
 
     @property
     def loss(self) -> float:
@@ -52,7 +50,8 @@ class Progress:
 
 @dataclass(frozen=True)
 class EpochEnd:
-    """An epoch finished; `metrics` holds its evaluation (e.g. tail_loss, test_error_pct)."""
+    """An epoch finished; `metrics` holds what was measured at its end: always `tail_loss`, and
+    the task's metrics (e.g. test_error_pct) only in epochs that evaluated them."""
 
     epoch: int
     step: int
@@ -71,10 +70,14 @@ class Resumed:
 
 @dataclass(frozen=True)
 class Finished:
-    """Training ended normally or was stopped; `summary` is the JSON-able run summary."""
+    """Training ended normally or was stopped; `summary` is the JSON-able run summary.
+
+    `lstm_weights` is a snapshot of the first LSTM layer's trained (kernel, recurrent_kernel,
+    bias), for the inspector; None when the model has no LSTM layer."""
 
     stopped: bool
     summary: dict = field(default_factory=dict)
+    lstm_weights: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -86,3 +89,44 @@ class Failed:
 
 
 Event = Started | Progress | EpochEnd | Paused | Resumed | Finished | Failed
+
+
+EVENT_TYPES: dict[str, type] = {
+    cls.__name__: cls for cls in (Started, Progress, EpochEnd, Paused, Resumed, Finished, Failed)
+}
+
+
+def encode(event: Event) -> str:
+    """One JSON line for `event` (numbers that JSON cannot hold become null)."""
+    data = asdict(event)
+    if isinstance(event, Finished) and event.lstm_weights is not None:
+        data["lstm_weights"] = [w.tolist() for w in event.lstm_weights]
+    return json.dumps({"type": type(event).__name__, **_finite(data)})
+
+
+def decode(line: str) -> Event:
+    """The event `encode` wrote; ValueError for anything else."""
+    data = json.loads(line)
+    if not isinstance(data, dict) or data.get("type") not in EVENT_TYPES:
+        raise ValueError(f"not an event: {line[:80]!r}")
+    cls = EVENT_TYPES[data.pop("type")]
+    if cls is Started:
+        data["baselines"] = tuple(Baseline(**b) for b in data.get("baselines", ()))
+    elif cls is Progress:
+        data["losses"] = tuple(math.nan if v is None else v for v in data["losses"])
+        data["eta_s"] = math.inf if data.get("eta_s") is None else data["eta_s"]
+    elif cls is Finished and data.get("lstm_weights") is not None:
+        import numpy as np
+
+        data["lstm_weights"] = tuple(np.asarray(w, np.float32) for w in data["lstm_weights"])
+    return cls(**data)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

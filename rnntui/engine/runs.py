@@ -5,6 +5,8 @@
         metrics.jsonl    a line per step: step, epoch, loss, wall_s (flushed at least every second)
         summary.json     the run's summary (rewritten at epoch ends and at the finish)
         checkpoint.npz   weights, optimizer state, carried RNN state and the data position
+        status.json      who trains it now (pid) and how it stands: training, paused, finished…
+        train.log        what a run in the background (detached, or the app's) printed
 
 Every file but the metrics log is written to a temporary name and renamed, so a crash mid-write
 leaves the previous good version in place.
@@ -15,8 +17,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,9 @@ CONFIG_FILE = "config.toml"
 METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
 CHECKPOINT_FILE = "checkpoint.npz"
+STATUS_FILE = "status.json"
+LOG_FILE = "train.log"
+LIVE_STATES = ("starting", "training", "paused")  # a status.json state whose process may still run
 FLUSH_INTERVAL_S = 1.0
 
 
@@ -37,6 +43,12 @@ def default_runs_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("rnntui")) / "runs"
+
+
+def resume_command(run_name: str, runs_dir: Path | None = None) -> str:
+    """The shell command that continues a run, working as printed (quoted, with its runs dir)."""
+    command = f"rnntui train --resume {shlex.quote(run_name)}"
+    return command + (f" --runs-dir {shlex.quote(str(runs_dir))}" if runs_dir else "")
 
 
 @dataclass
@@ -103,6 +115,34 @@ class RunFolder:
 
     def save_config(self, config: Config) -> None:
         atomic_write_text(self.path / CONFIG_FILE, config.to_toml())
+
+    # --- status: which process trains it, and how it stands -------------------------------------
+
+    def write_status(self, state: str, step: int) -> None:
+        """Record this process as the run's trainer and its state (best effort: a status that
+        cannot be written must not stop training; the checkpoint is what matters)."""
+        status = {"state": state, "pid": os.getpid(), "step": step, "time": time.time()}
+        try:
+            atomic_write_text(self.path / STATUS_FILE, json.dumps(status) + "\n")
+        except OSError:
+            pass
+
+    def read_status(self) -> dict[str, Any]:
+        """The last recorded status ({} when there is none or it cannot be read)."""
+        try:
+            status = json.loads(read_regular_text(self.path / STATUS_FILE))
+        except (OSError, ValueError):
+            return {}
+        return status if isinstance(status, dict) else {}
+
+    def live_owner(self) -> int | None:
+        """The pid of the process training this run right now, or None (a crashed process
+        leaves a stale status behind: its pid is gone, or no longer an rnntui process)."""
+        status = self.read_status()
+        pid = status.get("pid")
+        if status.get("state") not in LIVE_STATES or not isinstance(pid, int) or pid <= 0:
+            return None
+        return pid if process_is_rnntui(pid) else None
 
     # --- metrics --------------------------------------------------------------------------------
 
@@ -181,6 +221,27 @@ class RunFolder:
         return Checkpoint(**meta, **groups)
 
 
+def process_is_rnntui(pid: int) -> bool:
+    """Whether `pid` is a running rnntui process (its command line names rnntui)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        pass
+    try:
+        return b"rnntui" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc (not Linux): trust the pid
+
+
+def read_regular_text(path: Path) -> str:
+    """A regular file's text; OSError for anything else (a FIFO must never block a reader)."""
+    if not path.is_file():
+        raise OSError(f"{path.name} is not a regular file")
+    return path.read_text(encoding="utf-8")
+
+
 def read_metrics(path: Path) -> list[dict[str, Any]]:
     """Rows of a metrics log; a torn last line (a crash mid-append) is skipped."""
     rows = []
@@ -204,6 +265,8 @@ class RunInfo:
     steps: int | None
     final: str  # the final metric as text, or what is wrong with the folder
     damaged: bool
+    live_pid: int | None = None  # the process training it right now
+    live_state: str = ""  # its state then: starting, training or paused
 
 
 def list_runs(root: Path | None = None) -> list[RunInfo]:
@@ -218,6 +281,16 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
 
 
 def describe_run(path: Path) -> RunInfo:
+    """A row for `path`, with the process training it if one is."""
+    info = _describe_folder(path)
+    run = RunFolder(path)
+    pid = run.live_owner()
+    if pid is None:
+        return info
+    return replace(info, live_pid=pid, live_state=str(run.read_status().get("state", "")))
+
+
+def _describe_folder(path: Path) -> RunInfo:
     date = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
     run = RunFolder(path)
     try:
@@ -236,13 +309,15 @@ def describe_run(path: Path) -> RunInfo:
 
 
 def describe_result(summary: dict[str, Any]) -> str:
+    from rnntui.tasks import task_metrics
+    from rnntui.tasks.base import describe_metrics
+
     if summary.get("failed"):
         return f"failed: {summary['failed']}"
     parts = []
     if summary.get("final_loss") is not None:
         parts.append(f"loss {summary['final_loss']:.4f}")
-    if summary.get("test_error_pct") is not None:
-        parts.append(f"test error {summary['test_error_pct']:.2f} %")
+    parts += describe_metrics(task_metrics(summary.get("task")), summary)
     if summary.get("stopped"):
         parts.append("stopped")
     return ", ".join(parts) or "-"

@@ -13,11 +13,13 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rnntui.config import Config, ConfigError
+from rnntui.devices import device_memory_mb
 from rnntui.engine.events import (
     EpochEnd,
     Event,
@@ -29,17 +31,22 @@ from rnntui.engine.events import (
     Started,
 )
 from rnntui.engine.runs import Checkpoint, RunFolder
+from rnntui.tasks import Task, make_task, total_steps
+from rnntui.tasks.base import summary_fields
+
+if TYPE_CHECKING:
+    from rnntui.engine.compiled import CompiledSteps
 
 EMIT_INTERVAL_S = 0.05  # progress events at most this often; losses of skipped chunks are batched
-TAIL_FRACTION = 0.10
+TAIL_FRACTION = 0.10  # final_loss: the mean loss over the last 10 % of an epoch's steps
 # Epoch-end saves (checkpoint + summary, each fsynced) at most this often: count-lstm's epochs
 # last ~5 ms, and saving each one took half the run. Stop, failure and the last epoch always save.
-SAVE_INTERVAL_S = 0.25  # echo evaluation: mean loss over the last 10 % of an epoch's steps
+SAVE_INTERVAL_S = 0.25
 
 
 def preload_tensorflow() -> str:
     """Import TensorFlow (slow, ~4 s) and return the device training will use."""
-    from rnntui.tf_runtime import device_name
+    from rnntui.devices import device_name
 
     return device_name()
 
@@ -82,9 +89,9 @@ class Trainer:
         self._lstm_weights: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.start_step = 0  # steps done before this process (a resumed run)
         self.losses: list[float] = []  # the loss of every step this process ran, in order
-        self.metrics: dict[str, float] = {}
+        self.metrics: dict[str, float] = {}  # the latest value of every metric measured
         self.summary: dict[str, Any] = {}
-        self.steps: Any = None  # the CompiledSteps, once TensorFlow has built them
+        self.compiled: CompiledSteps | None = None  # once TensorFlow has built the model
         self._position = (0, 0)  # (epoch, next window): where the data stands
         self._epoch_losses: list[float] = []
         self._state: Any = None
@@ -92,6 +99,9 @@ class Trainer:
         self._started = 0.0
         self._writer: Any = None
         self._last_save = float("-inf")
+        self._windows: tuple[Any, Any] = ((), ())
+        self._windows_epoch = -1  # the epoch `_windows` holds
+        self._on_gpu = False
 
     # --- control (any thread) -------------------------------------------------------------------
 
@@ -128,6 +138,7 @@ class Trainer:
             message = one_line(error)
             self.summary = {**self.summary, "failed": message, "steps": self.step}
             self._write_summary()
+            self._record_status("failed")
             self.on_event(Failed(message=message, step=self.step))
             return self.summary
         finally:
@@ -135,80 +146,138 @@ class Trainer:
                 self.run_folder.close()
 
     def _run(self) -> dict[str, Any]:
-        from rnntui.engine.compiled import CompiledSteps
-        from rnntui.tasks import make_task
+        from rnntui.engine.compiled import CompiledSteps, configure_runtime
 
         cfg = self.config
+        self._record_status("starting")
         task = make_task(cfg.task, cfg.train.seed)
         check_fits_in_memory(cfg, task)
+        configure_runtime(cfg)  # threads and devices, before TensorFlow runs anything
         device = preload_tensorflow()
-        steps = self.steps = CompiledSteps(cfg, task)
+        self._on_gpu = device != "CPU"
+        compiled = self.compiled = CompiledSteps(cfg, task)
         self.summary = self._summarize(task, device, 0, False)
         if self.resume_run:
-            self._restore(steps)
-        self._snapshot_weights(steps)
+            self._restore(compiled)
+        self._snapshot_weights(compiled)
         if self.tensorboard and self.run_folder is not None:
-            self._writer = steps.tf.summary.create_file_writer(str(self.run_folder.path / "tb"))
+            self._writer = compiled.tf.summary.create_file_writer(str(self.run_folder.path / "tb"))
 
-        per_epoch = task.steps_per_epoch(cfg.train.batch_size, cfg.train.num_steps)
-        total = per_epoch * cfg.train.epochs
-        self.on_event(Started(device, total, per_epoch, tuple(task.baselines()), self.start_step))
+        total = total_steps(cfg, task)
+        self._record_status("training")
+        self.on_event(
+            Started(device, total, compiled.per_epoch, tuple(task.baselines()), self.start_step)
+        )
 
         self._started = time.perf_counter()
         stopped = False
         try:
-            self._train_epochs(steps, task, total)
+            self._train_epochs(compiled, task, total)
         except TrainingStopped:
             stopped = True
-            self._checkpoint(steps)
-        self._snapshot_weights(steps)
+            self._checkpoint(compiled)
+        self._snapshot_weights(compiled)
         self.summary = self._summarize(task, device, self._position[0], stopped)
         self._write_summary()
-        self.on_event(Finished(stopped=stopped, summary=dict(self.summary)))
+        self._record_status("stopped" if stopped else "finished")
+        finished = Finished(stopped=stopped, summary=dict(self.summary))
+        self.on_event(replace(finished, lstm_weights=self.lstm_weights()))
         return self.summary
 
-    def _train_epochs(self, steps: Any, task: Any, total: int) -> None:
-        cfg = self.config
+    def _train_epochs(self, compiled: CompiledSteps, task: Task, total: int) -> None:
         last_emit = time.perf_counter()
         pending: list[float] = []
-        first_epoch, first_window = self._position
-        for epoch in range(first_epoch, cfg.train.epochs):
-            xs, ys = task.windows(epoch, cfg.train.batch_size, cfg.train.num_steps)
-            if epoch != first_epoch or first_window == 0:
-                self._state = steps.initial_state()  # the tutorial resets the state each epoch
+        epochs = self.config.train.epochs
+        while self._position[0] < epochs:
+            pieces = self._next_call(task, compiled.per_epoch)
+            try:
+                self._wait_while_paused()
+            except TrainingStopped:
+                if pending:
+                    self._emit_progress(pieces[0][0], total, pending, time.perf_counter())
+                raise
+            epoch, begin, _ = pieces[0]
+            if begin == 0:
+                self._state = compiled.initial_state()  # the tutorial resets it each epoch
                 self._epoch_losses = []
-            begin = first_window if epoch == first_epoch else 0
-            while begin < len(xs):
-                try:
-                    self._wait_while_paused()
-                except TrainingStopped:
-                    if pending:
-                        self._emit_progress(epoch, total, pending, time.perf_counter())
-                    raise
-                end = min(begin + cfg.train.chunk, len(xs))
-                losses, self._state = steps.train_chunk(xs[begin:end], ys[begin:end], self._state)
-                self._check_finite(losses)
-                first_step = self.step
-                self.losses.extend(losses)
-                self._epoch_losses.extend(losses)
+            xs, ys = self._call_windows(task, pieces)
+            losses, self._state = compiled.train_chunk(xs, ys, self._state)
+            self._check_finite(losses)
+            for index, (epoch, begin, end) in enumerate(pieces):
+                done, losses = losses[: end - begin], losses[end - begin :]
+                self._log_chunk(self.step, epoch, done)
+                self.losses.extend(done)
+                self._epoch_losses.extend(done)
+                pending.extend(done)
                 self._position = (epoch, end)
-                pending.extend(losses)
-                self._log_chunk(first_step, epoch, losses)
-                now = time.perf_counter()
-                if now - last_emit >= EMIT_INTERVAL_S or end >= len(xs):
-                    self._emit_progress(epoch, total, pending, now)
-                    pending, last_emit = [], now
-                begin = end
-            self.metrics = self._evaluate(steps, task, epoch, self._epoch_losses)
-            self._position = (epoch + 1, 0)
-            self._snapshot_weights(steps)
+                if end < compiled.per_epoch:
+                    break
+                # the steps of an epoch are reported before its end
+                self._emit_progress(epoch, total, pending, time.perf_counter())
+                pending, last_emit = [], time.perf_counter()
+                self._end_epoch(compiled, task, epoch, evaluate=index == len(pieces) - 1)
+                self._epoch_losses = []
             now = time.perf_counter()
-            if epoch + 1 == cfg.train.epochs or now - self._last_save >= SAVE_INTERVAL_S:
-                self._checkpoint(steps)
+            if pending and (now - last_emit >= EMIT_INTERVAL_S or self.step >= total):
+                self._emit_progress(self._position[0], total, pending, now)
+                pending, last_emit = [], now
+
+    def _next_call(self, task: Task, per_epoch: int) -> list[tuple[int, int, int]]:
+        """The (epoch, first window, end window) pieces the next compiled call trains on.
+
+        Up to `train.chunk` windows. When the state does not carry from window to window, one
+        call may span several short epochs (count-lstm's 5-window epochs: 20 a call, not one),
+        up to an epoch whose end is evaluated (that needs the model as it is then).
+        """
+        train = self.config.train
+        epoch, window = self._position
+        pieces: list[tuple[int, int, int]] = []
+        room = train.chunk
+        while room > 0 and epoch < train.epochs:
+            end = min(window + room, per_epoch)
+            pieces.append((epoch, window, end))
+            room -= end - window
+            if end < per_epoch or task.many_to_many or self._evaluates(task, epoch):
+                break
+            epoch, window = epoch + 1, 0
+        return pieces
+
+    def _call_windows(self, task: Task, pieces: list[tuple[int, int, int]]) -> tuple[Any, Any]:
+        """The windows of `pieces`: views of one epoch's data, or a copy joining several."""
+        parts = []
+        for epoch, begin, end in pieces:
+            if self._windows_epoch != epoch:  # echo makes a fresh million samples per epoch
+                train = self.config.train
+                self._windows = task.windows(epoch, train.batch_size, train.num_steps)
+                self._windows_epoch = epoch
+            xs, ys = self._windows
+            parts.append((xs[begin:end], ys[begin:end]))
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+
+    def _evaluates(self, task: Task, epoch: int) -> bool:
+        train = self.config.train
+        last = epoch + 1 == train.epochs
+        return bool(task.metrics) and (last or (epoch + 1) % train.eval_every == 0)
+
+    def _end_epoch(self, compiled: CompiledSteps, task: Task, epoch: int, evaluate: bool) -> None:
+        """Bookkeeping at an epoch's end. Only the last epoch of a call (`evaluate`) has the
+        model as it was then: only it is evaluated and may be saved."""
+        measured = {"tail_loss": _tail_mean(self._epoch_losses)}
+        self._position = (epoch + 1, 0)
+        if evaluate:
+            measured = self._evaluate(compiled, task, epoch)
+            self._snapshot_weights(compiled)
+            now = time.perf_counter()
+            if epoch + 1 == self.config.train.epochs or now - self._last_save >= SAVE_INTERVAL_S:
+                self._checkpoint(compiled)
                 self._write_summary(epochs=epoch + 1)
                 self._last_save = now
-            self._log_epoch()
-            self.on_event(EpochEnd(epoch, self.step, dict(self.metrics)))
+        else:
+            self.metrics = {**self.metrics, **measured}
+        self._log_epoch(measured)
+        self.on_event(EpochEnd(epoch, self.step, measured))
 
     def _check_finite(self, losses: list[float]) -> None:
         bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
@@ -225,13 +294,19 @@ class Trainer:
         if not self._pause.is_set():
             return
         self.on_event(Paused(self.step))
+        self._record_status("paused")
         if self.run_folder is not None:
             self.run_folder.flush()
         while self._pause.is_set() and not self._stop.is_set():
             time.sleep(0.02)
         if self._stop.is_set():
             raise TrainingStopped
+        self._record_status("training")
         self.on_event(Resumed(self.step))
+
+    def _record_status(self, state: str) -> None:
+        if self.run_folder is not None:
+            self.run_folder.write_status(state, self.step)
 
     def _wall(self, now: float | None = None) -> float:
         return self._wall_before + ((now or time.perf_counter()) - self._started)
@@ -240,19 +315,22 @@ class Trainer:
         elapsed = now - self._started
         rate = len(self.losses) / elapsed if elapsed > 0 else 0.0
         eta = (total - self.step) / rate if rate > 0 else float("inf")
-        self.on_event(Progress(self.step, epoch, total, tuple(losses), rate, eta, self._wall(now)))
+        memory = device_memory_mb(self._on_gpu)
+        self.on_event(
+            Progress(self.step, epoch, total, tuple(losses), rate, eta, self._wall(now), memory)
+        )
 
-    def _evaluate(self, steps, task, epoch: int, epoch_losses: list[float]) -> dict[str, float]:
-        metrics = {"tail_loss": _tail_mean(epoch_losses)}
-        last = epoch == self.config.train.epochs - 1
-        if task.kind == "count" and (last or (epoch + 1) % self.config.train.eval_every == 0):
-            metrics["test_error_pct"] = steps.test_error_pct(*task.test_set())
-        elif task.kind == "count" and "test_error_pct" in self.metrics:
-            metrics["test_error_pct"] = self.metrics["test_error_pct"]
-        return metrics
+    def _evaluate(self, compiled: CompiledSteps, task: Task, epoch: int) -> dict[str, float]:
+        """What this epoch measured: its tail loss, and the task's metrics every `eval_every`
+        epochs and at the last. `self.metrics` keeps the latest of each for the summary."""
+        measured = {"tail_loss": _tail_mean(self._epoch_losses)}
+        if self._evaluates(task, epoch):
+            measured.update(task.evaluate(compiled))
+        self.metrics = {**self.metrics, **measured}
+        return measured
 
-    def _snapshot_weights(self, steps) -> None:
-        weights = steps.model.lstm_weights()
+    def _snapshot_weights(self, compiled: CompiledSteps) -> None:
+        weights = compiled.model.lstm_weights()
         if weights is not None:
             weights = tuple(np.array(w, copy=True) for w in weights)
         with self._lock:
@@ -265,14 +343,14 @@ class Trainer:
             self.run_folder.append_metrics(first_step, epoch, losses, self._wall())
         if self._writer is not None:
             with self._writer.as_default():
-                self.steps.tf.summary.scalar("loss", float(np.mean(losses)), step=self.step)
+                self.compiled.tf.summary.scalar("loss", float(np.mean(losses)), step=self.step)
 
-    def _log_epoch(self) -> None:
+    def _log_epoch(self, measured: dict[str, float]) -> None:
         if self._writer is not None:
             with self._writer.as_default():
-                for key, value in self.metrics.items():
+                for key, value in measured.items():
                     if value is not None:
-                        self.steps.tf.summary.scalar(f"epoch/{key}", value, step=self.step)
+                        self.compiled.tf.summary.scalar(f"epoch/{key}", value, step=self.step)
             self._writer.flush()
 
     def _write_summary(self, **updates: Any) -> None:
@@ -282,7 +360,7 @@ class Trainer:
             self.summary = {**self.summary, **updates, "steps": self.step}
         self.run_folder.write_summary(self.summary)
 
-    def _checkpoint(self, steps: Any) -> None:
+    def _checkpoint(self, compiled: CompiledSteps) -> None:
         if self.run_folder is None:
             return
         epoch, window = self._position
@@ -293,35 +371,37 @@ class Trainer:
                 window=window,
                 step=self.step,
                 wall_s=self._wall(),
-                weights=steps.model.get_weights(),
-                optimizer=[np.asarray(v) for v in steps.optimizer.variables],
+                weights=compiled.model.get_weights(),
+                optimizer=[np.asarray(v) for v in compiled.optimizer.variables],
                 state=state,
                 epoch_losses=list(self._epoch_losses) if window else [],
                 metrics=dict(self.metrics),
             )
         )
 
-    def _restore(self, steps: Any) -> None:
+    def _restore(self, compiled: CompiledSteps) -> None:
         """Continue from the run folder's checkpoint: weights, optimizer, state, data position."""
         run = self.run_folder
         if run is None or not run.has_checkpoint():
             raise FileNotFoundError("this run has no checkpoint to resume from")
         checkpoint = run.read_checkpoint()
-        steps.model.set_weights(checkpoint.weights)
-        variables = steps.optimizer.variables
+        compiled.model.set_weights(checkpoint.weights)
+        variables = compiled.optimizer.variables
         if len(variables) != len(checkpoint.optimizer):
             raise ValueError("the checkpoint's optimizer state does not fit this config")
         for variable, value in zip(variables, checkpoint.optimizer, strict=True):
             variable.assign(value)
         self._position = (checkpoint.epoch, checkpoint.window)
-        self._state = [steps.tf.constant(s) for s in checkpoint.state] or None
+        self._state = [compiled.tf.constant(s) for s in checkpoint.state] or None
         self._epoch_losses = list(checkpoint.epoch_losses)
         self.metrics = dict(checkpoint.metrics)
         self.start_step = checkpoint.step
         self._wall_before = checkpoint.wall_s
         run.truncate_metrics(checkpoint.step)  # steps logged after the checkpoint run again
 
-    def _summarize(self, task, device, epochs_done: int, stopped: bool) -> dict[str, Any]:
+    def _summarize(
+        self, task: Task, device: str, epochs_done: int, stopped: bool
+    ) -> dict[str, Any]:
         cfg = self.config
         wall = self._wall() if self._started else self._wall_before
         ran = len(self.losses)
@@ -339,10 +419,7 @@ class Trainer:
             "device": device,
             "run": str(self.run_folder.path) if self.run_folder else None,
         }
-        if task.kind == "echo":
-            summary["baselines"] = {b.label: round(b.value, 4) for b in task.baselines()}
-        else:
-            summary["test_error_pct"] = self.metrics.get("test_error_pct")
+        summary.update(summary_fields(task, self.metrics))
         return summary
 
 
@@ -353,12 +430,9 @@ def available_memory_bytes() -> int | None:
         return None
 
 
-def check_fits_in_memory(config: Config, task: Any = None) -> None:
+def check_fits_in_memory(config: Config, task: Task | None = None) -> None:
     """Refuse, before allocating, a config whose data would not fit in free memory."""
-    if task is None:
-        from rnntui.tasks import make_task
-
-        task = make_task(config.task, config.train.seed)
+    task = task or make_task(config.task, config.train.seed)
     need = task.estimate_bytes(config.train.batch_size, config.train.num_steps)
     free = available_memory_bytes()
     if free is not None and need > 0.8 * free:

@@ -1,44 +1,62 @@
-"""Data for the experiments: generators, batching, analytic baselines and previews (NumPy only).
+"""Data for the experiments, one module per task behind one interface (`tasks.base.Task`).
 
-`make_task` turns a `TaskConfig` into the task object the trainer and the TUI use.
+This registry is the one place that maps a `task.kind` name to its class. It imports a task's
+module only when that task is used, so reading the list of kinds (the config does, at start-up)
+costs nothing.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
-from rnntui.tasks.count import CountPreview, CountTask
-from rnntui.tasks.echo import EchoPreview, EchoStatistics, EchoTask, LagStatistics
+from rnntui.tasks.base import Baseline, Metric, Setting, Task
 
 if TYPE_CHECKING:
     from rnntui.config import Config, TaskConfig
 
-Task = EchoTask | CountTask
+# kind -> "module:Class"; adding a task is a module in this package and a line here
+REGISTRY: dict[str, str] = {
+    "echo": "rnntui.tasks.echo:EchoTask",
+    "count": "rnntui.tasks.count:CountTask",
+}
+TASK_KINDS: tuple[str, ...] = tuple(REGISTRY)
 
 __all__ = [
-    "CountPreview",
-    "CountTask",
-    "EchoPreview",
-    "EchoStatistics",
-    "EchoTask",
-    "LagStatistics",
+    "REGISTRY",
+    "TASK_KINDS",
+    "Baseline",
+    "Metric",
+    "Setting",
     "Task",
     "make_task",
+    "task_class",
+    "task_metrics",
     "total_steps",
 ]
 
 
+def task_class(kind: str) -> type[Task]:
+    """The class that implements `task.kind = kind`."""
+    try:
+        module_name, _, class_name = REGISTRY[kind].partition(":")
+    except KeyError:
+        raise ValueError(f"unknown task kind {kind!r}; use one of {', '.join(REGISTRY)}") from None
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def task_metrics(kind: object) -> tuple[Metric, ...]:
+    """The metrics a task kind reports; none for a kind this version does not know."""
+    return task_class(kind).metrics if isinstance(kind, str) and kind in REGISTRY else ()
+
+
 def make_task(task_config: TaskConfig, seed: int) -> Task:
     """Build the task a config describes; `seed` (train.seed) fixes its data."""
-    if task_config.kind == "echo":
-        return EchoTask(task_config.size, task_config.base, task_config.lags, seed)
-    if task_config.kind == "count":
-        return CountTask(task_config.bits, task_config.train_size, seed)
-    raise ValueError(f"unknown task kind {task_config.kind!r}; use echo or count")
+    return task_class(task_config.kind).from_config(task_config, seed)
 
 
-def total_steps(config: Config) -> int:
+def total_steps(config: Config, task: Task | None = None) -> int:
     """How many training steps a run of `config` takes (what the trainer will count)."""
     train = config.train
-    task = make_task(config.task, train.seed)
+    task = task or make_task(config.task, train.seed)
     return task.steps_per_epoch(train.batch_size, train.num_steps) * train.epochs

@@ -8,10 +8,16 @@ reading one bit at a time, so test error shows whether it generalizes rather tha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rnntui.engine.events import Baseline
+from rnntui.tasks.base import Baseline, Evaluator, Metric, Setting
+
+if TYPE_CHECKING:
+    from rnntui.config import Config, TaskConfig
+
+PREVIEW_STRINGS = 12
 
 
 @dataclass(frozen=True)
@@ -24,8 +30,18 @@ class CountPreview:
 
 class CountTask:
     kind = "count"
+    title = "count: seed 004"
+    settings = (
+        Setting("task.bits", "bits", "string length; 2**bits strings exist"),
+        Setting("task.train_size", "train strings"),
+        Setting("train.eval_every", "eval every", "epochs between tests"),
+    )
+    metrics = (Metric("test_error_pct", "test error", ".2f", " %"),)
+    headline = "test_error_pct"
+    truncated = False  # whole strings; train.num_steps does not apply
     one_hot = False
     many_to_many = False  # one label per string, read from the last step's output
+    sum_loss = True  # the tutorial minimises the summed cross-entropy of a batch
     input_dim = 1
 
     def __init__(self, bits: int = 10, train_size: int = 500, seed: int = 0) -> None:
@@ -43,6 +59,28 @@ class CountTask:
         for a in (self._x, self._y):
             a.flags.writeable = False  # shared by every caller; nobody may edit it in place
 
+    @classmethod
+    def from_config(cls, task: TaskConfig, seed: int) -> CountTask:
+        return cls(task.bits, task.train_size, seed)
+
+    @classmethod
+    def check_config(cls, config: Config) -> None:
+        from rnntui.config import ConfigError
+
+        task, train = config.task, config.train
+        if task.train_size >= 2**task.bits:
+            raise ConfigError(
+                f"{task.train_size} leaves no test strings out of 2**{task.bits} = "
+                f"{2**task.bits}; use at most {2**task.bits - 1}",
+                "task.train_size",
+            )
+        if train.batch_size > task.train_size:
+            raise ConfigError(
+                f"{train.batch_size} is larger than task.train_size {task.train_size}; "
+                f"use at most {task.train_size}",
+                "train.batch_size",
+            )
+
     def split(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """x_train, y_train, x_test, y_test; x float32 [N, bits, 1], y int32 [N] (count of ones)."""
         n = self.train_size
@@ -51,26 +89,32 @@ class CountTask:
     def test_set(self) -> tuple[np.ndarray, np.ndarray]:
         return self._x[self.train_size :], self._y[self.train_size :]
 
-    def windows(
-        self, epoch: int, batch_size: int, num_steps: int | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def windows(self, epoch: int, batch_size: int, num_steps: int) -> tuple[np.ndarray, np.ndarray]:
         """Consecutive batches over the training set, same order every epoch (as the tutorial).
 
         x [W, batch, bits, 1], y [W, batch], W = train_size // batch_size; the remainder is
-        dropped. `epoch` and `num_steps` are accepted for a common interface and ignored.
+        dropped. Every epoch is the same and each string is one whole window, so `epoch` and
+        `num_steps` do not change the result (`truncated` is False).
         """
-        count = self.steps_per_epoch(batch_size)
+        count = self.steps_per_epoch(batch_size, num_steps)
         used = count * batch_size
         x = self._x[:used].reshape(count, batch_size, self.bits, 1)
         return x, self._y[:used].reshape(count, batch_size)
 
-    def steps_per_epoch(self, batch_size: int, num_steps: int | None = None) -> int:
+    def steps_per_epoch(self, batch_size: int, num_steps: int) -> int:
         return self.train_size // batch_size
 
     def baselines(self) -> tuple[Baseline, ...]:
         return ()
 
-    def preview(self, n: int = 8) -> CountPreview:
+    def evaluate(self, model: Evaluator) -> dict[str, float]:
+        x, y = self.test_set()
+        return {"test_error_pct": float(np.mean(model.predict(x) != y) * 100.0)}
+
+    def sample_inputs(self, steps: int) -> list[list[float]]:
+        return [[float(bit)] for bit in self._x[0, :steps, 0].tolist()]
+
+    def preview(self, n: int = PREVIEW_STRINGS) -> CountPreview:
         strings = tuple("".join(str(int(b)) for b in row[:, 0]) for row in self._x[:n])
         return CountPreview(
             strings=strings,
@@ -79,6 +123,6 @@ class CountTask:
             test_size=2**self.bits - self.train_size,
         )
 
-    def estimate_bytes(self, batch_size: int, num_steps: int | None = None) -> int:
+    def estimate_bytes(self, batch_size: int, num_steps: int) -> int:
         # All strings (float32 bits + int32 labels), twice for the trainer's tensor copies.
         return 2 * 2**self.bits * (4 * self.bits + 4)

@@ -9,21 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rnntui.engine.events import Baseline
+from rnntui.tasks.base import Baseline, Evaluator, Metric, Setting
+
+if TYPE_CHECKING:
+    from rnntui.config import Config, TaskConfig
 
 Lags = tuple[tuple[int, float], ...]
-
-
-@dataclass(frozen=True)
-class EchoPreview:
-    """The first steps of epoch 0, for showing what the network sees."""
-
-    x: tuple[int, ...]
-    y: tuple[int, ...]
-    lags: Lags
+PREVIEW_LENGTH = 200  # samples in the preview; the pane shows as many as fit
 
 
 @dataclass(frozen=True)
@@ -46,6 +42,17 @@ class EchoStatistics:
     lags: tuple[LagStatistics, ...]
 
 
+@dataclass(frozen=True)
+class EchoPreview:
+    """The first steps of epoch 0, for showing what the network sees, and how it was made."""
+
+    x: tuple[int, ...]
+    y: tuple[int, ...]
+    lags: Lags
+    statistics: EchoStatistics | None = None
+    baselines: tuple[Baseline, ...] = ()
+
+
 def _entropy(p: np.ndarray) -> np.ndarray:
     """Binary entropy in nats; 0 at p in {0, 1} (a certain outcome costs nothing)."""
     p = np.asarray(p, dtype=np.float64)
@@ -64,10 +71,21 @@ def _lag_label(lags: Sequence[int]) -> str:
 
 class EchoTask:
     kind = "echo"
+    title = "echo: seeds 000-002"
+    settings = (
+        Setting("task.size", "samples", "length of the X/Y stream per epoch"),
+        Setting("task.base", "P(Y=1) base"),
+        Setting("task.lags", "lags", "lag:effect pairs, like 3:0.5, 8:-0.25"),
+        Setting("train.num_steps", "num_steps", "truncated-backprop window"),
+    )
+    metrics: tuple[Metric, ...] = ()
+    headline = "final_loss"
+    truncated = True
     num_classes = 2
     input_dim = 2
     one_hot = True
     many_to_many = True
+    sum_loss = False
 
     def __init__(
         self,
@@ -90,6 +108,22 @@ class EchoTask:
         self._combos = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
         effects = np.array([effect for _, effect in self.lags], dtype=np.float64)
         self._combo_p = np.clip(self.base + self._combos @ effects, 0.0, 1.0)
+
+    @classmethod
+    def from_config(cls, task: TaskConfig, seed: int) -> EchoTask:
+        return cls(task.size, task.base, task.lags, seed)
+
+    @classmethod
+    def check_config(cls, config: Config) -> None:
+        from rnntui.config import ConfigError
+
+        train = config.train
+        if train.batch_size * train.num_steps > config.task.size:
+            raise ConfigError(
+                f"batch_size {train.batch_size} x num_steps {train.num_steps} is more than the "
+                f"{config.task.size} samples of task.size; lower it or raise task.size",
+                "train.batch_size",
+            )
 
     # --- data ----------------------------------------------------------------------------------
 
@@ -154,9 +188,22 @@ class EchoTask:
             out.append(Baseline(_lag_label([lag for lag, _ in self.lags[:known]]), value))
         return tuple(out)
 
-    def preview(self, length: int = 48) -> EchoPreview:
+    def evaluate(self, model: Evaluator) -> dict[str, float]:
+        return {}  # the training loss against the baselines says it all
+
+    def preview(self, length: int = PREVIEW_LENGTH) -> EchoPreview:
         x, y = self.generate(0)
-        return EchoPreview(tuple(x[:length].tolist()), tuple(y[:length].tolist()), self.lags)
+        return EchoPreview(
+            tuple(x[:length].tolist()),
+            tuple(y[:length].tolist()),
+            self.lags,
+            self.statistics(0),
+            self.baselines(),
+        )
+
+    def sample_inputs(self, steps: int) -> list[list[float]]:
+        x, _ = self.generate(0)
+        return [[0.0, 1.0] if bit else [1.0, 0.0] for bit in x[:steps].tolist()]
 
     def statistics(self, epoch: int = 0) -> EchoStatistics:
         """Measured vs theoretical P(Y=1), overall and given each lagged input."""

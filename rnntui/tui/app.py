@@ -1,18 +1,17 @@
-"""The Textual app: wires the panes together and runs training in a thread worker.
+"""The Textual app: layout, bindings, and routing messages to the panes.
 
-The app owns the one piece of shared machinery, the `Trainer` of the current run. The trainer runs
-in a thread worker and reports through a callback that only posts messages (thread-safe); the app
-turns those into widget updates on the UI thread. TensorFlow is imported by a background worker at
-start-up, so the first frame never waits for it.
+Runs are not the app's business: a `TrainingSession` (engine/session.py) owns each one — its run
+folder, its trainer on a background thread, its state. The session's events reach the app as
+messages (posted from the training thread, which is thread-safe) tagged with the run's number,
+and the app turns them into widget updates on the UI thread. TensorFlow is imported by a
+background worker at start-up, so the first frame never waits for it.
 
-Every run gets a run folder (metrics, summary, checkpoints) under `runs_dir`. SIGTERM, SIGHUP and
-SIGINT stop the run with a checkpoint and exit (see `shutdown`); past runs can be loaded into the
-chart and the shown curves exported as CSV.
+SIGTERM, SIGHUP and SIGINT stop the run with a checkpoint and exit (see `shutdown`); past runs can
+be loaded into the chart and the shown curves exported as CSV.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import signal
 import threading
 from collections.abc import Callable
@@ -27,8 +26,13 @@ from textual.containers import Container
 from textual.widgets import Input, Tab, Tabs
 
 from rnntui import exit_codes
-from rnntui.config import Config, ConfigError, load_file, load_preset, save_preset
+from rnntui.config import Config, ConfigError, load_file, save_preset
+from rnntui.engine.child_session import ChildSession
 from rnntui.engine.events import Event
+from rnntui.engine.followed_session import FollowedSession, NotLive
+from rnntui.engine.session import RunState, Session, TrainingSession
+from rnntui.extras import missing_extra
+from rnntui.tasks import task_class
 from rnntui.tui import shutdown
 from rnntui.tui.commands import RnnTuiCommands
 from rnntui.tui.curves_csv import FORMAT_NOTE, write_curves_csv
@@ -59,12 +63,13 @@ from rnntui.tui.widgets.settings_pane import SettingsPane
 from rnntui.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from rnntui.engine.runs import RunFolder, RunInfo
+    from rnntui.engine.runs import RunInfo
     from rnntui.engine.trainer import Trainer
+    from rnntui.tf_process import TensorFlowProcess
 
-TENSORBOARD_MISSING = "needs the tensorboard package: pip install 'rnntui[tensorboard]'"
 
-RUNNING = ("starting", "training", "pausing", "paused", "stopping")
+_ALWAYS_DONE = threading.Event()  # `training_done` before any run
+_ALWAYS_DONE.set()
 PANES = (
     ("settings", "Settings"),
     ("chart", "Chart"),
@@ -93,6 +98,8 @@ class RnnTuiApp(App[None]):
         Binding("w", "save_preset", "Save", tooltip="save the settings as a preset"),
         Binding("i", "inspector", "Inspect", tooltip="step an LSTM cell: gates, c and h"),
         Binding("l", "load_run", "Load run", tooltip="add a past run's curve to the chart"),
+        Binding("a", "attach", "Attach", tooltip="follow a run training in another process"),
+        Binding("d", "detach", "Detach", tooltip="leave the run training in the background"),
         Binding("e", "export_csv", "Export", tooltip="save the chart's curves as CSV"),
         Binding("c", "clear_comparison", "Clear", tooltip="remove earlier runs from the chart"),
         Binding("question_mark,f1", "help", "Help", key_display="?", tooltip="keys and panes"),
@@ -120,30 +127,30 @@ class RnnTuiApp(App[None]):
         config: Config | None = None,
         preset_name: str = "",
         runs_dir: Path | str | None = None,
+        attach: str = "",
     ) -> None:
+        """`attach` names a run (or its folder) to follow from the start."""
         super().__init__()
+        self.attach_to = attach
         from rnntui.engine.runs import default_runs_dir  # here: it pulls in NumPy
 
         self.runs_dir = Path(runs_dir).expanduser() if runs_dir else default_runs_dir()
         self.runs_dir_given = runs_dir is not None
-        has_tensorboard = importlib.util.find_spec("tensorboard") is not None
-        self.tensorboard_problem = "" if has_tensorboard else TENSORBOARD_MISSING
-        self.run_folder: RunFolder | None = None
-        self.training_done = threading.Event()  # set while no training thread is running
-        self.training_done.set()
+        self.tensorboard_problem = missing_extra("tensorboard")
+        self.session: Session | None = None  # the current (or last) run
+        self.tensorflow: TensorFlowProcess | None = None  # the inspector's TensorFlow
         self.signalled = ""  # the name of the signal that ended the app
         self.exit_note = ""  # a line for the shell after the app exits (the CLI prints it)
-        self._signals: list[int] = []
+        self.signals_handled: list[int] = []  # the stop signals routed to the app
         self.preset_config = deepcopy(config or Config())
         # The CLI passes what the user typed: a name or a path (then the name inside the file).
         is_path = "/" in preset_name or preset_name.endswith(".toml")
         self.preset_name = self.preset_config.name if is_path or not preset_name else preset_name
         self.config = deepcopy(self.preset_config)
         self.errors: dict[str, str] = {}
-        self.state = "loading TensorFlow"
+        self.state = RunState.LOADING
         self.tf_ready = False
         self.device = ""
-        self.trainer: Trainer | None = None
         self.run_number = 0
         self.run_label = ""
         self.run_final: float | None = None
@@ -182,18 +189,27 @@ class RnnTuiApp(App[None]):
         self.inspector.set_fresh_cell(4, self.config.train.seed)
         # Import TF once the first frame is on screen: the import holds the GIL for seconds.
         self.set_timer(0.3, self._preload)
-        self._signals = shutdown.install_signal_handlers(self._stop_signal)
+        self.signals_handled = shutdown.install_signal_handlers(self._stop_signal)
+        if self.attach_to:
+            self.call_after_refresh(self.action_attach, self.attach_to)
 
     @property
     def running(self) -> bool:
-        return self.state in RUNNING
+        return self.state.active
 
-    def _set_state(self, state: str, detail: str = "") -> None:
+    def _set_state(self, state: RunState, detail: str = "") -> None:
         self.state = state
         self.status.state = state
         self.status.detail = detail
         self.settings.set_locked(self.running)
         self.refresh_bindings()
+
+    def _show_state(self, detail: str = "") -> None:
+        """Show the current session's state (it tracks its own from the trainer's events)."""
+        if self.session is not None:
+            if self.session.state is RunState.STARTING and self.tf_ready and not detail:
+                detail = "(building the model)"
+            self._set_state(self.session.state, detail)
 
     # --- panes (tabs when the terminal is small) -------------------------------------------------
 
@@ -251,30 +267,39 @@ class RnnTuiApp(App[None]):
 
     @work(thread=True, group="tensorflow")
     def _preload(self) -> None:
-        from rnntui.engine.trainer import preload_tensorflow
+        """Start the TensorFlow helper process and wait (on this worker thread) for its import."""
+        from rnntui.tf_process import TensorFlowProcess
 
         try:
-            device = preload_tensorflow()
+            self.tensorflow = TensorFlowProcess()
+            device = self.tensorflow.call("preload")
         except Exception as error:  # reported; the rest of the app still works
             self.post_message(TensorFlowFailed(f"{type(error).__name__}: {error}"))
             return
         self.post_message(TensorFlowReady(device))
 
+    def _inspect_in_helper(self, *args, **kwargs):
+        """The inspector's computation, run by the TensorFlow helper process."""
+        assert self.tensorflow is not None
+        return self.tensorflow.call("inspect", *args, **kwargs)
+
     @on(TensorFlowReady)
     def _tf_ready(self, message: TensorFlowReady) -> None:
         self.tf_ready = True
         self.device = message.device
-        self.status.device = message.device
-        if self.state == "loading TensorFlow":
-            self._set_state("idle")
-        elif self.state == "starting":
+        if self.session is None or not self.session.running:
+            self.status.device = message.device
+        self.inspector.compute = self._inspect_in_helper
+        if self.state is RunState.LOADING:
+            self._set_state(RunState.IDLE)
+        elif self.state is RunState.STARTING:
             self.status.detail = "(building the model)"
         self.inspector.activate()
 
     @on(TensorFlowFailed)
     def _tf_failed(self, message: TensorFlowFailed) -> None:
         self.status.device = "no TensorFlow"
-        self._set_state("failed", message.error)
+        self._set_state(RunState.FAILED, message.error)
         self.notify(message.error, title="TensorFlow failed to load", severity="error", timeout=10)
 
     # --- training --------------------------------------------------------------------------------
@@ -284,13 +309,17 @@ class RnnTuiApp(App[None]):
         if action == "start":
             return False if self.running else (None if self.errors else True)
         if action == "pause":
-            if self.state == "training":
+            if self.state is RunState.TRAINING:
                 return True
-            return None if self.running and self.state != "paused" else False
+            return None if self.running and self.state is not RunState.PAUSED else False
         if action == "resume":
-            return self.state == "paused"
+            return self.state is RunState.PAUSED
         if action == "stop":
-            return self.state in ("starting", "training", "pausing", "paused")
+            return self.running and self.state is not RunState.STOPPING
+        if action == "detach":
+            return isinstance(self.session, ChildSession) and self.running
+        if action == "attach":
+            return None if self.running else True
         if action == "leave_field":  # dialogs bind escape themselves
             return isinstance(self.focused, Input) and self.screen is self.screen_stack[0]
         if action in ("open_preset",):
@@ -317,74 +346,49 @@ class RnnTuiApp(App[None]):
         self.run_final = None
         self.keep_run = False
         self.chart.start_run(self.run_label, 0)
-        self.status.clear_run(config.train.epochs)
-        run = self.run_number
-        factory = self.trainer_factory
-        if factory is None:
-            from rnntui.engine.trainer import Trainer as factory
-        on_event, made = self._callback(run)
-        self.run_folder = self._create_run_folder(config)
-        tensorboard = self.settings.tensorboard and self.run_folder is not None
-        self.trainer = factory(config, on_event, run=self.run_folder, tensorboard=tensorboard)
-        made.append(self.trainer)
-        self._set_state(
-            "starting", "(building the model)" if self.tf_ready else "(loading TensorFlow)"
-        )
+        self.status.clear_run(config.train.epochs, task_class(config.task.kind).metrics)
+        runs_dir = self.runs_dir if self.runs_dir_given else None
+        tensorboard = self.settings.tensorboard
+        if self.trainer_factory is not None:  # a test's trainer: on a thread of this process
+            self.session = TrainingSession(
+                config,
+                self._poster(self.run_number),
+                runs_dir=runs_dir,
+                tensorboard=tensorboard,
+                trainer_factory=self.trainer_factory,
+            )
+        else:
+            self.session = ChildSession(
+                config, self._poster(self.run_number), runs_dir=runs_dir, tensorboard=tensorboard
+            )
+        warning = self.session.start()
+        if warning:
+            self.notify(warning, title="Run not saved", severity="warning", timeout=10)
+        self._show_state("(building the model)" if self.tf_ready else "(loading TensorFlow)")
         if not self.wide:
             self.action_show_pane("chart")
-        self.training_done.clear()
-        self._train(self.trainer, run)
 
-    def _create_run_folder(self, config: Config) -> RunFolder | None:
-        """The new run's folder; None (the run still trains, unsaved) when it cannot be made."""
-        from rnntui.engine.runs import RunFolder
-
-        try:
-            return RunFolder.create(config, self.runs_dir)
-        except OSError as error:
-            self.notify(
-                f"cannot create a run folder in {self.runs_dir}: {error.strerror or error}; "
-                "this run is not saved (try rnntui --runs-dir DIR)",
-                title="Run not saved",
-                severity="warning",
-                timeout=10,
-            )
-            return None
-
-    def _callback(self, run: int) -> tuple[Callable[[Event], None], list[Trainer]]:
-        """The trainer's event callback (runs in the worker thread, so it only posts messages),
-        and a list that will hold the trainer it reports for (built after its callback)."""
-        made: list[Trainer] = []
+    def _poster(self, run: int) -> Callable[[Event], None]:
+        """The session's event callback: runs on the training thread, so it only posts."""
 
         def on_event(event: Event) -> None:
             message = message_for(run, event)
             if message is None:
                 return
-            if isinstance(message, TrainingFinished) and made:
-                message.lstm_weights = made[0].lstm_weights()
             try:
                 self.post_message(message)
             except RuntimeError:  # the app has closed its event loop; nobody is listening
                 pass
 
-        return on_event, made
+        return on_event
 
-    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
-    def _train(self, trainer: Trainer, run: int) -> None:
-        try:
-            trainer.run()
-        except Exception as error:  # Trainer.run should never raise; be safe anyway
-            from rnntui.engine.events import Failed
-
-            try:
-                self.post_message(TrainingFailed(run, Failed(f"{type(error).__name__}: {error}")))
-            except RuntimeError:  # the app has closed
-                pass
-        finally:
-            self.training_done.set()  # the checkpoint is on disk; the exit watchdog may go on
+    @property
+    def training_done(self) -> threading.Event:
+        """Set while no training thread runs (the exit watchdog waits on it)."""
+        return self.session.done if self.session is not None else _ALWAYS_DONE
 
     def _current(self, run: int) -> bool:
-        return run == self.run_number and self.running
+        return run == self.run_number and self.session is not None
 
     @on(TrainingStarted)
     def _started(self, message: TrainingStarted) -> None:
@@ -395,22 +399,21 @@ class RnnTuiApp(App[None]):
         self.chart.set_baselines(event.baselines)
         self.status.total_steps = event.total_steps
         self.status.device = event.device
-        if self.state == "starting":
-            self._set_state("training")
+        self._show_state()
 
     @on(TrainingProgress)
     def _progress(self, message: TrainingProgress) -> None:
-        if message.run != self.run_number:
+        if not self._current(message.run):
             return
         event = message.event
         self.chart.add_losses(event.losses)
         self.status.show_progress(event, self.chart.smoothed_loss)
-        if self.state == "starting":
-            self._set_state("training")
+        if self.state is RunState.STARTING:
+            self._show_state()
 
     @on(EpochFinished)
     def _epoch_finished(self, message: EpochFinished) -> None:
-        if message.run != self.run_number:
+        if not self._current(message.run):
             return
         metrics = message.event.metrics
         self.status.show_metrics(metrics)
@@ -418,18 +421,14 @@ class RnnTuiApp(App[None]):
             self.run_final = metrics["tail_loss"]
 
     @on(TrainingPaused)
-    def _paused(self, message: TrainingPaused) -> None:
-        if self._current(message.run) and self.state != "stopping":
-            self._set_state("paused")
-
     @on(TrainingResumed)
-    def _resumed(self, message: TrainingResumed) -> None:
-        if self._current(message.run) and self.state != "stopping":
-            self._set_state("training")
+    def _pause_changed(self, message: TrainingPaused | TrainingResumed) -> None:
+        if self._current(message.run):
+            self._show_state()
 
     @on(TrainingFinished)
     def _finished(self, message: TrainingFinished) -> None:
-        if message.run != self.run_number:
+        if not self._current(message.run):
             return
         event = message.event
         final = event.summary.get("final_loss")
@@ -437,21 +436,22 @@ class RnnTuiApp(App[None]):
         self.keep_run = bool(self.chart.losses)
         self.status.eta_s = None
         self.status.show_metrics(event.summary)
-        self._set_state("stopped" if event.stopped else "finished")
+        self._show_state()
         steps = event.summary.get("steps", len(self.chart.losses))
         loss = f", loss {self.run_final:.4f}" if self.run_final is not None else ""
         saved = ""
-        if self.run_folder is not None:
-            saved = f"\nsaved in {self.run_folder.name}"
+        run_folder = self.session.run_folder if self.session is not None else None
+        if run_folder is not None:
+            saved = f"\nsaved in {run_folder.name}"
             if event.stopped:
                 saved += f"\ncontinue: {self.resume_command()}"
         self.notify(
             f"{self.run_label}: {steps:,} steps{loss}{saved}", title=self.state.capitalize()
         )
-        if message.lstm_weights is not None:
+        if event.lstm_weights is not None:
             self.inspector.use_weights(
                 WeightsSource(
-                    message.lstm_weights,
+                    event.lstm_weights,
                     f"trained first LSTM layer of {self.run_label}",
                     self._sample_input(),
                 )
@@ -459,11 +459,12 @@ class RnnTuiApp(App[None]):
 
     @on(TrainingFailed)
     def _failed(self, message: TrainingFailed) -> None:
-        if message.run != self.run_number:
+        if not self._current(message.run):
             return
         self.keep_run = False
-        self._set_state("failed", message.event.message)
-        where = f"\n(run folder {self.run_folder.name})" if self.run_folder is not None else ""
+        self._show_state(message.event.message)
+        run_folder = self.session.run_folder if self.session is not None else None
+        where = f"\n(run folder {run_folder.name})" if run_folder is not None else ""
         self.notify(
             message.event.message + where,
             title=f"{self.run_label} failed",
@@ -473,10 +474,7 @@ class RnnTuiApp(App[None]):
 
     def resume_command(self) -> str:
         """The shell command that continues the current run from its checkpoint."""
-        if self.run_folder is None:
-            return ""
-        runs_dir = f" --runs-dir {self.runs_dir}" if self.runs_dir_given else ""
-        return f"rnntui train --resume {self.run_folder.name}{runs_dir}"
+        return self.session.resume_command() if self.session is not None else ""
 
     def _comparison_label(self) -> str:
         """ "#1 raw_rnn 4 n=5 0.519": which run, what model, where it ended."""
@@ -486,38 +484,34 @@ class RnnTuiApp(App[None]):
 
     def _sample_input(self) -> str:
         """An input the trained first layer accepts: the first steps of the data, as fed."""
-        data = self.preview.data
-        if data is not None and data.kind == "echo":
-            return "; ".join("0,1" if x else "1,0" for x in data.preview.x[:8])
-        if data is not None and data.kind == "count" and data.preview.strings:
-            return "; ".join(data.preview.strings[0])
-        return "1,0; 0,1; 0,1; 1,0"
+        inputs = self.preview.sample_inputs
+        if not inputs:
+            return "1,0; 0,1; 0,1; 1,0"
+        return "; ".join(",".join(f"{v:g}" for v in row) for row in inputs)
 
     def action_pause(self) -> None:
-        if self.trainer is not None and self.state == "training":
-            self.trainer.pause()
-            self._set_state("pausing")
+        if self.session is not None and self.session.pause():
+            self._show_state()
 
     def action_resume(self) -> None:
-        if self.trainer is not None and self.state == "paused":
-            self.trainer.resume()
-            self._set_state("training")
+        if self.session is not None and self.session.resume():
+            self._show_state()
 
     def action_stop(self) -> None:
-        if self.trainer is not None and self.running and self.state != "stopping":
-            self.trainer.stop()
-            self._set_state("stopping")
+        if self.session is not None and self.session.stop():
+            self._show_state()
 
     def action_reset(self) -> None:
         """Stop any run, forget its curve and reload the opened preset's settings."""
-        if self.running and self.trainer is not None:
-            self.trainer.stop()
+        if self.session is not None:
+            self.session.stop()
             self.run_number += 1  # late messages of the old run are ignored from now on
+            self.session = None
         self.keep_run = False
         self.chart.reset_run()
         self.load_config(self.preset_config, self.preset_name)
         self.status.clear_run()
-        self._set_state("idle" if self.tf_ready else "loading TensorFlow")
+        self._set_state(RunState.IDLE)  # training needs no TensorFlow here (it runs in a child)
 
     def action_leave_field(self) -> None:
         """Leave a text field, so the single-key shortcuts work again."""
@@ -535,6 +529,69 @@ class RnnTuiApp(App[None]):
                 self._load_run(info)
 
         self.push_screen(RunPicker(self.runs_dir), chosen)
+
+    def action_attach(self, run: str = "") -> None:
+        """Follow a run another process trains (pick one of the live runs, or name it)."""
+        if self.running:
+            self.notify("Stop or detach the current run first.", severity="warning")
+            return
+        if run:
+            self._attach(run)
+            return
+
+        def chosen(info: RunInfo | None) -> None:
+            if info is not None:
+                self._attach(str(info.path))
+
+        self.push_screen(RunPicker(self.runs_dir, live_only=True), chosen)
+
+    def _attach(self, run: str) -> None:
+        from rnntui.engine.runs import RunFolder
+
+        try:
+            folder = RunFolder.find(run, self.runs_dir)
+            session = FollowedSession(folder, self._poster(self.run_number + 1))
+            session.start()
+        except (ConfigError, NotLive, OSError) as error:
+            self.notify(str(error), title="Cannot attach", severity="error", timeout=8)
+            return
+        if self.chart.losses and self.keep_run:
+            self.chart.finish_run(self._comparison_label())
+        self.run_number += 1
+        self.session = session
+        self.run_label = f"run {self.run_number}: {folder.name} (pid {session.pid})"
+        self.run_final = None
+        self.keep_run = False
+        self.chart.start_run(self.run_label, 0)
+        self.status.clear_run(
+            session.config.train.epochs, task_class(session.config.task.kind).metrics
+        )
+        self._show_state()
+        self.notify(
+            f"following {folder.name}, trained by pid {session.pid}: p pauses, x stops it, "
+            "q leaves it training",
+            title="Attached",
+        )
+        if not self.wide:
+            self.action_show_pane("chart")
+
+    def action_detach(self) -> None:
+        """Leave the current run training in its own process; the app stops following it."""
+        session = self.session
+        if not isinstance(session, ChildSession) or not session.detach():
+            self.notify("Only a run this app started can be detached.", severity="warning")
+            return
+        assert session.run_folder is not None
+        self.run_number += 1  # its late messages are ignored from now on
+        self.keep_run = bool(self.chart.losses)
+        self._set_state(RunState.IDLE)
+        where = f" --runs-dir {self.runs_dir}" if self.runs_dir_given else ""
+        self.notify(
+            f"{session.run_folder.name} trains on in the background (pid {session.pid}); "
+            f"follow it again with a, or rnntui --attach {session.run_folder.name}{where}",
+            title="Detached",
+            timeout=10,
+        )
 
     @work(thread=True, group="load-run")
     def _load_run(self, info: RunInfo) -> None:
@@ -634,21 +691,38 @@ class RnnTuiApp(App[None]):
         self.exit()
 
     def on_unmount(self) -> None:
-        # Every way out (ctrl+q, the palette's Quit, an error) ends here before the worker
-        # thread is joined; without this the exit would wait for the whole run to finish.
+        # Every way out (ctrl+q, the palette's Quit, an error) ends here; without this the
+        # run would go on training after the app has gone.
         self._stop_for_exit()
+        shutdown.remove_signal_handlers(self.signals_handled)
+        if self.tensorflow is not None:
+            self.tensorflow.close()
 
     def _stop_for_exit(self) -> None:
-        """Stop a running trainer (it writes a checkpoint) and say how to continue the run."""
-        if self.trainer is None or self.training_done.is_set():
+        """Stop the app's own running run (it writes a checkpoint) and say how to continue it.
+        A run the app only follows, or one it detached, goes on."""
+        session = self.session
+        if isinstance(session, FollowedSession):
+            session.close()
             return
-        self.trainer.stop()
-        if self.run_folder is not None and not self.exit_note:
+        if session is None or session.done.is_set() or getattr(session, "detached", False):
+            return
+        session.stop()
+        if session.run_folder is not None and not self.exit_note:
             how = f"stopped by {self.signalled}" if self.signalled else "stopped"
             self.exit_note = (
-                f"rnntui: {self.run_folder.name} {how} with a checkpoint; "
-                f"continue with: {self.resume_command()}"
+                f"rnntui: {session.run_folder.name} {how} with a checkpoint; "
+                f"continue with: {session.resume_command()}"
             )
+
+    def wait_for_own_run(self, timeout: float) -> bool:
+        """After the app closed: wait for its own stopped run to write its checkpoint."""
+        session = self.session
+        if session is None or isinstance(session, FollowedSession):
+            return True
+        if getattr(session, "detached", False):
+            return True
+        return session.wait(timeout)
 
     def _stop_signal(self, signum: int) -> None:
         """SIGTERM, SIGHUP or SIGINT (on the event loop): checkpoint, restore the terminal, exit."""
@@ -672,11 +746,6 @@ def run_label(number: int, config: Config) -> str:
     model = config.model
     cell = f"{model.stacked_cell}{model.layers}" if model.cell == "stacked" else model.cell
     size = "" if model.cell == "stacked" else f" {model.state_size}"
-    steps = f" n={config.train.num_steps}" if config.task.kind == "echo" else ""
+    truncated = task_class(config.task.kind).truncated
+    steps = f" n={config.train.num_steps}" if truncated else ""
     return f"run {number}: {cell}{size}{steps}"
-
-
-def open_app(preset: str = "", runs_dir: Path | str | None = None) -> RnnTuiApp:
-    """The app for a preset name or path (the default config when empty)."""
-    config = load_preset(preset) if preset else Config()
-    return RnnTuiApp(config, preset_name=preset, runs_dir=runs_dir)

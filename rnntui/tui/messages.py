@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from rnntui.curves import FinishedCurve
 from rnntui.engine.events import (
     EpochEnd,
     Event,
@@ -28,7 +29,6 @@ from rnntui.engine.events import (
     Resumed,
     Started,
 )
-from rnntui.tui.widgets.loss_chart import FinishedCurve
 
 
 @dataclass
@@ -91,7 +91,6 @@ class TrainingFinished(Message):
 
     run: int
     event: Finished
-    lstm_weights: tuple | None = None
 
 
 @dataclass

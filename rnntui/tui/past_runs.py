@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rnntui.curves import comparison_curve, smooth
 from rnntui.tui.messages import PastRunLoaded
-from rnntui.tui.widgets.loss_chart import comparison_curve, smooth
 
 if TYPE_CHECKING:
     from rnntui.engine.runs import RunInfo

@@ -36,6 +36,8 @@ def run_prompt(info: RunInfo, problem: str) -> Text:
     if problem:
         text.append(f"✗ {problem}", style="red")
     else:
+        if info.live_pid:
+            text.append(f"● {info.live_state} (pid {info.live_pid})  ", style="bold green")
         text.append(info.final)
     return text
 
@@ -45,35 +47,50 @@ class RunPicker(ModalScreen[RunInfo | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, runs_dir: Path) -> None:
+    def __init__(self, runs_dir: Path, live_only: bool = False) -> None:
+        """`live_only`: offer only runs a process trains now (to attach to)."""
         super().__init__()
         self.runs_dir = runs_dir
-        self.rows = list(reversed(list_runs(runs_dir)))  # newest first
+        self.live_only = live_only
+        rows = list(reversed(list_runs(runs_dir)))  # newest first
+        self.rows = [row for row in rows if row.live_pid] if live_only else rows
 
     def compose(self) -> ComposeResult:
+        title = (
+            "Follow a run that is training" if self.live_only else "Load a past run into the chart"
+        )
+        empty = (
+            "No run is training now: start one with rnntui train PRESET --detach."
+            if self.live_only
+            else "No runs yet: every run you start is saved here."
+        )
+        hint = "enter: follow it live" if self.live_only else "enter: add its curve (c clears)"
         with Vertical(id="dialog", classes="dialog"):
-            yield Label("Load a past run into the chart", classes="dialog-title")
+            yield Label(title, classes="dialog-title")
             yield Label(str(self.runs_dir), classes="dialog-hint", id="runs-dir")
             options = []
             for index, info in enumerate(self.rows):
-                problem = why_not_loadable(info)
+                problem = self.problem(info)
                 options.append(
                     Option(run_prompt(info, problem), id=str(index), disabled=bool(problem))
                 )
             if options:
                 yield OptionList(*options, id="run-list")
             else:
-                yield Label("No runs yet: every run you start is saved here.", id="no-runs")
-            yield Label("enter: add its curve (c clears) · escape: cancel", classes="dialog-hint")
+                yield Label(empty, id="no-runs")
+            yield Label(f"{hint} · escape: cancel", classes="dialog-hint")
 
     def on_mount(self) -> None:
         if self.rows:
             option_list = self.query_one(OptionList)
-            first = next(
-                (i for i, info in enumerate(self.rows) if not why_not_loadable(info)), None
-            )
+            first = next((i for i, info in enumerate(self.rows) if not self.problem(info)), None)
             option_list.highlighted = first
             option_list.focus()
+
+    def problem(self, info: RunInfo) -> str:
+        """Why a row cannot be chosen ("" when it can): a live run can be followed before it
+        has logged a step."""
+        return "" if self.live_only else why_not_loadable(info)
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:

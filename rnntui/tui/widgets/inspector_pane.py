@@ -1,13 +1,16 @@
 """Step an LSTM cell by hand: gates i, f, g, o and state c, h per unit, checked against NumPy.
 
-The whole sequence is computed once in a thread worker (`rnntui.inspect.inspect_lstm`, which needs
-TensorFlow); stepping forward and back only changes which timestep is shown. The cell is a fresh
-seeded one, or the first LSTM layer of the last trained run when there is one.
+The whole sequence is computed once, off the UI thread (`lstm_inspect.inspect_lstm`, which needs
+TensorFlow: the app runs it in its TensorFlow helper process); stepping forward and back only
+changes which timestep is shown. The cell is a fresh seeded one, or the first LSTM layer of the
+last trained run when there is one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Group
 from rich.table import Table
@@ -73,7 +76,7 @@ class InspectorPane(Vertical, can_focus=True):
 
     def __init__(self, *, id: str | None = None, classes: str = "") -> None:
         super().__init__(id=id, classes=classes)
-        self.inspection = None  # rnntui.inspect.Inspection once computed
+        self.inspection = None  # rnntui.lstm_inspect.Inspection once computed
         self.index = 0
         self.trained: WeightsSource | None = None
         self.use_trained = True
@@ -82,6 +85,9 @@ class InspectorPane(Vertical, can_focus=True):
         self._request = 0
         self._pending = False
         self.active = False  # set once TensorFlow is ready; before that we only parse
+        # what computes an inspection (the app runs it in its TensorFlow helper process);
+        # None: `inspect_lstm` on a thread here
+        self.compute: Callable[..., Any] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="inspector-input-row"):
@@ -127,7 +133,7 @@ class InspectorPane(Vertical, can_focus=True):
         self.recompute()
 
     def _fits(self, text: str, source: WeightsSource) -> bool:
-        from rnntui.inspect import parse_inputs
+        from rnntui.lstm_inspect import parse_inputs
 
         try:
             rows = parse_inputs(text)
@@ -143,7 +149,7 @@ class InspectorPane(Vertical, can_focus=True):
         self.recompute()
 
     def recompute(self) -> None:
-        from rnntui.inspect import parse_inputs  # NumPy; kept out of the first frame's imports
+        from rnntui.lstm_inspect import parse_inputs  # NumPy; kept out of the first frame's imports
 
         text = self.query_one("#inspector-input", Input).value
         try:
@@ -168,10 +174,11 @@ class InspectorPane(Vertical, can_focus=True):
 
     @work(thread=True, exclusive=True, group="inspector")
     def _inspect(self, request: int, inputs, units: int, seed: int, weights) -> None:
-        from rnntui.inspect import inspect_lstm
-
+        compute = self.compute
+        if compute is None:
+            from rnntui.lstm_inspect import inspect_lstm as compute
         try:
-            result = inspect_lstm(inputs, units=units, seed=seed, weights=weights)
+            result = compute(inputs, units=units, seed=seed, weights=weights)
         except Exception as error:  # shown in the pane; the app carries on
             self.post_message(self.Ready(request, None, f"{type(error).__name__}: {error}"))
             return

@@ -9,67 +9,19 @@ faded, labelled curves for comparison.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import plotext as plt
 from rich.text import Text
 from textual.widget import Widget
 
-from rnntui.engine.events import Baseline
-
-if TYPE_CHECKING:
-    import numpy as np
+from rnntui.curves import Ema, FinishedCurve, comparison_curve, downsample
+from rnntui.tasks.base import Baseline
 
 REDRAW_INTERVAL_S = 0.25
-EMA_ALPHA = 0.02  # ~50-step window; debiased like TensorBoard so the start is not pulled to 0
-
 RAW_COLOR = (70, 100, 140)
 SMOOTH_COLOR = (95, 215, 255)
 BASELINE_COLOR = (215, 175, 0)
 COMPARISON_COLORS = [(150, 150, 150), (120, 120, 120), (175, 135, 175), (135, 175, 135)]
-
-
-@dataclass(frozen=True)
-class FinishedCurve:
-    """A finished run kept for comparison: its smoothed loss, downsampled."""
-
-    label: str
-    steps: tuple[float, ...]
-    losses: tuple[float, ...]
-
-
-def smooth(losses) -> list[float]:
-    """The chart's smoothed line for a whole series: an EMA debiased like TensorBoard's."""
-    ema = weight = 0.0
-    smoothed = []
-    for loss in losses:
-        ema = (1 - EMA_ALPHA) * ema + EMA_ALPHA * loss
-        weight = (1 - EMA_ALPHA) * weight + EMA_ALPHA
-        smoothed.append(ema / weight)
-    return smoothed
-
-
-def comparison_curve(label: str, smoothed) -> FinishedCurve:
-    """A comparison curve from a smoothed series (kept as at most 1,000 points)."""
-    import numpy as np
-
-    x, y = downsample(np.asarray(smoothed, dtype=float), 1000)
-    return FinishedCurve(label, tuple(float(v) for v in x), tuple(float(v) for v in y))
-
-
-def downsample(values: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """(x, mean of each bin) with at most `bins` bins; x is the 1-based step at the bin's end."""
-    import numpy as np  # here, not at import time: the first frame should not wait for NumPy
-
-    n = len(values)
-    if n <= bins:
-        return np.arange(1, n + 1, dtype=float), values.astype(float)
-    edges = np.linspace(0, n, bins + 1).astype(int)
-    sums = np.add.reduceat(values.astype(float), edges[:-1])
-    counts = np.diff(edges)
-    keep = counts > 0
-    return edges[1:][keep].astype(float), sums[keep] / counts[keep]
 
 
 class LossChart(Widget):
@@ -79,8 +31,7 @@ class LossChart(Widget):
         super().__init__(id=id, classes=classes)
         self.losses: list[float] = []
         self.smoothed: list[float] = []
-        self._ema = 0.0
-        self._ema_weight = 0.0
+        self._ema = Ema()
         self.total_steps = 0
         self.run_label = ""
         self.baselines: tuple[Baseline, ...] = ()
@@ -101,17 +52,14 @@ class LossChart(Widget):
     def start_run(self, label: str, total_steps: int) -> None:
         """Begin a new live curve (the previous one should have been finished or reset)."""
         self.losses, self.smoothed = [], []
-        self._ema = self._ema_weight = 0.0
+        self._ema = Ema()
         self.run_label = label
         self.total_steps = total_steps
         self._mark_dirty()
 
     def add_losses(self, losses: tuple[float, ...]) -> None:
-        for loss in losses:
-            self.losses.append(loss)
-            self._ema = (1 - EMA_ALPHA) * self._ema + EMA_ALPHA * loss
-            self._ema_weight = (1 - EMA_ALPHA) * self._ema_weight + EMA_ALPHA
-            self.smoothed.append(self._ema / self._ema_weight)
+        self.losses.extend(losses)
+        self.smoothed.extend(self._ema.add(loss) for loss in losses)
         if losses:
             self._mark_dirty()
 

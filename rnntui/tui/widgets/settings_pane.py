@@ -30,7 +30,6 @@ from rnntui.config import (
     OPTIMIZERS,
     RULES,
     STACKABLE_CELLS,
-    TASK_KINDS,
     XLA_MODES,
     Config,
     ConfigError,
@@ -38,11 +37,13 @@ from rnntui.config import (
     field_types,
     set_value,
 )
+from rnntui.tasks import TASK_KINDS, Setting, task_class
 
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One row of the form. `only` names the pane class that must be set for it to show."""
+    """One row of the form. `only` says when it shows: "" always, "task" when the chosen task
+    uses the key (its `settings`), "stacked"/"single" for the model's shape."""
 
     key: str
     label: str
@@ -51,14 +52,41 @@ class FieldSpec:
     hint: str = ""
 
 
+def _task_settings() -> dict[str, Setting]:
+    """Every task's settings by key (the first task to declare a key labels it)."""
+    found: dict[str, Setting] = {}
+    for kind in TASK_KINDS:
+        for setting in task_class(kind).settings:
+            found.setdefault(setting.key, setting)
+    return found
+
+
+TASK_SETTINGS = _task_settings()
+COMMON_TRAINING = (
+    FieldSpec("train.batch_size", "batch size"),
+    FieldSpec("train.epochs", "epochs"),
+    FieldSpec("train.optimizer", "optimizer", OPTIMIZERS),
+    FieldSpec("train.learning_rate", "learning rate"),
+    FieldSpec("train.seed", "seed"),
+    FieldSpec("train.chunk", "windows/call", hint="windows per compiled call"),
+    FieldSpec("train.xla", "XLA", XLA_MODES, hint="auto: XLA when the run repays its compile"),
+)
+
+
+def _task_fields(section: str) -> tuple[FieldSpec, ...]:
+    return tuple(
+        FieldSpec(s.key, s.label, only="task", hint=s.hint)
+        for s in TASK_SETTINGS.values()
+        if s.key.startswith(section + ".")
+    )
+
+
 SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
     "Task": (
-        FieldSpec("task.kind", "task", TASK_KINDS, hint="echo: seeds 000-002; count: seed 004"),
-        FieldSpec("task.size", "samples", only="echo", hint="length of the X/Y stream per epoch"),
-        FieldSpec("task.base", "P(Y=1) base", only="echo"),
-        FieldSpec("task.lags", "lags", only="echo", hint="lag:effect pairs, like 3:0.5, 8:-0.25"),
-        FieldSpec("task.bits", "bits", only="count", hint="string length; 2**bits strings exist"),
-        FieldSpec("task.train_size", "train strings", only="count"),
+        FieldSpec(
+            "task.kind", "task", TASK_KINDS, hint="; ".join(task_class(k).title for k in TASK_KINDS)
+        ),
+        *_task_fields("task"),
     ),
     "Model": (
         FieldSpec("model.cell", "cell", CELL_KINDS, hint="raw_rnn is the tutorial's raw-op cell"),
@@ -66,17 +94,7 @@ SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("model.layers", "layer sizes", only="stacked", hint="like 4, 5"),
         FieldSpec("model.stacked_cell", "stacked cell", STACKABLE_CELLS, only="stacked"),
     ),
-    "Training": (
-        FieldSpec("train.num_steps", "num_steps", only="echo", hint="truncated-backprop window"),
-        FieldSpec("train.batch_size", "batch size"),
-        FieldSpec("train.epochs", "epochs"),
-        FieldSpec("train.optimizer", "optimizer", OPTIMIZERS),
-        FieldSpec("train.learning_rate", "learning rate"),
-        FieldSpec("train.seed", "seed"),
-        FieldSpec("train.chunk", "windows/call", hint="windows per compiled call"),
-        FieldSpec("train.xla", "XLA", XLA_MODES, hint="auto: XLA when the run repays its compile"),
-        FieldSpec("train.eval_every", "eval every", only="count", hint="epochs between tests"),
-    ),
+    "Training": (*_task_fields("train"), *COMMON_TRAINING),
 }
 FIELDS: tuple[FieldSpec, ...] = tuple(spec for specs in SECTIONS.values() for spec in specs)
 
@@ -186,8 +204,7 @@ class SettingsPane(VerticalScroll):
             for spec in specs:
                 section, name = spec.key.split(".")
                 value = getattr(getattr(self._config, section), name)
-                classes = "field" + (f" only-{spec.only}" if spec.only else "")
-                with Vertical(classes=classes, id=f"field-{widget_id(spec.key)}"):
+                with Vertical(classes="field", id=f"field-{widget_id(spec.key)}"):
                     with Horizontal(classes="field-row"):
                         yield Label(spec.label, classes="field-label")
                         yield self._editor(spec, value, types[spec.key])
@@ -224,14 +241,6 @@ class SettingsPane(VerticalScroll):
                 [(choice, choice) for choice in spec.choices],
                 value=value,
                 allow_blank=False,
-                compact=True,
-                id=widget_id(spec.key),
-                name=spec.key,
-            )
-        elif kind is bool:
-            editor = Checkbox(
-                "jit_compile",
-                value=bool(value),
                 compact=True,
                 id=widget_id(spec.key),
                 name=spec.key,
@@ -290,9 +299,7 @@ class SettingsPane(VerticalScroll):
         """Parse every field into the config, flag the visible problems, post Changed."""
         raw = self._raw_values()
         config = deepcopy(self._config)
-        kind = raw["task.kind"]
-        cell = raw["model.cell"]
-        visible = {"", kind, "stacked" if cell == "stacked" else "single"}
+        visible = self._visible_keys(raw["task.kind"], raw["model.cell"])
         errors: dict[str, str] = {}
         for spec in FIELDS:
             try:
@@ -301,7 +308,7 @@ class SettingsPane(VerticalScroll):
                     value = parse_text(spec.key, value)
                 set_value(config, spec.key, value)
             except ConfigError as err:
-                if spec.only in visible:
+                if spec.key in visible:
                     errors[spec.key] = err.reason
         if not errors:
             try:
@@ -310,14 +317,23 @@ class SettingsPane(VerticalScroll):
                 errors[err.key or "train.batch_size"] = err.reason
         self._config = config
         self.errors = errors
-        self._show(kind, cell, errors)
+        self._show(visible, errors)
         self.post_message(self.Changed(deepcopy(config), dict(errors)))
 
-    def _show(self, kind: str, cell: str, errors: dict[str, str]) -> None:
-        for task_kind in TASK_KINDS:
-            self.set_class(kind == task_kind, f"-{task_kind}")
-        self.set_class(cell == "stacked", "-stacked")
-        self.set_class(cell != "stacked", "-single")
+    @staticmethod
+    def _visible_keys(kind: str, cell: str) -> set[str]:
+        """The keys that apply to this task and model (the others are hidden, not checked)."""
+        used = {setting.key for setting in task_class(kind).settings}
+        shape = "stacked" if cell == "stacked" else "single"
+        return {
+            spec.key
+            for spec in FIELDS
+            if spec.only in ("", shape) or (spec.only == "task" and spec.key in used)
+        }
+
+    def _show(self, visible: set[str], errors: dict[str, str]) -> None:
+        for spec in FIELDS:
+            self.query_one(f"#field-{widget_id(spec.key)}").display = spec.key in visible
         for spec in FIELDS:
             reason = errors.get(spec.key, "")
             label = self.query_one(f"#error-{widget_id(spec.key)}", Static)

@@ -6,35 +6,31 @@ line on the next frame, so a burst of progress messages costs one redraw.
 
 from __future__ import annotations
 
-import math
-
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from rnntui.durations import format_duration
 from rnntui.engine.events import Progress
+from rnntui.engine.session import RunState
+from rnntui.tasks.base import Metric, describe_metrics
 
 STATE_STYLES = {
-    "idle": "bold",
-    "loading TensorFlow": "bold yellow",
-    "starting": "bold yellow",
-    "training": "bold green",
-    "pausing": "bold yellow",
-    "paused": "bold yellow",
-    "stopping": "bold yellow",
-    "finished": "bold cyan",
-    "stopped": "bold cyan",
-    "failed": "bold red",
+    RunState.IDLE: "bold",
+    RunState.LOADING: "bold yellow",
+    RunState.STARTING: "bold yellow",
+    RunState.TRAINING: "bold green",
+    RunState.PAUSING: "bold yellow",
+    RunState.PAUSED: "bold yellow",
+    RunState.STOPPING: "bold yellow",
+    RunState.FINISHED: "bold cyan",
+    RunState.STOPPED: "bold cyan",
+    RunState.FAILED: "bold red",
 }
 
 
-def format_duration(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+def format_megabytes(megabytes: float) -> str:
+    return f"{megabytes / 1024:.1f} GB" if megabytes >= 1024 else f"{megabytes:.0f} MB"
 
 
 class StatusBar(Widget):
@@ -44,26 +40,33 @@ class StatusBar(Widget):
     StatusBar { height: 1; }
     """
 
-    state: reactive[str] = reactive("idle")
+    state: reactive[RunState] = reactive(RunState.IDLE)
     detail: reactive[str] = reactive("")  # e.g. the failure message
     epoch: reactive[int] = reactive(0)  # 1-based; 0 = none yet
     epochs: reactive[int] = reactive(0)
     step: reactive[int] = reactive(0)
     total_steps: reactive[int] = reactive(0)
     loss: reactive[float | None] = reactive(None)
-    metric: reactive[str] = reactive("")  # e.g. "test err 0.2%"
+    metric: reactive[str] = reactive("")  # e.g. "test error 0.20 %"
     steps_per_s: reactive[float] = reactive(0.0)
     eta_s: reactive[float | None] = reactive(None)
     device: reactive[str] = reactive("")
+    memory_mb: reactive[float] = reactive(0.0)  # the training device's memory in use
 
-    def clear_run(self, epochs: int = 0) -> None:
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.metrics: tuple[Metric, ...] = ()  # what the current run's task reports
+
+    def clear_run(self, epochs: int = 0, metrics: tuple[Metric, ...] = ()) -> None:
         """Forget the last run's numbers (a new run starts, or the app was reset)."""
+        self.metrics = metrics
         self.step = self.total_steps = self.epoch = 0
         self.epochs = epochs
         self.loss = None
         self.metric = ""
         self.steps_per_s = 0.0
         self.eta_s = None
+        self.memory_mb = 0.0
 
     def show_progress(self, progress: Progress, smoothed_loss: float | None) -> None:
         self.step = progress.step
@@ -72,10 +75,12 @@ class StatusBar(Widget):
         self.loss = smoothed_loss
         self.steps_per_s = progress.steps_per_s
         self.eta_s = progress.eta_s
+        self.memory_mb = progress.memory_mb
 
-    def show_metrics(self, metrics: dict) -> None:
-        if metrics.get("test_error_pct") is not None:
-            self.metric = f"test err {metrics['test_error_pct']:.2f}%"
+    def show_metrics(self, values: dict) -> None:
+        shown = describe_metrics(self.metrics, values)
+        if shown:
+            self.metric = "  ".join(shown)
 
     def render(self) -> Text:
         parts: list[tuple[str, str]] = [
@@ -94,10 +99,12 @@ class StatusBar(Widget):
             parts.append((f"  {self.metric}", ""))
         if self.steps_per_s:
             parts.append((f"  {self.steps_per_s:,.0f} steps/s", ""))
-        if self.state in ("training", "paused", "pausing") and self.eta_s is not None:
+        counting_down = self.state in (RunState.TRAINING, RunState.PAUSED, RunState.PAUSING)
+        if counting_down and self.eta_s is not None:
             parts.append((f"  ETA {format_duration(self.eta_s)}", ""))
         text = Text.assemble(*parts)
-        device = Text(f" {self.device} ", style="reverse") if self.device else Text()
+        memory = f" {format_megabytes(self.memory_mb)}" if self.memory_mb else ""
+        device = Text(f" {self.device}{memory} ", style="reverse") if self.device else Text()
         room = self.size.width - device.cell_len
         if text.cell_len > room:
             text.truncate(max(room, 0), overflow="ellipsis")

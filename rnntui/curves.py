@@ -1,0 +1,73 @@
+"""Curve maths shared by the chart, the past-run loader and the CLI's progress line.
+
+Pure Python and NumPy (imported lazily): no Textual, so the headless CLI uses the same smoothing
+the app draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+EMA_ALPHA = 0.02  # ~50-step window
+COMPARISON_POINTS = 1000  # a kept curve is downsampled to at most this many points
+
+
+class Ema:
+    """An exponential moving average debiased like TensorBoard's, so the start is not pulled
+    toward 0: after one value it equals that value."""
+
+    def __init__(self, alpha: float = EMA_ALPHA) -> None:
+        self.alpha = alpha
+        self._ema = 0.0
+        self._weight = 0.0
+
+    def add(self, value: float) -> float:
+        self._ema = (1 - self.alpha) * self._ema + self.alpha * value
+        self._weight = (1 - self.alpha) * self._weight + self.alpha
+        return self._ema / self._weight
+
+    @property
+    def value(self) -> float | None:
+        return self._ema / self._weight if self._weight else None
+
+
+def smooth(losses: Iterable[float], alpha: float = EMA_ALPHA) -> list[float]:
+    """The smoothed line of a whole series (what `Ema` gives value by value)."""
+    ema = Ema(alpha)
+    return [ema.add(loss) for loss in losses]
+
+
+def downsample(values: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x, mean of each bin) with at most `bins` bins; x is the 1-based step at the bin's end."""
+    import numpy as np  # here, not at import time: the first frame should not wait for NumPy
+
+    n = len(values)
+    if n <= bins:
+        return np.arange(1, n + 1, dtype=float), values.astype(float)
+    edges = np.linspace(0, n, bins + 1).astype(int)
+    sums = np.add.reduceat(values.astype(float), edges[:-1])
+    counts = np.diff(edges)
+    keep = counts > 0
+    return edges[1:][keep].astype(float), sums[keep] / counts[keep]
+
+
+@dataclass(frozen=True)
+class FinishedCurve:
+    """A finished run kept for comparison: its smoothed loss, downsampled."""
+
+    label: str
+    steps: tuple[float, ...]
+    losses: tuple[float, ...]
+
+
+def comparison_curve(label: str, smoothed: Iterable[float]) -> FinishedCurve:
+    """A comparison curve from a smoothed series (kept as at most 1,000 points)."""
+    import numpy as np
+
+    x, y = downsample(np.asarray(list(smoothed), dtype=float), COMPARISON_POINTS)
+    return FinishedCurve(label, tuple(float(v) for v in x), tuple(float(v) for v in y))

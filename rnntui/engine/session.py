@@ -1,0 +1,230 @@
+"""One training run as a whole: where it trains, its run folder, its state, how to control it.
+
+The app shows sessions; it does not run them. A session is plain Python (no Textual), so its
+life cycle — start, pause, resume, stop, finish, fail, stop on exit with a resume hint — is tested
+without a terminal. Three kinds share one interface:
+
+- `TrainingSession`: the trainer on a thread of this process (tests; scripts).
+- `ChildSession` (child_session.py): the trainer in a child process, which the app uses, so the
+  UI process never imports TensorFlow nor shares a GIL with the training loop; events arrive
+  over a pipe, control goes by signals.
+- `FollowedSession` (followed_session.py): a run another process trains (a detached run, the
+  app's own earlier one): followed from its run folder, controlled by the same signals.
+
+Events reach `on_event` on a background thread, after the session has updated its own state
+from them, so a listener that reads `session.state` when it handles an event sees it applied.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rnntui.config import Config
+from rnntui.engine.events import Event, Failed, Finished, Paused, Progress, Resumed, Started
+
+if TYPE_CHECKING:
+    from rnntui.engine.runs import RunFolder
+    from rnntui.engine.trainer import Trainer
+
+
+class RunState(StrEnum):
+    """What the app is doing; the values are what the status bar shows."""
+
+    LOADING = "loading TensorFlow"
+    IDLE = "idle"
+    STARTING = "starting"
+    TRAINING = "training"
+    PAUSING = "pausing"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+    @property
+    def active(self) -> bool:
+        """A training thread is (or is about to be) running."""
+        return self in ACTIVE
+
+
+ACTIVE = frozenset(
+    {RunState.STARTING, RunState.TRAINING, RunState.PAUSING, RunState.PAUSED, RunState.STOPPING}
+)
+
+
+class Session:
+    """What every kind of session offers; subclasses start the run and carry out control."""
+
+    def __init__(self, config: Config, on_event: Callable[[Event], None]) -> None:
+        self.config = config.copy()
+        self.on_event = on_event
+        self.state = RunState.IDLE
+        self.run_folder: RunFolder | None = None
+        self.runs_dir: Path | None = None  # as the user gave it (None: the default folder)
+        self.step = 0  # steps done, as the events tell
+        self.done = threading.Event()  # set once training has ended (or never started)
+        self.done.set()
+        self._lock = threading.Lock()
+
+    def start(self) -> str:
+        """Start (or start following) the run; returns a warning ("" when all is well)."""
+        raise NotImplementedError
+
+    def _handle(self, event: Event) -> None:
+        """Every event (background thread): track the state, then pass the event on."""
+        with self._lock:
+            self.state = _next_state(self.state, event)
+            if isinstance(event, Progress):
+                self.step = event.step
+            elif isinstance(event, Finished):
+                self.step = int(event.summary.get("steps", self.step))
+        self.on_event(event)
+
+    # --- control (any thread) ---------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.state.active
+
+    def _request(self, allowed: set[RunState], then: RunState, act: Callable[[], bool]) -> bool:
+        with self._lock:
+            if self.state not in allowed or not act():
+                return False
+            self.state = then
+            return True
+
+    def pause(self) -> bool:
+        """Ask the loop to pause at the next chunk; False when it is not training."""
+        return self._request({RunState.TRAINING}, RunState.PAUSING, self._pause)
+
+    def resume(self) -> bool:
+        return self._request({RunState.PAUSED}, RunState.TRAINING, self._resume)
+
+    def stop(self) -> bool:
+        """Stop at the next chunk (a checkpoint is written); False when nothing runs."""
+        return self._request(set(ACTIVE) - {RunState.STOPPING}, RunState.STOPPING, self._stop)
+
+    def _pause(self) -> bool:
+        raise NotImplementedError
+
+    def _resume(self) -> bool:
+        raise NotImplementedError
+
+    def _stop(self) -> bool:
+        raise NotImplementedError
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for training to end; True when it has."""
+        return self.done.wait(timeout)
+
+    # --- what it has to say -----------------------------------------------------------------------
+
+    def resume_command(self) -> str:
+        """The shell command that continues this run from its checkpoint ("" when unsaved)."""
+        if self.run_folder is None:
+            return ""
+        from rnntui.engine.runs import resume_command
+
+        return resume_command(self.run_folder.name, self.runs_dir)
+
+
+class TrainingSession(Session):
+    """The trainer on a thread of this process."""
+
+    def __init__(
+        self,
+        config: Config,
+        on_event: Callable[[Event], None],
+        *,
+        runs_dir: Path | None = None,
+        tensorboard: bool = False,
+        trainer_factory: Callable[..., Trainer] | None = None,
+    ) -> None:
+        """`runs_dir` None means the user's default runs folder; `trainer_factory` defaults to
+        `Trainer` (tests substitute a subclass)."""
+        super().__init__(config, on_event)
+        self.runs_dir = runs_dir
+        self.tensorboard = tensorboard
+        self.trainer_factory = trainer_factory
+        self.trainer: Trainer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> str:
+        """Create the run folder and start training. When the run folder cannot be made the run
+        still trains, unsaved, and the warning says why and what to do."""
+        if self._thread is not None:
+            raise RuntimeError("a session runs once; make a new one for another run")
+        self.run_folder, warning = create_run_folder(self.config, self.runs_dir)
+        factory = self.trainer_factory
+        if factory is None:
+            from rnntui.engine.trainer import Trainer as factory
+        self.trainer = factory(
+            self.config,
+            self._handle,
+            run=self.run_folder,
+            tensorboard=self.tensorboard and self.run_folder is not None,
+        )
+        self.state = RunState.STARTING
+        self.done.clear()
+        # not a daemon: at exit the interpreter waits for the stopped loop's checkpoint
+        self._thread = threading.Thread(target=self._train, name="rnntui-training")
+        self._thread.start()
+        return warning
+
+    def _train(self) -> None:
+        assert self.trainer is not None
+        try:
+            self.trainer.run()
+        except Exception as error:  # Trainer.run never raises; a bug there must not go unseen
+            self._handle(Failed(f"{type(error).__name__}: {error}", self.trainer.step))
+        finally:
+            self.done.set()  # the checkpoint is on disk: an exit may go on
+
+    def _pause(self) -> bool:
+        assert self.trainer is not None
+        self.trainer.pause()
+        return True
+
+    def _resume(self) -> bool:
+        assert self.trainer is not None
+        self.trainer.resume()
+        return True
+
+    def _stop(self) -> bool:
+        assert self.trainer is not None
+        self.trainer.stop()
+        return True
+
+
+def create_run_folder(config: Config, runs_dir: Path | None) -> tuple[RunFolder | None, str]:
+    """A new run folder, or None and the one-line reason it could not be made."""
+    from rnntui.engine.runs import RunFolder
+
+    try:
+        return RunFolder.create(config, runs_dir), ""
+    except OSError as error:
+        where = runs_dir or "the runs folder"
+        return None, (
+            f"cannot create a run folder in {where}: {error.strerror or error}; "
+            "this run is not saved (try rnntui --runs-dir DIR)"
+        )
+
+
+def _next_state(state: RunState, event: Event) -> RunState:
+    """The state after `event`. A stop request wins over late pause/resume news."""
+    match event:
+        case Started() | Progress() if state is RunState.STARTING:
+            return RunState.TRAINING
+        case Paused() if state is not RunState.STOPPING:
+            return RunState.PAUSED
+        case Resumed() if state is not RunState.STOPPING:
+            return RunState.TRAINING
+        case Finished(stopped=stopped):
+            return RunState.STOPPED if stopped else RunState.FINISHED
+        case Failed():
+            return RunState.FAILED
+    return state

@@ -1,0 +1,122 @@
+"""What every task offers the engine and the app: data, shapes, baselines, metrics, a preview.
+
+A task is one module in `tasks/` with a class that satisfies `Task` (and is listed in the
+registry, `tasks/__init__.py`). The engine reads only this interface; it never asks which task it
+is training, so adding a task touches no engine code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from rnntui.config import Config, TaskConfig
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """An analytic loss level: what a predictor knowing `label` achieves."""
+
+    label: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A number a task reports besides the training loss (in the summary under `key`)."""
+
+    key: str  # e.g. "test_error_pct"
+    label: str  # e.g. "test error"
+    spec: str = ".4f"  # format spec of the value
+    unit: str = ""  # printed after the value, e.g. " %"
+
+    def format(self, value: float) -> str:
+        return f"{self.label} {value:{self.spec}}{self.unit}"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A config key a task uses, as the settings form shows it (keys not listed stay hidden)."""
+
+    key: str
+    label: str
+    hint: str = ""
+
+
+class Evaluator(Protocol):
+    """What a task's evaluation may ask of the model being trained (see `CompiledSteps`)."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Class ids for a batch of whole sequences (each from a zero state)."""
+        ...
+
+
+@runtime_checkable
+class Task(Protocol):
+    """The data a network trains on, and how to judge what it learned."""
+
+    kind: ClassVar[str]  # the `task.kind` value that selects it
+    title: ClassVar[str]  # one line for the settings form
+    settings: ClassVar[tuple[Setting, ...]]  # the task.* and train.* keys this task uses
+    metrics: ClassVar[tuple[Metric, ...]]  # what `evaluate` reports
+    headline: ClassVar[str]  # the summary key that ranks runs: "final_loss" or a metric's key
+    truncated: ClassVar[bool]  # windows of train.num_steps over long streams (else whole items)
+
+    num_classes: int
+    input_dim: int
+    one_hot: bool  # inputs are class ids to one-hot encode (else float features)
+    many_to_many: bool  # a prediction at every step, and the state carries across windows
+    sum_loss: bool  # minimise the summed cross-entropy of a window (else its mean)
+
+    @classmethod
+    def from_config(cls, task: TaskConfig, seed: int) -> Task:
+        """Build the task a config describes; `seed` (train.seed) fixes its data."""
+        ...
+
+    @classmethod
+    def check_config(cls, config: Config) -> None:
+        """Checks that span several fields; raise `ConfigError` naming the key to change."""
+        ...
+
+    def windows(self, epoch: int, batch_size: int, num_steps: int) -> tuple[Any, Any]:
+        """x, y for one epoch, windows first: x [W, batch, steps(, features)], y [W, batch(...)]."""
+        ...
+
+    def steps_per_epoch(self, batch_size: int, num_steps: int) -> int: ...
+
+    def estimate_bytes(self, batch_size: int, num_steps: int) -> int:
+        """A safe upper bound of the memory one epoch of data takes."""
+        ...
+
+    def baselines(self) -> tuple[Baseline, ...]:
+        """Loss levels drawn on the chart (may be empty)."""
+        ...
+
+    def evaluate(self, model: Evaluator) -> dict[str, float]:
+        """The task's metrics for the model as it is now (keys of `metrics`)."""
+        ...
+
+    def preview(self) -> Any:
+        """A frozen dataclass of plain values for the task's preview widget."""
+        ...
+
+    def sample_inputs(self, steps: int) -> list[list[float]]:
+        """The first `steps` inputs as the network is fed them (for the inspector)."""
+        ...
+
+
+def summary_fields(task: Task, metrics: dict[str, float]) -> dict[str, Any]:
+    """What a run summary adds for its task: the latest metrics and the baselines."""
+    fields: dict[str, Any] = {metric.key: metrics.get(metric.key) for metric in task.metrics}
+    baselines = task.baselines()
+    if baselines:
+        fields["baselines"] = {b.label: round(b.value, 4) for b in baselines}
+    return fields
+
+
+def describe_metrics(metrics_of: tuple[Metric, ...], values: dict[str, Any]) -> list[str]:
+    """Each known metric with a value, formatted ("test error 0.19 %")."""
+    return [m.format(values[m.key]) for m in metrics_of if values.get(m.key) is not None]

@@ -1,0 +1,109 @@
+"""TensorFlow in a helper process, for the app's own small jobs (the inspector, the device name).
+
+The app's UI process never imports TensorFlow: the import holds the GIL for hundreds of
+milliseconds at a time, which froze keys and redraws for the first seconds (UI lag p99 344 ms,
+max 404 ms measured). This process imports it once, in parallel, and answers calls over a pipe;
+training runs in processes of its own (see engine/child_session.py). It is a daemon: quitting
+the app ends it at once, even mid-import.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+def _preload() -> str:
+    from rnntui.engine.trainer import preload_tensorflow
+
+    return preload_tensorflow()
+
+
+def _inspect(*args: Any, **kwargs: Any) -> Any:
+    from rnntui.lstm_inspect import inspect_lstm
+
+    return inspect_lstm(*args, **kwargs)
+
+
+JOBS: dict[str, Callable[..., Any]] = {"preload": _preload, "inspect": _inspect}
+
+
+class TensorFlowProcess:
+    """Calls run one at a time in the helper process; errors come back as RuntimeError.
+
+    A plain subprocess speaking pickle over its stdin/stdout: multiprocessing's spawn start
+    fails inside a running Textual app (it hands the replaced sys.stderr's descriptor to its
+    resource tracker: "bad value(s) in fds_to_keep").
+    """
+
+    def __init__(self) -> None:
+        environment = {"TF_CPP_MIN_LOG_LEVEL": "2", **os.environ}
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "from rnntui.tf_process import serve; serve()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=environment,
+            start_new_session=True,  # a Ctrl+C meant for the app is not for it
+        )
+        self._lock = threading.Lock()
+
+    def call(self, job: str, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            try:
+                _send(self._process.stdin, (job, args, kwargs))
+                ok, value = _receive(self._process.stdout)
+            except (EOFError, OSError, pickle.UnpicklingError) as error:
+                raise RuntimeError("the TensorFlow helper process has ended") from error
+        if not ok:
+            raise RuntimeError(value)
+        return value
+
+    def close(self) -> None:
+        """End the helper at once (it may be mid-import; nothing of it needs saving)."""
+        if self._process.poll() is None:
+            self._process.kill()
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None:
+                stream.close()
+        self._process.wait()
+
+
+def _send(stream: Any, value: Any) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack("<Q", len(data)) + data)
+    stream.flush()
+
+
+def _receive(stream: Any) -> Any:
+    header = stream.read(8)
+    if len(header) < 8:
+        raise EOFError
+    (size,) = struct.unpack("<Q", header)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+def serve() -> None:
+    """The helper's loop: a call in from stdin, its result out on stdout, until stdin closes."""
+    requests = os.fdopen(os.dup(0), "rb")
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # stray prints (there should be none) must not corrupt the replies
+    while True:
+        try:
+            job, args, kwargs = _receive(requests)
+        except (EOFError, OSError):
+            return
+        try:
+            reply = (True, JOBS[job](*args, **kwargs))
+        except Exception as error:  # noqa: BLE001 - sent back as one line
+            reply = (False, f"{type(error).__name__}: {error}")
+        _send(replies, reply)
