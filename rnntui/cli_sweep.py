@@ -221,7 +221,7 @@ class SweepView:
             self._redraw(self.runner)  # the final states stay on screen above the table
 
     def _counts(self, runner: Any) -> str:
-        order = ("running", "queued", "finished", "failed", "pruned", "stopped")
+        order = ("running", "paused", "queued", "finished", "failed", "pruned", "stopped")
         parts = [f"{runner.count(state)} {state}" for state in order if runner.count(state)]
         return ", ".join(parts) + f"  ({runner.wall_s:.1f} s)"
 

@@ -178,11 +178,23 @@ def test_the_table_has_mean_and_std_over_seeds_per_configuration():
     assert (second["mean"], second["std"], second["seeds"]) == (0.52, 0.0, 1)
     assert (second["pending"], second["pruned"], second["pruned_at_epoch"]) == (1, 1, 2)
     text = format_table(table)
-    assert "0.6200 ± 0.0283" in text and "≈ lag 3 +0.0008" in text
+    assert text.splitlines()[1].startswith(
+        "num_steps=2  final loss  0.6200 ± 0.0283      2       1"
+    )
+    assert "≈ lag 3 +0.0008" in text
     assert "pruned at epoch 2" in text and "failed: num_steps=2_seed=2: FloatingPointError" in text
     csv_lines = results_csv(table).splitlines()
     assert csv_lines[0].startswith("train.num_steps,metric,mean,std,seeds,failed,pruned")
     assert csv_lines[1].startswith("2,final_loss,0.62,0.0283,2,1,0,,0,")
+
+
+def test_a_task_with_a_headline_metric_is_tabulated_by_it():
+    (spec,) = expand(load_preset("count-lstm"), parse_grid(["model.state_size=12"]), 1)
+    summary = {"task": "count", "final_loss": 3.1, "test_error_pct": 0.19, "steps_per_s": 9.0}
+    table = build_table("s", "/x", [RunRecord(spec, Path("/x"), "finished", summary)])
+    (row,) = table["rows"]
+    assert (row["metric"], row["mean"], row["std"]) == ("test_error_pct", 0.19, 0.0)
+    assert "state_size=12  test error  0.19 ± 0.00 %" in format_table(table)
 
 
 def test_the_continue_command_repeats_the_sweep():

@@ -113,4 +113,4 @@ def test_ray_missing_names_the_extra(tmp_path):
         capture_output=True, text=True, env=env, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2
-    assert result.stderr == "rnntui: --ray needs Ray: pip install 'rnntui[ray]'\n"
+    assert result.stderr == "rnntui: --ray: needs the ray package: pip install 'rnntui[ray]'\n"

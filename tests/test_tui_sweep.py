@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from rnntui.config import apply_overrides, load_preset
+from rnntui.curves import smooth
 from rnntui.engine.runs import RunFolder
 from rnntui.sweep.folder import SweepFolder
 from rnntui.sweep.grid import SweepDefinition, parse_grid
 from rnntui.tui.sweep_app import SweepApp
-from rnntui.tui.widgets.loss_chart import LossChart, smooth
+from rnntui.tui.widgets.loss_chart import LossChart
 from rnntui.tui.widgets.sweep_table import SweepTable
 from tests.test_tui import plain, wait_for
 

@@ -18,7 +18,6 @@ import contextlib
 import csv
 import io
 import json
-import os
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +33,7 @@ from rnntui.engine.runs import (
     SUMMARY_FILE,
     RunFolder,
     default_runs_dir,
+    process_is_rnntui,
     read_metrics,
 )
 from rnntui.sweep.grid import RunSpec, SweepDefinition
@@ -73,7 +73,7 @@ class RunRecord:
 
     spec: RunSpec
     path: Path
-    state: str  # pending | stopped | finished | failed | pruned
+    state: str  # pending | stopped | finished | failed | pruned | busy (trained elsewhere)
     summary: dict[str, Any] | None
 
 
@@ -180,6 +180,8 @@ class SweepFolder:
             state, summary = run_state(path, spec.config)
             if spec.label in pruned and state not in ("finished", "failed"):
                 state = "pruned"
+            elif state not in FINAL_STATES and RunFolder(path).live_owner() is not None:
+                state = "busy"  # another process trains it (e.g. `rnntui train --resume`)
             records.append(RunRecord(spec, path, state, summary))
         return records
 
@@ -189,7 +191,7 @@ class SweepFolder:
 
     def prepare(self, record: RunRecord) -> Job | None:
         """The job that brings a run to its end, or None when it has ended (or was pruned)."""
-        if record.state in FINAL_STATES:
+        if record.state in (*FINAL_STATES, "busy"):
             return None
         spec, path = record.spec, record.path
         resume = record.state == "stopped"
@@ -280,18 +282,7 @@ def _read_json(path: Path) -> Any:
 
 def _alive(pid: Any) -> bool:
     """Whether the sweep's launching process still runs (not just some process with its pid)."""
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: it exists
-        pass
-    try:  # Linux: a recycled pid belongs to something else
-        return b"rnntui" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return True
+    return isinstance(pid, int) and pid > 0 and process_is_rnntui(pid)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from rnntui.config import Config
 from rnntui.sweep.folder import Job
 from rnntui.sweep.runner import SweepRunner
 
@@ -74,31 +75,43 @@ def detect_gpus() -> list[str]:
 
 def worker_main(conn: Connection, label: str, env: dict[str, str], log_path: str) -> None:
     """Entry point of a worker process."""
-    # The launching process owns Ctrl+C and hang-ups (a terminal signals the whole group) and
-    # tells workers to stop; a worker ignoring them can still write its checkpoint.
-    for name in ("SIGINT", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_IGN)
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log, 1)  # TensorFlow's C++ logs must not scribble over the progress view
     os.dup2(log, 2)
     os.close(log)
     os.environ.update(env)
-    _Worker(conn, label).serve()
+    worker = _Worker(conn, label)
+    # The launching process owns Ctrl+C and hang-ups (a terminal signals the whole group) and
+    # tells workers to stop. The signals that control one run (what the app sends a run it
+    # follows: SIGTERM stop, SIGUSR1 pause, SIGUSR2 resume) act on this worker's current run.
+    for name in ("SIGINT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGUSR1", "SIGUSR2"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), worker.on_signal)
+    worker.serve()
 
 
 def _setup_tensorflow() -> None:
-    """Before any op: memory growth on GPUs (so runs can share one), one thread on CPU."""
+    """Import TensorFlow once; on CPU, one thread per worker (a worker per core: more threads
+    would only fight over the cores). Devices and GPU memory growth follow each run's config
+    (`train.device`, `train.gpu_memory_growth`), applied by the trainer."""
     from rnntui.tf_runtime import import_tf
 
     tf = import_tf()
-    gpus = tf.config.list_physical_devices("GPU")
-    for gpu in gpus:
-        with contextlib.suppress(RuntimeError, ValueError):
-            tf.config.experimental.set_memory_growth(gpu, True)
-    if not gpus:  # a worker per core: more threads would only fight over the cores
+    if not tf.config.list_physical_devices("GPU"):
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def worker_config(config: Config) -> Config:
+    """The config a worker trains: a worker given one GPU (CUDA_VISIBLE_DEVICES) sees it as the
+    only one, so `gpu:N` means that GPU there. The run folder keeps the config as written."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES") and config.train.device.startswith("gpu:"):
+        config = config.copy()
+        config.train.device = "gpu"
+    return config
 
 
 class _Worker:
@@ -106,7 +119,7 @@ class _Worker:
         self.conn = conn
         self.label = label
         self.jobs: queue.Queue[Job | None] = queue.Queue()
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # `send` may stop the run while `_run` holds it
         self.trainer: Any = None
         self.current: str | None = None
         self.prune_names: set[str] = set()
@@ -125,6 +138,19 @@ class _Worker:
             self.conn.send(message)
         except OSError:  # the launching process is gone: stop with a checkpoint
             self._stop()
+
+    def on_signal(self, signum: int, frame: Any) -> None:  # noqa: ARG002 - handler signature
+        trainer = self.trainer  # no lock: this runs on the main thread, which may hold it
+        if trainer is None:
+            if signum == signal.SIGTERM:
+                os._exit(0)  # idle: nothing to save
+            return
+        if signum == signal.SIGTERM:
+            trainer.stop()  # this run stops with a checkpoint; the worker takes the next one
+        elif signum == getattr(signal, "SIGUSR1", None):
+            trainer.pause()
+        elif signum == getattr(signal, "SIGUSR2", None):
+            trainer.resume()
 
     def _listen(self) -> None:
         while True:
@@ -160,7 +186,8 @@ class _Worker:
                 return
             forward = _Forwarder(self.send, job.name)
             run = RunFolder(Path(job.path))
-            self.trainer = Trainer(job.config, forward, run=run, resume=job.resume)
+            config = worker_config(job.config)
+            self.trainer = Trainer(config, forward, run=run, resume=job.resume)
             self.current = job.name
         summary = self.trainer.run()
         with self.lock:
@@ -170,33 +197,35 @@ class _Worker:
 
 
 class _Forwarder:
-    """Trainer callback in a worker: started, throttled progress, epoch ends, up the pipe."""
+    """Trainer callback in a worker: started, throttled progress, pauses, epoch ends."""
 
     def __init__(self, send: Any, name: str) -> None:
+        from rnntui.curves import Ema
+
         self.send = send
         self.name = name
-        self.smoothed: float | None = None
+        self.smoothed = Ema()  # the smoothing of the progress bar and the chart
         self.last = 0.0
 
     def __call__(self, event: Any) -> None:
-        from rnntui.engine.events import EpochEnd, Progress, Started
+        from rnntui.engine.events import EpochEnd, Paused, Progress, Resumed, Started
 
         if isinstance(event, Started):
             self.send("started", self.name, event.total_steps, event.start_step, event.device)
         elif isinstance(event, Progress):
-            for loss in event.losses:  # the same smoothing as the progress bar and the chart
-                self.smoothed = (
-                    loss if self.smoothed is None else 0.98 * self.smoothed + 0.02 * loss
-                )
+            for loss in event.losses:
+                self.smoothed.add(loss)
             now = time.monotonic()
             if now - self.last >= PROGRESS_INTERVAL_S or event.step >= event.total_steps:
                 self.last = now
                 self.send(
-                    "progress", self.name, event.step, event.total_steps, self.smoothed,
+                    "progress", self.name, event.step, event.total_steps, self.smoothed.value,
                     event.steps_per_s,
                 )  # fmt: skip
         elif isinstance(event, EpochEnd):
             self.send("epoch", self.name, event.epoch, dict(event.metrics))
+        elif isinstance(event, Paused | Resumed):
+            self.send("paused", self.name, isinstance(event, Paused))
 
 
 # --- the launching process ------------------------------------------------------------------------
@@ -324,6 +353,8 @@ class LocalPool:
                 runner.progress(*args)
             elif kind == "epoch":
                 runner.epoch_end(*args)
+            elif kind == "paused":
+                runner.paused(*args)
             elif kind == "done":
                 name, summary, pruned = args
                 slot.job = None

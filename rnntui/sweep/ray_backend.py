@@ -25,6 +25,7 @@ from typing import Any
 
 from rnntui.atomic_write import atomic_write_bytes
 from rnntui.config import ConfigError
+from rnntui.curves import Ema
 from rnntui.engine.runs import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
@@ -32,6 +33,7 @@ from rnntui.engine.runs import (
     SUMMARY_FILE,
     RunFolder,
 )
+from rnntui.extras import missing_extra
 from rnntui.sweep.folder import Job
 from rnntui.sweep.runner import SweepRunner
 from rnntui.tf_runtime import quiet_native_stderr
@@ -43,14 +45,13 @@ JOIN_TRIES = 4  # about a second each
 STOP_TIMEOUT_S = 30.0
 MAX_RETRIES = 2  # Ray re-runs a task whose worker died this many times
 LOCAL = "local"
-NEEDS_RAY = "--ray needs Ray: pip install 'rnntui[ray]'"
 
 
 def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ConfigError(NEEDS_RAY) from None
+        raise ConfigError(missing_extra("ray") or "Ray does not import", source="--ray") from None
     return ray
 
 
@@ -371,7 +372,7 @@ class _Relay:
         self.lock = threading.Lock()
         self.updates: list[tuple] = []
         self.latest: tuple | None = None
-        self.smoothed: float | None = None
+        self.smoothed = Ema()
         self.pruned = False
         self.trainer: Any = None
         self.done = threading.Event()
@@ -387,14 +388,13 @@ class _Relay:
                 )
             elif isinstance(event, Progress):
                 for loss in event.losses:
-                    s = self.smoothed
-                    self.smoothed = loss if s is None else 0.98 * s + 0.02 * loss
+                    self.smoothed.add(loss)
                 self.updates.append(
                     (self.name, "metrics", event.first_step, event.epoch, list(event.losses),
                      event.wall_s)
                 )  # fmt: skip
                 self.latest = (
-                    self.name, "progress", event.step, event.total_steps, self.smoothed,
+                    self.name, "progress", event.step, event.total_steps, self.smoothed.value,
                     event.steps_per_s,
                 )  # fmt: skip
             elif isinstance(event, EpochEnd):

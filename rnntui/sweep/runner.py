@@ -18,7 +18,7 @@ from typing import Any
 from rnntui.engine.runs import RunFolder
 from rnntui.sweep.folder import Job, RunRecord, SweepFolder
 from rnntui.sweep.prune import MedianRule
-from rnntui.sweep.table import metric_of
+from rnntui.sweep.table import epoch_value, metric_of
 
 STATUS_INTERVAL_S = 1.0
 
@@ -30,7 +30,7 @@ class RunStatus:
     name: str
     label: str
     seed: int
-    state: str  # queued | running | finished | failed | stopped | pruned | done (before this sweep)
+    state: str  # queued | running | paused | finished | failed | stopped | pruned
     step: int = 0
     total: int = 0
     loss: float | None = None
@@ -66,6 +66,7 @@ class SweepRunner:
         self._to_prune: list[str] = []
         self._records = {r.spec.name: r for r in records}
         self._epochs = {r.spec.name: r.spec.config.train.epochs for r in records}
+        self._kinds = {r.spec.name: r.spec.config.task.kind for r in records}
         self.started = time.monotonic()
         self._last_status = 0.0
         queued = {job.name for job in jobs}
@@ -100,6 +101,10 @@ class SweepRunner:
         run.worker, run.total, run.step, run.pid = worker, total, step, pid
         self._set(run, "running")
 
+    def paused(self, name: str, paused: bool) -> None:
+        """Someone paused or resumed the run (the app signals a run it follows)."""
+        self._set(self.runs[name], "paused" if paused else "running")
+
     def progress(self, name: str, step: int, total: int, loss: float | None, rate: float) -> None:
         run = self.runs[name]
         run.step, run.total, run.loss, run.steps_per_s = step, total, loss, rate
@@ -109,7 +114,7 @@ class SweepRunner:
         if self.rule is None:
             return
         run = self.runs[name]
-        value = metrics.get("test_error_pct", metrics.get("tail_loss"))
+        value = epoch_value(self._kinds[name], metrics)
         last = epoch + 1 >= self._epochs[name]
         decision = self.rule.report(run.label, name, epoch, value, last)
         if decision is None:

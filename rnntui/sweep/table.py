@@ -1,8 +1,9 @@
 """The sweep's result: one row per configuration, the metric's mean ± std over its seeds.
 
-The metric is the task's: the test error (count) or the final loss (echo: the mean loss over the
-last 10 % of the final epoch), with the echo task's analytic baselines beside it. The std is the
-sample standard deviation (ddof=1) over the finished seeds, 0 for a single seed.
+The metric is the task's headline (`Task.headline`): the final loss (the mean loss over the last
+10 % of the final epoch) or a metric such as count's test error, with the task's analytic
+baselines beside it when it has any. The std is the sample standard deviation (ddof=1) over the
+finished seeds, 0 for a single seed.
 """
 
 from __future__ import annotations
@@ -13,12 +14,37 @@ from typing import Any
 
 from rnntui.sweep.folder import RunRecord
 
+FINAL_LOSS = "final_loss"
+
+
+def headline(kind: object) -> str:
+    """The summary key that ranks runs of a task kind (final_loss for a kind not known here)."""
+    from rnntui.tasks import REGISTRY, task_class
+
+    return task_class(kind).headline if isinstance(kind, str) and kind in REGISTRY else FINAL_LOSS
+
 
 def metric_of(summary: dict[str, Any]) -> tuple[str, float | None]:
-    """(metric name, value) of a run summary: test error when the task has one, else final loss."""
-    if summary.get("task") == "count" or summary.get("test_error_pct") is not None:
-        return "test_error_pct", summary.get("test_error_pct")
-    return "final_loss", summary.get("final_loss")
+    """(metric key, value) of a run summary: its task's headline."""
+    key = headline(summary.get("task"))
+    return key, summary.get(key)
+
+
+def epoch_value(kind: str, metrics: dict[str, float]) -> float | None:
+    """The headline as an epoch end measured it (None in an epoch that did not evaluate it)."""
+    key = headline(kind)
+    return metrics.get("tail_loss" if key == FINAL_LOSS else key)
+
+
+def metric_format(key: str) -> tuple[str, str, str]:
+    """(label, format spec, unit) of a headline key, from the task that reports it."""
+    from rnntui.tasks import TASK_KINDS, task_metrics
+
+    for kind in TASK_KINDS:
+        for metric in task_metrics(kind):
+            if metric.key == key:
+                return metric.label, metric.spec, metric.unit
+    return key.replace("_", " "), ".4f", ""
 
 
 def build_table(
@@ -37,8 +63,7 @@ def build_table(
     for label, group in groups.items():
         finished = [r for r in group if r.state == "finished" and r.summary]
         values = [v for v in (metric_of(r.summary)[1] for r in finished) if v is not None]
-        kind = group[0].spec.config.task.kind
-        metric = "test_error_pct" if kind == "count" else "final_loss"
+        metric = headline(group[0].spec.config.task.kind)
         mean = statistics.fmean(values) if values else None
         std = statistics.stdev(values) if len(values) > 1 else (0.0 if values else None)
         baselines = next((r.summary.get("baselines") for r in finished if r.summary), None)
@@ -53,7 +78,7 @@ def build_table(
                 "runs": [r.spec.name for r in group],
                 "pruned": sum(r.state == "pruned" for r in group),
                 "pruned_at_epoch": pruned.get(label, {}).get("epoch"),
-                "pending": sum(r.state in ("pending", "stopped") for r in group),
+                "pending": sum(r.state in ("pending", "stopped", "busy") for r in group),
                 "steps_per_s": _round(_mean(r.summary.get("steps_per_s") for r in finished), 1),
                 "wall_s": _round(_mean(r.summary.get("wall_s") for r in finished), 2),
                 "baselines": baselines or {},
@@ -99,12 +124,8 @@ def format_table(table: dict[str, Any]) -> str:
     for row in rows:
         label = ", ".join(f"{key.split('.')[1]}={_value(v)}" for key, v in row["config"].items())
         mean = row["mean"]
-        if mean is None:
-            spread = "-"
-        elif row["metric"] == "test_error_pct":
-            spread = f"{mean:.2f} ± {row['std']:.2f} %"
-        else:
-            spread = f"{mean:.4f} ± {row['std']:.4f}"
+        metric_label, spec, unit = metric_format(row["metric"])
+        spread = "-" if mean is None else f"{mean:{spec}} ± {row['std']:{spec}}{unit}"
         notes = []
         if row["pruned"]:
             notes.append(f"pruned at epoch {row['pruned_at_epoch']} ({row['pruned']} run(s))")
@@ -113,11 +134,11 @@ def format_table(table: dict[str, Any]) -> str:
         lines.append(
             [
                 label or "(preset)",
-                "test error" if row["metric"] == "test_error_pct" else "final loss",
+                metric_label,
                 spread,
                 str(row["seeds"]),
                 str(row["failed"] or "-"),
-                nearest_baseline(mean, row["baselines"]) if row["metric"] == "final_loss" else "",
+                nearest_baseline(mean, row["baselines"]) if row["metric"] == FINAL_LOSS else "",
                 f"{row['steps_per_s']:,.0f}" if row["steps_per_s"] is not None else "-",
                 f"{row['wall_s']:.1f}" if row["wall_s"] is not None else "-",
                 "  ".join(notes),

@@ -19,8 +19,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
-from rnntui.engine.events import Baseline
-from rnntui.tui.widgets.loss_chart import FinishedCurve, LossChart, comparison_curve, smooth
+from rnntui.curves import FinishedCurve, comparison_curve, smooth
+from rnntui.tasks.base import Baseline
+from rnntui.tui.widgets.loss_chart import LossChart
 from rnntui.tui.widgets.sweep_table import SweepTable
 
 POLL_INTERVAL_S = 1.0

@@ -47,11 +47,12 @@ def row_state(row: dict[str, Any], live: dict[str, dict[str, Any]]) -> Text:
 
 
 def spread(row: dict[str, Any]) -> str:
+    from rnntui.sweep.table import metric_format
+
     if row["mean"] is None:
         return "-"
-    if row["metric"] == "test_error_pct":
-        return f"{row['mean']:.2f} ± {row['std']:.2f} %"
-    return f"{row['mean']:.4f} ± {row['std']:.4f}"
+    _, spec, unit = metric_format(row["metric"])
+    return f"{row['mean']:{spec}} ± {row['std']:{spec}}{unit}"
 
 
 class SweepTable(DataTable):
