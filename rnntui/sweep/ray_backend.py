@@ -50,8 +50,9 @@ LOCAL = "local"
 def import_ray() -> Any:
     try:
         import ray
-    except ImportError:
-        raise ConfigError(missing_extra("ray") or "Ray does not import", source="--ray") from None
+    except ImportError as error:  # not installed, or installed but broken
+        hint = missing_extra("ray") or f"Ray does not import ({error}); reinstall 'rnntui[ray]'"
+        raise ConfigError(hint, source="--ray") from None
     return ray
 
 
