@@ -67,6 +67,13 @@ def wait_for_running(root: Path, process: subprocess.Popen, steps: int, checkpoi
     raise AssertionError("no run got going in time")
 
 
+def wait_for_state(root: Path, run: str, state: str) -> None:
+    deadline = time.monotonic() + 30
+    while SweepFolder(sweep_folder(root)).read_status()["runs"][run]["state"] != state:
+        assert time.monotonic() < deadline, f"{run} never became {state}"
+        time.sleep(0.1)
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -335,6 +342,12 @@ def test_a_killed_worker_is_replaced_and_its_run_resumes_from_its_checkpoint(tmp
     process = start_sweep([*args, "--json"])
     victim, pid = wait_for_running(tmp_path, process, steps=300, checkpoint=True)
     run = sweep_folder(tmp_path) / "runs" / victim
+    # a run of a sweep obeys what the app sends a run it follows: pause, then resume
+    os.kill(pid, signal.SIGUSR1)
+    wait_for_state(tmp_path, victim, "paused")
+    assert json.loads((run / "status.json").read_text())["state"] == "paused"  # the run's own
+    os.kill(pid, signal.SIGUSR2)
+    wait_for_state(tmp_path, victim, "running")
     saved = RunFolder(run).read_checkpoint().step
     before = read_metrics(run / "metrics.jsonl")
     os.kill(pid, signal.SIGKILL)
