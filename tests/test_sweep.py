@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +68,10 @@ def wait_for_running(root: Path, process: subprocess.Popen, steps: int, checkpoi
     raise AssertionError("no run got going in time")
 
 
-def wait_for_state(root: Path, run: str, state: str) -> None:
+def wait_for_state(root: Path, run: str, wanted: Callable[[str], bool]) -> None:
     deadline = time.monotonic() + 30
-    while SweepFolder(sweep_folder(root)).read_status()["runs"][run]["state"] != state:
-        assert time.monotonic() < deadline, f"{run} never became {state}"
+    while not wanted(SweepFolder(sweep_folder(root)).read_status()["runs"][run]["state"]):
+        assert time.monotonic() < deadline, f"{run} never got there"
         time.sleep(0.1)
 
 
@@ -338,16 +339,18 @@ def test_ctrl_c_stops_every_worker_with_checkpoints_and_the_sweep_continues(tmp_
 
 
 def test_a_killed_worker_is_replaced_and_its_run_resumes_from_its_checkpoint(tmp_path):
-    args = ["echo-raw-5", *SLOW, "--seeds", "2", "--workers", "2", "--runs-dir", str(tmp_path)]
+    # 12,800 steps a run (5 s on a quiet machine): time to pause, resume and kill it mid-way
+    longer = [*SLOW, "--set", "train.epochs=64"]
+    args = ["echo-raw-5", *longer, "--seeds", "2", "--workers", "2", "--runs-dir", str(tmp_path)]
     process = start_sweep([*args, "--json"])
     victim, pid = wait_for_running(tmp_path, process, steps=300, checkpoint=True)
     run = sweep_folder(tmp_path) / "runs" / victim
     # a run of a sweep obeys what the app sends a run it follows: pause, then resume
     os.kill(pid, signal.SIGUSR1)
-    wait_for_state(tmp_path, victim, "paused")
+    wait_for_state(tmp_path, victim, lambda state: state == "paused")
     assert json.loads((run / "status.json").read_text())["state"] == "paused"  # the run's own
     os.kill(pid, signal.SIGUSR2)
-    wait_for_state(tmp_path, victim, "running")
+    wait_for_state(tmp_path, victim, lambda state: state != "paused")
     saved = RunFolder(run).read_checkpoint().step
     before = read_metrics(run / "metrics.jsonl")
     os.kill(pid, signal.SIGKILL)
@@ -357,7 +360,7 @@ def test_a_killed_worker_is_replaced_and_its_run_resumes_from_its_checkpoint(tmp
     assert (row["seeds"], row["failed"], row["pending"]) == (2, 0, 0)
     assert SweepFolder(sweep_folder(tmp_path)).read_status()["runs"][victim]["pid"] != pid
     after = read_metrics(run / "metrics.jsonl")
-    assert [r["step"] for r in after] == list(range(1, 1601))
+    assert [r["step"] for r in after] == list(range(1, 12801))
     # resumed, not restarted: the steps up to the checkpoint are the very rows logged before the
     # kill (a fresh start would have logged them again, at other wall times)
     assert saved >= 200 and after[:saved] == before[:saved]

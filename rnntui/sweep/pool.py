@@ -1,11 +1,14 @@
 """The local backend: long-lived worker processes, each importing TensorFlow once.
 
-Workers are started with the `spawn` method (TensorFlow is not fork-safe) and run one job after
-another. Each has its own duplex pipe to the launching process: jobs and commands (stop, prune,
-quit) go down, events come up, throttled to a few a second per run. A pipe per worker, rather than
-shared queues, means a worker killed mid-write (kill -9) can only break its own pipe; its death
-shows as its process sentinel, and its run is handed to another worker to resume from its
-checkpoint (or to start afresh if it had none).
+Each worker is a fresh interpreter (`python -m rnntui.sweep.worker`; TensorFlow is not fork-safe)
+that runs one job after another. Each has its own socket pair to the launching process, used as a
+`multiprocessing` Connection: jobs and commands (stop, prune, quit) go down, events come up,
+throttled to a few a second per run. A connection per worker, rather than shared queues, means a
+worker killed mid-write (kill -9) can only break its own; its death shows as the end of its
+connection, and its run is handed to another worker to resume from its checkpoint (or to start
+afresh if it had none). Why not multiprocessing's `spawn`: its children's command line does not
+name rnntui, and a run folder's live owner must be an rnntui process (`RunFolder.live_owner`)
+for the app to follow it.
 
 On CPU each worker gets one TensorFlow thread and there is a worker per core; with GPUs there is a
 worker per GPU (`CUDA_VISIBLE_DEVICES` set per worker, memory growth on so that more workers than
@@ -15,25 +18,21 @@ GPUs can share one). The GPU path cannot be exercised on a machine without GPUs.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
-import queue
 import shutil
-import signal
+import socket
 import subprocess
-import threading
+import sys
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from rnntui.config import Config
 from rnntui.sweep.folder import Job
 from rnntui.sweep.runner import SweepRunner
 
-PROGRESS_INTERVAL_S = 0.25  # progress messages per run: about four a second
 STOP_TIMEOUT_S = 30.0  # a stopping worker checkpoints within a chunk; after this it is killed
 MAX_ATTEMPTS = 3  # a run whose worker dies this many times is marked failed
 MAX_FAILED_STARTS = 3  # workers dying before they are ready: something is broken, give up
@@ -70,164 +69,6 @@ def detect_gpus() -> list[str]:
     return [str(i) for i, line in enumerate(listing.splitlines()) if line.startswith("GPU ")]
 
 
-# --- the worker process ---------------------------------------------------------------------------
-
-
-def worker_main(conn: Connection, label: str, env: dict[str, str], log_path: str) -> None:
-    """Entry point of a worker process."""
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(log, 1)  # TensorFlow's C++ logs must not scribble over the progress view
-    os.dup2(log, 2)
-    os.close(log)
-    os.environ.update(env)
-    worker = _Worker(conn, label)
-    # The launching process owns Ctrl+C and hang-ups (a terminal signals the whole group) and
-    # tells workers to stop. The signals that control one run (what the app sends a run it
-    # follows: SIGTERM stop, SIGUSR1 pause, SIGUSR2 resume) act on this worker's current run.
-    for name in ("SIGINT", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_IGN)
-    for name in ("SIGTERM", "SIGUSR1", "SIGUSR2"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), worker.on_signal)
-    worker.serve()
-
-
-def _setup_tensorflow() -> None:
-    """Import TensorFlow once; on CPU, one thread per worker (a worker per core: more threads
-    would only fight over the cores). Devices and GPU memory growth follow each run's config
-    (`train.device`, `train.gpu_memory_growth`), applied by the trainer."""
-    from rnntui.tf_runtime import import_tf
-
-    tf = import_tf()
-    if not tf.config.list_physical_devices("GPU"):
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-
-
-def worker_config(config: Config) -> Config:
-    """The config a worker trains: a worker given one GPU (CUDA_VISIBLE_DEVICES) sees it as the
-    only one, so `gpu:N` means that GPU there. The run folder keeps the config as written."""
-    if os.environ.get("CUDA_VISIBLE_DEVICES") and config.train.device.startswith("gpu:"):
-        config = config.copy()
-        config.train.device = "gpu"
-    return config
-
-
-class _Worker:
-    def __init__(self, conn: Connection, label: str) -> None:
-        self.conn = conn
-        self.label = label
-        self.jobs: queue.Queue[Job | None] = queue.Queue()
-        self.lock = threading.RLock()  # `send` may stop the run while `_run` holds it
-        self.trainer: Any = None
-        self.current: str | None = None
-        self.prune_names: set[str] = set()
-        self.stopping = False
-
-    def serve(self) -> None:
-        _setup_tensorflow()
-        threading.Thread(target=self._listen, name="commands", daemon=True).start()
-        self.send("ready", os.getpid())
-        while (job := self.jobs.get()) is not None:
-            self._run(job)
-            self.send("ready", os.getpid())
-
-    def send(self, *message: Any) -> None:
-        try:
-            self.conn.send(message)
-        except OSError:  # the launching process is gone: stop with a checkpoint
-            self._stop()
-
-    def on_signal(self, signum: int, frame: Any) -> None:  # noqa: ARG002 - handler signature
-        trainer = self.trainer  # no lock: this runs on the main thread, which may hold it
-        if trainer is None:
-            if signum == signal.SIGTERM:
-                os._exit(0)  # idle: nothing to save
-            return
-        if signum == signal.SIGTERM:
-            trainer.stop()  # this run stops with a checkpoint; the worker takes the next one
-        elif signum == getattr(signal, "SIGUSR1", None):
-            trainer.pause()
-        elif signum == getattr(signal, "SIGUSR2", None):
-            trainer.resume()
-
-    def _listen(self) -> None:
-        while True:
-            try:
-                kind, *args = self.conn.recv()
-            except (EOFError, OSError):
-                kind, args = "stop", []
-            if kind == "run":
-                self.jobs.put(args[0])
-            elif kind == "prune":
-                with self.lock:
-                    self.prune_names.add(args[0])
-                    if self.current == args[0] and self.trainer is not None:
-                        self.trainer.stop()
-            elif kind in ("stop", "quit"):
-                self._stop()
-                self.jobs.put(None)
-                return
-
-    def _stop(self) -> None:
-        with self.lock:
-            self.stopping = True
-            if self.trainer is not None:
-                self.trainer.stop()
-
-    def _run(self, job: Job) -> None:
-        from rnntui.engine.runs import RunFolder
-        from rnntui.engine.trainer import Trainer
-
-        with self.lock:
-            if self.stopping or job.name in self.prune_names:
-                self.send("done", job.name, None, job.name in self.prune_names)
-                return
-            forward = _Forwarder(self.send, job.name)
-            run = RunFolder(Path(job.path))
-            config = worker_config(job.config)
-            self.trainer = Trainer(config, forward, run=run, resume=job.resume)
-            self.current = job.name
-        summary = self.trainer.run()
-        with self.lock:
-            self.trainer, self.current = None, None
-            pruned = job.name in self.prune_names
-        self.send("done", job.name, summary, pruned)
-
-
-class _Forwarder:
-    """Trainer callback in a worker: started, throttled progress, pauses, epoch ends."""
-
-    def __init__(self, send: Any, name: str) -> None:
-        from rnntui.curves import Ema
-
-        self.send = send
-        self.name = name
-        self.smoothed = Ema()  # the smoothing of the progress bar and the chart
-        self.last = 0.0
-
-    def __call__(self, event: Any) -> None:
-        from rnntui.engine.events import EpochEnd, Paused, Progress, Resumed, Started
-
-        if isinstance(event, Started):
-            self.send("started", self.name, event.total_steps, event.start_step, event.device)
-        elif isinstance(event, Progress):
-            for loss in event.losses:
-                self.smoothed.add(loss)
-            now = time.monotonic()
-            if now - self.last >= PROGRESS_INTERVAL_S or event.step >= event.total_steps:
-                self.last = now
-                self.send(
-                    "progress", self.name, event.step, event.total_steps, self.smoothed.value,
-                    event.steps_per_s,
-                )  # fmt: skip
-        elif isinstance(event, EpochEnd):
-            self.send("epoch", self.name, event.epoch, dict(event.metrics))
-        elif isinstance(event, Paused | Resumed):
-            self.send("paused", self.name, isinstance(event, Paused))
-
-
 # --- the launching process ------------------------------------------------------------------------
 
 
@@ -235,14 +76,13 @@ class _Forwarder:
 class _Slot:
     label: str
     env: dict[str, str]
-    process: Any = None
+    process: subprocess.Popen | None = None
     conn: Connection | None = None
     ready: bool = False
     job: Job | None = None
-    stop_sent: bool = False
     ever_ready: bool = False
+    dead: bool = False
     pid: int | None = None
-    started: float = field(default_factory=time.monotonic)
 
 
 class LocalPool:
@@ -252,7 +92,6 @@ class LocalPool:
         self.workers = workers
         self.log_dir = Path(log_dir)
         self.gpus = detect_gpus() if gpus is None else gpus
-        self._ctx = multiprocessing.get_context("spawn")
 
     def _env(self, index: int) -> dict[str, str]:
         env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
@@ -266,18 +105,25 @@ class LocalPool:
             return f"gpu{self.gpus[index % len(self.gpus)]}-{index + 1}"
         return f"w{index + 1}"
 
+    def _log(self, slot: _Slot) -> Path:
+        return self.log_dir / f"worker-{slot.label}.log"
+
     def _start(self, slot: _Slot) -> _Slot:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        parent, child = self._ctx.Pipe(duplex=True)
-        log = str(self.log_dir / f"worker-{slot.label}.log")
-        slot.process = self._ctx.Process(
-            target=worker_main, args=(child, slot.label, slot.env, log), name=f"rnntui-{slot.label}"
-        )
-        slot.process.daemon = True  # never outlive the launching process
-        slot.process.start()
-        child.close()
-        slot.conn, slot.ready, slot.job, slot.stop_sent = parent, False, None, False
-        slot.started = time.monotonic()
+        ours, theirs = socket.socketpair()
+        with open(self._log(slot), "ab") as log, theirs:
+            # stdout and stderr to the log: TensorFlow's C++ logs must not hit the progress view
+            slot.process = subprocess.Popen(
+                [sys.executable, "-m", "rnntui.sweep.worker", str(theirs.fileno()), slot.label],
+                pass_fds=(theirs.fileno(),),
+                env={**os.environ, **slot.env},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        slot.conn = Connection(ours.detach())
+        slot.ready = slot.dead = False
+        slot.job = None
         return slot
 
     def run(self, runner: SweepRunner) -> None:
@@ -306,20 +152,20 @@ class LocalPool:
                     break
                 if not slots:
                     raise SweepError("no worker is left to run the sweep")
-                ready = wait([s.conn for s in slots] + [s.process.sentinel for s in slots], 0.2)
-                for slot in [s for s in slots if s.conn in ready]:
+                for conn in wait([slot.conn for slot in slots], 0.2):
+                    slot = next(s for s in slots if s.conn is conn)
                     self._receive(slot, runner)
-                for slot in [s for s in slots if s.process.sentinel in ready]:
-                    self._receive(slot, runner)  # whatever it sent before dying
-                    slots.remove(slot)
+                    if not slot.dead:
+                        continue
+                    slots.remove(slot)  # its connection ended: the process is gone
+                    code = self._reap(slot)
                     if not runner.stopping:
                         failed_starts = 0 if slot.ever_ready else failed_starts + 1
                     if failed_starts >= MAX_FAILED_STARTS:
                         raise SweepError(
-                            f"workers die before they start (exit {slot.process.exitcode}); "
-                            f"see {self.log_dir / f'worker-{slot.label}.log'}"
+                            f"workers die before they start (exit {code}); see {self._log(slot)}"
                         )
-                    self._lost(slot, pending, runner)
+                    self._lost(slot, code, pending, runner)
                     if pending and not runner.stopping and len(slots) < count:
                         slots.append(self._start(_Slot(slot.label, slot.env)))
                 runner.tick()
@@ -336,12 +182,14 @@ class LocalPool:
                     self._send(slot, "run", job)
 
     def _receive(self, slot: _Slot, runner: SweepRunner) -> None:
+        """Everything the worker sent so far; `slot.dead` once its connection has ended."""
         while True:
             try:
                 if not slot.conn.poll():
                     return
                 kind, *args = slot.conn.recv()
             except (EOFError, OSError):
+                slot.dead = True
                 return
             if kind == "ready":
                 slot.ready = slot.ever_ready = True
@@ -360,13 +208,24 @@ class LocalPool:
                 slot.job = None
                 runner.done(name, summary, pruned)
 
-    def _lost(self, slot: _Slot, pending: deque[Job], runner: SweepRunner) -> None:
+    def _reap(self, slot: _Slot) -> int | None:
+        """The exit code of a worker whose connection ended (killed if it somehow lingers)."""
+        try:
+            return slot.process.wait(5)
+        except subprocess.TimeoutExpired:
+            slot.process.kill()
+            return slot.process.wait()
+        finally:
+            with contextlib.suppress(OSError):
+                slot.conn.close()
+
+    def _lost(
+        self, slot: _Slot, code: int | None, pending: deque[Job], runner: SweepRunner
+    ) -> None:
         """A worker died: hand its run to another worker (resuming from its checkpoint)."""
-        slot.process.join(1)
         job, slot.job = slot.job, None
         if job is None:
             return
-        code = slot.process.exitcode
         if runner.stopping:
             runner.done(job.name, None)
             return
@@ -380,13 +239,14 @@ class LocalPool:
 
     def _shut_down(self, slots: list[_Slot]) -> None:
         for slot in slots:
-            if slot.process.is_alive():
+            if slot.process.poll() is None:
                 self._send(slot, "quit")
         deadline = time.monotonic() + 10
         for slot in slots:
-            slot.process.join(max(0.1, deadline - time.monotonic()))
-            if slot.process.is_alive():
+            try:
+                slot.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
                 slot.process.kill()
-                slot.process.join(5)
+                slot.process.wait(5)
             with contextlib.suppress(OSError):
                 slot.conn.close()

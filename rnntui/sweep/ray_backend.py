@@ -334,14 +334,14 @@ def train_task(job: Job, files: dict[str, bytes], reporter: Any) -> dict[str, An
     import ray
 
     from rnntui.engine.trainer import Trainer
-    from rnntui.sweep.pool import _setup_tensorflow
+    from rnntui.sweep.worker import setup_tensorflow
 
     global _tf_ready
     verdict = ray.get(reporter.should_start.remote(job.name))
     if verdict:
         return {"started": False, "pruned": verdict == "prune"}
     if not _tf_ready:  # Ray reuses worker processes: TensorFlow is set up once per worker
-        _setup_tensorflow()
+        setup_tensorflow()
         _tf_ready = True
     where = (socket.gethostname(), os.getpid())
     with tempfile.TemporaryDirectory(prefix="rnntui-sweep-") as tmp:
