@@ -84,9 +84,9 @@ def run_sweep(request: SweepRequest, out: TextIO | None = None, err: TextIO | No
     """
     from rnntui.config import apply_overrides, load_preset
     from rnntui.engine.signals import stop_on_signals
-    from rnntui.sweep.folder import SweepFolder
+    from rnntui.sweep.folder import SweepFolder, default_sweeps_dir
     from rnntui.sweep.grid import SweepDefinition, default_name, parse_grid
-    from rnntui.sweep.pool import LocalPool, default_workers
+    from rnntui.sweep.pool import LocalPool, default_workers, sweep_gpus
     from rnntui.sweep.runner import SweepRunner
     from rnntui.sweep.table import build_table, format_table
 
@@ -117,21 +117,22 @@ def run_sweep(request: SweepRequest, out: TextIO | None = None, err: TextIO | No
         backend = RayBackend.connect(request.ray, request.workers)  # fails fast, one line
         workers = backend.workers
     else:
-        workers = request.workers or default_workers()
+        gpus = sweep_gpus(base.train.device)
+        workers = request.workers or default_workers(gpus)
     try:
-        folder = SweepFolder.open(definition, request.runs_dir)
-        status = folder.read_status()
+        status = SweepFolder((request.runs_dir or default_sweeps_dir()) / name).read_status()
         if status.get("state") in ("running", "stopping") and status.get("pid") != os.getpid():
             raise ConfigError(
                 f"sweep '{name}' is running already (pid {status['pid']}); wait for it, or stop "
                 "it with Ctrl+C there (or kill -INT), then run this again",
                 source="sweep",
             )
+        folder = SweepFolder.open(definition, request.runs_dir)
         records = folder.records(specs)
         jobs = [job for record in records if (job := folder.prepare(record)) is not None]
         if not request.ray:
             workers = min(workers, len(jobs)) or 1
-            backend = LocalPool(workers, folder.path / "logs")
+            backend = LocalPool(workers, folder.path / "logs", gpus)
         view = SweepView(err, enabled=not request.as_json)
         runner = SweepRunner(
             folder, records, jobs, prune=request.prune,

@@ -42,15 +42,26 @@ class SweepError(RuntimeError):
     """The sweep cannot go on (workers cannot start); `str()` is one line for the user."""
 
 
-def default_workers() -> int:
-    """One per GPU if there are GPUs, else one per core this process may use."""
-    gpus = detect_gpus()
+def default_workers(gpus: list[str]) -> int:
+    """One per GPU if the sweep uses GPUs, else one per core this process may use."""
     if gpus:
         return len(gpus)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def sweep_gpus(device: str) -> list[str]:
+    """The GPUs a sweep's workers share out, for the runs' `train.device`: none for "cpu", the
+    one named by "gpu:N", else every GPU found."""
+    if device == "cpu":
+        return []
+    found = detect_gpus()
+    if device.startswith("gpu:"):
+        index = int(device.partition(":")[2])
+        return found[index : index + 1] or found  # a missing one: the trainer says so, in one line
+    return found
 
 
 def detect_gpus() -> list[str]:
@@ -91,7 +102,7 @@ class LocalPool:
     def __init__(self, workers: int, log_dir: Path, gpus: list[str] | None = None) -> None:
         self.workers = workers
         self.log_dir = Path(log_dir)
-        self.gpus = detect_gpus() if gpus is None else gpus
+        self.gpus = sweep_gpus("auto") if gpus is None else gpus
 
     def _env(self, index: int) -> dict[str, str]:
         env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}

@@ -41,6 +41,8 @@ class RunStatus:
     message: str = ""
     metric: float | None = None
     changed: float = 0.0  # when the state last changed (monotonic), for plain-line logging
+    started_s: float | None = None  # seconds into the sweep when it (last) started training
+    ended_s: float | None = None  # … and when its worker reported it done
 
 
 class SweepRunner:
@@ -99,6 +101,7 @@ class SweepRunner:
     ) -> None:
         run = self.runs[name]
         run.worker, run.total, run.step, run.pid = worker, total, step, pid
+        run.started_s = round(self.wall_s, 3)
         self._set(run, "running")
 
     def paused(self, name: str, paused: bool) -> None:
@@ -135,6 +138,7 @@ class SweepRunner:
     def done(self, name: str, summary: dict[str, Any] | None, pruned: bool = False) -> None:
         """A worker finished with a run; `summary` None means it never started."""
         run = self.runs[name]
+        run.ended_s = round(self.wall_s, 3)
         if summary is None:
             self._set(run, "pruned" if pruned else "stopped" if self.stopping else "queued")
             return
@@ -206,6 +210,8 @@ class SweepRunner:
                         "loss": run.loss,
                         "worker": run.worker,
                         "pid": run.pid,
+                        "started_s": run.started_s,
+                        "ended_s": run.ended_s,
                     }
                     for run in self.runs.values()
                 },
