@@ -24,8 +24,10 @@ from rnntui.config import ConfigError, load_preset
 from rnntui.engine.runs import RunFolder, read_metrics
 from rnntui.sweep.folder import RunRecord, SweepFolder, results_csv
 from rnntui.sweep.grid import expand, parse_grid, split_values
+from rnntui.sweep.pool import LocalPool, default_workers, sweep_gpus
 from rnntui.sweep.prune import MedianRule
 from rnntui.sweep.table import build_table, format_table
+from rnntui.sweep.worker import worker_config
 from tests.conftest import run_cli
 
 TINY = ["--set", "task.size=20000", "--set", "train.batch_size=20"]
@@ -203,6 +205,23 @@ def test_a_task_with_a_headline_metric_is_tabulated_by_it():
     (row,) = table["rows"]
     assert (row["metric"], row["mean"], row["std"]) == ("test_error_pct", 0.19, 0.0)
     assert "state_size=12  test error  0.19 ± 0.00 %" in format_table(table)
+
+
+def test_gpus_are_shared_out_one_per_worker(monkeypatch, tmp_path):
+    # the GPU path's decisions, without a GPU: what each worker is given
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    assert sweep_gpus("auto") == ["0", "1"] and sweep_gpus("gpu") == ["0", "1"]
+    assert sweep_gpus("gpu:1") == ["1"] and sweep_gpus("cpu") == []
+    assert default_workers(["0", "1"]) == 2
+    pool = LocalPool(3, tmp_path, gpus=["0", "1"])  # --workers 3 on 2 GPUs: two share GPU 0
+    assert [pool._env(i)["CUDA_VISIBLE_DEVICES"] for i in range(3)] == ["0", "1", "0"]
+    assert [pool._label(i) for i in range(3)] == ["gpu0-1", "gpu1-2", "gpu0-3"]
+    config = load_preset("echo-raw-5")
+    config.train.device = "gpu:1"
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")  # inside the worker given GPU 1
+    assert worker_config(config).train.device == "gpu" and config.train.device == "gpu:1"
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert worker_config(config) is config
 
 
 def test_the_continue_command_repeats_the_sweep():
