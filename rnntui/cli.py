@@ -436,6 +436,99 @@ def inspect(
     typer.echo(f"NumPy recomputation agrees: max |difference| = {result.max_abs_diff:.2e}")
 
 
+# --- sweeps (kept together at the end of the module) ----------------------------------------------
+
+from rnntui.cli_sweep import SweepCommand  # noqa: E402 - light: no TensorFlow, no Ray
+
+SweepsDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--runs-dir", metavar="DIR", help="Where sweep folders go (default: your user data folder)."
+    ),
+]
+
+
+@app.command(cls=SweepCommand)
+def sweep(
+    preset: Annotated[
+        str, typer.Argument(metavar="PRESET", help="Preset name or path to a TOML file.")
+    ],
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--grid", metavar="KEY=V1,V2,...", help="Values to sweep, read as TOML (repeatable)."
+        ),
+    ] = None,
+    seeds: Annotated[int, typer.Option("--seeds", metavar="N", help="Seeds 0..N-1 each.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", metavar="N", help="Runs at a time (default: one per core/GPU)."),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="[ADDRESS]",
+            help="Run on Ray: a cluster's HOST:PORT, auto, or none for a local Ray.",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", metavar="NAME", help="The sweep folder's name.")
+    ] = None,
+    runs_dir: SweepsDirOption = None,
+    overrides: OverridesOption = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Stop clearly worse configurations at epoch ends.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the table as one JSON line, no progress.")
+    ] = False,
+) -> None:
+    """Train every --grid combination x seed and print one table. Ctrl+C stops with checkpoints."""
+    from rnntui.cli_sweep import SweepRequest, run_sweep
+    from rnntui.sweep.pool import SweepError
+
+    request = SweepRequest(
+        preset, grid or [], seeds, workers, ray, name, runs_dir, overrides, prune, as_json
+    )
+    try:
+        code = run_sweep(request)
+    except ConfigError as error:
+        raise fail(str(error)) from None
+    except SweepError as error:
+        raise fail(str(error), exit_codes.TRAINING_FAILED) from None
+    except KeyboardInterrupt:  # before any run started (e.g. while Ray starts): nothing to save
+        raise fail("interrupted before any run started", exit_codes.INTERRUPTED) from None
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def sweeps(
+    runs_dir: SweepsDirOption = None,
+    open_sweep: Annotated[
+        str | None,
+        typer.Option(
+            "--open", metavar="NAME|PATH", help="Show a sweep's table and curves (live if running)."
+        ),
+    ] = None,
+) -> None:
+    """List sweeps: name, date, state, runs done, preset and grid; or --open one."""
+    from rnntui.cli_sweep import list_sweeps_text
+
+    if open_sweep is None:
+        typer.echo(list_sweeps_text(runs_dir))
+        return
+    from rnntui.sweep.folder import SweepFolder
+    from rnntui.tui.sweep_app import SweepApp
+
+    try:
+        folder = SweepFolder.find(open_sweep, runs_dir)
+    except ConfigError as error:
+        raise fail(str(error)) from None
+    SweepApp(folder.path).run()
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m`
     app(prog_name="rnntui")
 

@@ -475,6 +475,21 @@ def resume_command(run_name: str, runs_dir: Path | None = None) -> str:
     return shlex.join(command)
 
 
+def process_is_rnntui(pid: int) -> bool:
+    """Whether `pid` is a running rnntui process (its command line names rnntui): for records
+    without a lock to test, such as a sweep's driver."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        pass
+    try:
+        return b"rnntui" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc (not Linux): trust the pid
+
+
 def read_metrics(path: Path) -> list[dict[str, Any]]:
     """Step records of a metrics log. Lines that are not one (a torn last line from a crash
     mid-append, damage) are skipped. OSError for a FIFO or directory: never blocks."""

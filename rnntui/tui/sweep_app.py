@@ -1,0 +1,24 @@
+"""`rnntui sweeps --open NAME`: the sweep screen on its own, for a sweep running elsewhere.
+
+The screen itself (`screens/sweep_screen.py`) needs nothing from this app: the main app can push
+it as it is (`self.push_screen(SweepScreen(path))`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+
+from rnntui.tui.screens.sweep_screen import SweepScreen
+
+
+class SweepApp(App[None]):
+    TITLE = "rnntui sweep"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+
+    def on_mount(self) -> None:
+        self.push_screen(SweepScreen(self.path))
