@@ -17,7 +17,7 @@ import json
 import os
 import shlex
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,7 @@ class Checkpoint:
     state: list[np.ndarray]  # the carried RNN state
     epoch_losses: list[float]  # losses of the epoch in progress (for its evaluation)
     metrics: dict[str, float]
+    task_state: dict[str, Any] = field(default_factory=dict)  # e.g. a vocabulary (Task.state)
 
 
 class RunFolder:
@@ -169,6 +170,7 @@ class RunFolder:
             "wall_s": checkpoint.wall_s,
             "epoch_losses": checkpoint.epoch_losses,
             "metrics": checkpoint.metrics,
+            "task_state": checkpoint.task_state,
         }
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
         buffer = io.BytesIO()

@@ -98,6 +98,7 @@ class Trainer:
         self._started = 0.0
         self._writer: Any = None
         self._last_save = float("-inf")
+        self._task: Task | None = None
 
     # --- control (any thread) -------------------------------------------------------------------
 
@@ -124,6 +125,16 @@ class Trainer:
         with self._lock:
             return self._lstm_weights
 
+    def weights_snapshot(self) -> list[np.ndarray] | None:
+        """Copies of every weight as it is now (any thread), or None before the model exists.
+
+        Read while training may be running: each variable is read whole, but a read between two
+        variables' updates can mix steps. That is fine for what this serves (sampling text and
+        drawing hidden units from a live run a few times a minute), not for checkpoints.
+        """
+        compiled = self.compiled
+        return None if compiled is None else compiled.model.get_weights()
+
     # --- the run (worker thread) ----------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
@@ -144,13 +155,16 @@ class Trainer:
         from rnntui.engine.compiled import CompiledSteps
 
         cfg = self.config
-        task = make_task(cfg.task, cfg.train.seed)
+        checkpoint = self._read_checkpoint() if self.resume_run else None
+        # a resumed run encodes its data as before (e.g. the text's vocabulary)
+        task = make_task(cfg.task, cfg.train.seed, checkpoint.task_state if checkpoint else None)
+        self._task = task
         check_fits_in_memory(cfg, task)
         device = preload_tensorflow()
         compiled = self.compiled = CompiledSteps(cfg, task)
         self.summary = self._summarize(task, device, 0, False)
-        if self.resume_run:
-            self._restore(compiled)
+        if checkpoint is not None:
+            self._restore(compiled, checkpoint)
         self._snapshot_weights(compiled)
         if self.tensorboard and self.run_folder is not None:
             self._writer = compiled.tf.summary.create_file_writer(str(self.run_folder.path / "tb"))
@@ -308,15 +322,19 @@ class Trainer:
                 state=state,
                 epoch_losses=list(self._epoch_losses) if window else [],
                 metrics=dict(self.metrics),
+                task_state=self._task.state() if self._task is not None else {},
             )
         )
 
-    def _restore(self, compiled: CompiledSteps) -> None:
-        """Continue from the run folder's checkpoint: weights, optimizer, state, data position."""
+    def _read_checkpoint(self) -> Checkpoint:
         run = self.run_folder
         if run is None or not run.has_checkpoint():
             raise FileNotFoundError("this run has no checkpoint to resume from")
-        checkpoint = run.read_checkpoint()
+        return run.read_checkpoint()
+
+    def _restore(self, compiled: CompiledSteps, checkpoint: Checkpoint) -> None:
+        """Continue from the run folder's checkpoint: weights, optimizer, state, data position."""
+        run = self.run_folder
         compiled.model.set_weights(checkpoint.weights)
         variables = compiled.optimizer.variables
         if len(variables) != len(checkpoint.optimizer):
