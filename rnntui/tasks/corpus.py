@@ -101,16 +101,16 @@ def _is_binary(path: Path) -> bool:
 _resolved: dict[tuple[str, str], tuple[float, Sources]] = {}
 
 
-def resolve(path_text: str) -> Sources:
+def resolve(path_text: str, fresh: bool = False) -> Sources:
     """The files `path_text` names; ConfigError (one line) when there is nothing to read.
 
     Cheap enough for the settings form: a walk, a stat and an 8 KB sniff per file, reused for a
-    few seconds. Folders and globs skip binary and empty files; a file named directly must be
-    text (a full check happens when it is read).
+    few seconds unless `fresh` (reading the text always looks again). Folders and globs skip
+    binary and empty files; a file named directly must be text (fully checked when read).
     """
     cache_key = (path_text, os.getcwd())
     hit = _resolved.get(cache_key)
-    if hit is not None and time.monotonic() - hit[0] < RESOLVE_TTL_S:
+    if not fresh and hit is not None and time.monotonic() - hit[0] < RESOLVE_TTL_S:
         return hit[1]
     sources = _resolve(path_text)
     if len(_resolved) > 32:

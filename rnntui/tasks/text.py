@@ -78,7 +78,7 @@ _cache_lock = threading.Lock()  # the preview worker and the trainer may load th
 
 def load_corpus(task: TaskConfig, state: dict | None = None) -> _Corpus:
     """The text `task` names as ids, with its vocabulary (or the one in `state`); cached."""
-    sources = resolve(task.path)
+    sources = resolve(task.path, fresh=True)  # a file edited since must be read again
     vocab_key = tuple(sorted((state or {}).items()))
     key = (sources.key(), task.max_chars, task.max_vocab, task.valid_fraction, vocab_key)
     with _cache_lock:
