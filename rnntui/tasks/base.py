@@ -44,6 +44,7 @@ class Setting:
     key: str
     label: str
     hint: str = ""
+    picker: str = ""  # "path": the form offers a file browser beside the field
 
 
 class Evaluator(Protocol):

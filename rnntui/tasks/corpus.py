@@ -37,7 +37,11 @@ VISIBLE = {"\n": "↵", "\t": "→", "\r": "␍"}
 
 
 def describe_path(text: str) -> str:
-    return text.replace(STDLIB, "the Python standard library")
+    """`task.path` for people: "{stdlib}/*.py (Python 3.11's standard library)"."""
+    if STDLIB not in text:
+        return text
+    version = ".".join(sysconfig.get_python_version().split(".")[:2])
+    return f"{text} (Python {version}'s standard library)"
 
 
 def expand(text: str) -> str:

@@ -61,6 +61,12 @@ class TextPreview:
     excerpt: str
     baselines: tuple[Baseline, ...]
 
+    @property
+    def summary(self) -> str:
+        """One line for the settings form, under the path."""
+        files = f"{self.files:,} file{'s' if self.files != 1 else ''}"
+        return f"{self.characters:,} characters, {self.vocabulary} symbols, {files}"
+
 
 @dataclass
 class _Corpus:
@@ -123,7 +129,12 @@ class TextTask:
     kind = "text"
     title = "text: next character (char-rnn)"
     settings = (
-        Setting("task.path", "text", "a UTF-8 file, a folder or a glob; {stdlib} = Python's"),
+        Setting(
+            "task.path",
+            "text",
+            "a UTF-8 file, a folder or a glob; {stdlib} = this Python's standard library",
+            picker="path",
+        ),
         Setting("task.valid_fraction", "held out", "the last part of the text, for validation"),
         Setting("task.max_vocab", "max vocab", "most frequent characters kept; rest = unknown"),
         Setting("task.max_chars", "max chars", "read at most this many characters (0: all)"),
