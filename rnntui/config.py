@@ -40,7 +40,7 @@ class TaskConfig:
     train_size: int = 500
     # text: next-character prediction on a UTF-8 file, a folder of text files or a glob;
     # "{stdlib}" in the path stands for the running Python's standard library folder
-    path: str = ""
+    path: str = "{stdlib}/*.py"  # a text every machine running rnntui has
     valid_fraction: float = 0.1  # the last part of the text, held out for validation
     max_vocab: int = 256  # the most frequent characters kept (with the unknown symbol)
     max_chars: int = 0  # read at most this many characters (0: all of them)

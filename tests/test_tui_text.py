@@ -3,6 +3,7 @@ preview, the Generate pane and the hidden-unit view (for text and under echo's b
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +37,10 @@ def text_app(path: Path, runs: Path, *overrides: str) -> RnnTuiApp:
 
 def backgrounds(renderable, width: int = 80) -> set:
     """The background colours a renderable paints (the hidden-unit colouring)."""
-    console = Console(width=width, color_system="truecolor", record=True, file=open("/dev/null", "w"))
+    console = Console(width=width, color_system="truecolor", file=io.StringIO())
     lines = console.render_lines(renderable, console.options.update(width=width), pad=False)
-    return {seg.style.bgcolor.triplet for line in lines for seg in line if seg.style and seg.style.bgcolor}
+    styles = [seg.style for line in lines for seg in line if seg.style]
+    return {style.bgcolor.triplet for style in styles if style.bgcolor}
 
 
 def test_the_path_field_checks_the_text_and_the_picker_chooses_it(tmp_path):

@@ -33,6 +33,7 @@ SNIFF_BYTES = 8192  # a file whose first 8 KB hold a NUL byte is binary (as git 
 DECODE_BYTES = 1 << 24  # non-ASCII text is decoded in pieces this big
 UNKNOWN = "\ufffd"  # how the unknown symbol is written
 RESOLVE_TTL_S = 5.0  # the settings form re-checks on every keystroke: reuse a fresh walk
+MAX_FILES = 20_000  # a walk or glob beyond this is a mistake (a home folder), not a corpus
 VISIBLE = {"\n": "↵", "\t": "→", "\r": "␍"}
 
 
@@ -116,7 +117,13 @@ def resolve(path_text: str, fresh: bool = False) -> Sources:
     hit = _resolved.get(cache_key)
     if not fresh and hit is not None and time.monotonic() - hit[0] < RESOLVE_TTL_S:
         return hit[1]
-    sources = _resolve(path_text)
+    try:
+        sources = _resolve(path_text)
+    except (OSError, ValueError) as error:  # a NUL in the path, a name too long, no permission
+        if isinstance(error, ConfigError):
+            raise
+        detail = getattr(error, "strerror", None) or str(error)
+        raise ConfigError(f"cannot read '{path_text}' ({detail}); check the path", KEY) from None
     if len(_resolved) > 32:
         _resolved.clear()
     _resolved[cache_key] = (time.monotonic(), sources)
@@ -161,10 +168,18 @@ def _walk(root: Path) -> list[Path]:
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found += [Path(folder, name) for name in sorted(files) if not name.startswith(".")]
+        if len(found) > MAX_FILES:
+            break  # _collect says so; no need to walk a whole disk first
     return found
 
 
 def _collect(path_text: str, mode: str, candidates: list[Path]) -> Sources:
+    if len(candidates) > MAX_FILES:
+        raise ConfigError(
+            f"'{path_text}' names {len(candidates):,} files, more than {MAX_FILES:,}; "
+            "point task.path at the text's own folder or a narrower pattern",
+            KEY,
+        )
     files, sizes, mtimes, skipped = [], [], [], 0
     for path in candidates:
         info = _stat_regular(path)
