@@ -17,6 +17,7 @@ import codecs
 import glob
 import os
 import stat
+import sys
 import sysconfig
 import time
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ KEY = "task.path"
 STDLIB = "{stdlib}"
 SNIFF_BYTES = 8192  # a file whose first 8 KB hold a NUL byte is binary (as git decides)
 DECODE_BYTES = 1 << 24  # non-ASCII text is decoded in pieces this big
+PIECE = 1 << 20  # counting and mapping work in pieces: NumPy casts indices to int64 first
 UNKNOWN = "\ufffd"  # how the unknown symbol is written
 RESOLVE_TTL_S = 5.0  # the settings form re-checks on every keystroke: reuse a fresh walk
 MAX_FILES = 20_000  # a walk or glob beyond this is a mistake (a home folder), not a corpus
@@ -224,10 +226,27 @@ def _code_points(data: bytes, where: str) -> list[np.ndarray]:
                 f"{where} is not UTF-8 text (byte offset {max(offset, 0)}); save it as UTF-8",
                 KEY,
             ) from None
-        points = np.frombuffer(text.encode("utf-32-le"), "<u4")
-        top = int(points.max()) if len(points) else 0
-        parts.append(points.astype(np.uint8 if top < 256 else np.uint16 if top < 65536 else "u4"))
+        parts.append(_points(text))
     return parts
+
+
+def _points(text: str) -> np.ndarray:
+    """The code points of `text` in the narrowest array: CPython stores a str with 1, 2 or 4
+    bytes a character (PEP 393), which its size reveals without a scan, so the matching
+    encoding gives the array directly (UTF-16 has no surrogates when no character needs 4)."""
+    width = 4
+    if sys.implementation.name == "cpython" and text:
+        width = min(4, max(1, round((sys.getsizeof(text) - 80) / len(text))))
+    if width == 1:
+        try:
+            return np.frombuffer(text.encode("latin-1"), np.uint8)
+        except UnicodeEncodeError:
+            pass
+    if width <= 2:
+        points = np.frombuffer(text.encode("utf-16-le"), "<u2")
+        if not ((points >= 0xD800) & (points < 0xE000)).any():
+            return points
+    return np.frombuffer(text.encode("utf-32-le"), "<u4")
 
 
 @dataclass
@@ -236,6 +255,15 @@ class Characters:
 
     parts: list[np.ndarray]
     count: int
+
+    @property
+    def top(self) -> int:
+        """The largest code point (at least 255: bytes index tables of 256)."""
+        if self._top is None:
+            self._top = max([255, *(int(p.max()) for p in self.parts if len(p))])
+        return self._top
+
+    _top: int | None = None
 
 
 def read_characters(sources: Sources, max_chars: int = 0) -> Characters:
@@ -279,13 +307,43 @@ def _slices(chars: Characters, begin: int, end: int):
         offset += len(part)
 
 
+def byte_pairs(a: np.ndarray, piece: int = PIECE) -> np.ndarray:
+    """How often each pair (a[2i], a[2i+1]) occurs in a uint8 array: a [256, 256] matrix.
+
+    Half as many elements as counting bytes one by one (a uint16 view, little-endian: the first
+    byte is the low one), in pieces, so NumPy's cast to its index type stays small."""
+    pairs = np.zeros(65536, np.int64)
+    view = np.ascontiguousarray(a[: len(a) // 2 * 2]).view("<u2")
+    for begin in range(0, len(view), piece):
+        pairs += np.bincount(view[begin : begin + piece], minlength=65536)
+    return pairs.reshape(256, 256).T  # [first, second]
+
+
+def _count(part: np.ndarray, top: int) -> np.ndarray:
+    counts = np.zeros(top + 1, np.int64)
+    if part.dtype == np.uint8:  # bytes: counted two at a time
+        pairs = byte_pairs(part)
+        counts[:256] += pairs.sum(axis=0) + pairs.sum(axis=1)
+        if len(part) % 2:
+            counts[part[-1]] += 1
+        return counts
+    for begin in range(0, len(part), PIECE):
+        found = np.bincount(part[begin : begin + PIECE])
+        counts[: len(found)] += found
+    return counts
+
+
+def count_ids(ids: np.ndarray, size: int) -> np.ndarray:
+    """How often each id below `size` occurs (in pieces; uint8 two at a time)."""
+    return _count(ids, max(size - 1, 255))[:size]
+
+
 def count_characters(chars: Characters, begin: int, end: int) -> np.ndarray:
     """How often each code point occurs in [begin, end) (index = code point)."""
-    top = max((int(p.max()) for p in chars.parts if len(p)), default=0)
+    top = chars.top
     counts = np.zeros(top + 1, np.int64)
     for piece, _ in _slices(chars, begin, end):
-        found = np.bincount(piece, minlength=0)
-        counts[: len(found)] += found
+        counts += _count(piece, top)
     return counts
 
 
@@ -371,22 +429,35 @@ class Vocabulary:
 
 
 def map_to_ids(chars: Characters, vocabulary: Vocabulary) -> np.ndarray:
-    """The corpus as ids (uint8 up to 256 symbols, else uint16): one lookup per piece.
+    """The corpus as ids (uint8 up to 256 symbols, else uint16), a lookup table per piece;
+    bytes go through `bytes.translate` (C, no index casts).
 
     ValueError when a character has no id (a vocabulary without an unknown symbol, kept from
     a run whose text has changed since)."""
-    top = max((int(p.max()) for p in chars.parts if len(p)), default=0)
-    table = vocabulary.table(top)
-    ids = np.empty(chars.count, vocabulary.dtype)
-    offset = 0
+    table = vocabulary.table(chars.top)
+    miss = len(vocabulary.symbols)
+    pieces = []
     for part in chars.parts:
-        mapped = np.take(table, part)
-        if not vocabulary.unknown and (mapped == len(vocabulary.symbols)).any():
-            codes = np.unique(part[mapped == len(vocabulary.symbols)])[:12]
+        if part.dtype == np.uint8 and table.dtype == np.uint8:
+            whole = isinstance(part.base, bytes) and len(part.base) == len(part)
+            source = part.base if whole else part.tobytes()  # the file's own bytes: no copy
+            mapped = np.frombuffer(source.translate(table[:256].tobytes()), np.uint8)
+        else:
+            mapped = np.empty(len(part), table.dtype)
+            for begin in range(0, len(part), PIECE):
+                np.take(table, part[begin : begin + PIECE], out=mapped[begin : begin + PIECE])
+        if not vocabulary.unknown and (mapped == miss).any():
+            codes = np.unique(part[mapped == miss])[:12]
             shown = " ".join(repr(chr(int(c))) for c in codes)
             raise ValueError(f"the text holds characters outside the run's vocabulary: {shown}")
-        ids[offset : offset + len(part)] = mapped
-        offset += len(part)
+        pieces.append(mapped)
+    if len(pieces) == 1 and pieces[0].dtype == vocabulary.dtype:
+        return pieces[0]  # one file: no second copy
+    ids = np.empty(chars.count, vocabulary.dtype)
+    offset = 0
+    for mapped in pieces:
+        ids[offset : offset + len(mapped)] = mapped
+        offset += len(mapped)
     return ids
 
 
@@ -401,9 +472,12 @@ def entropy(counts: np.ndarray) -> float:
 
 
 def bigram_conditional_entropy(ids: np.ndarray, size: int, piece: int = 1 << 22) -> float:
-    """H(X_t | X_{t-1}) in nats, from the pair counts of `ids` (counted in pieces)."""
+    """H(X_t | X_{t-1}) in nats, from the counts of every pair of neighbours in `ids`."""
     if len(ids) < 2:
         return 0.0
+    if ids.dtype == np.uint8:  # the pairs at even and at odd offsets: every neighbour pair
+        matrix = byte_pairs(ids) + byte_pairs(ids[1:])
+        return entropy(matrix.reshape(-1)) - entropy(matrix.sum(axis=1))
     dense = size * size <= 1 << 22
     pairs = np.zeros(size * size, np.int64) if dense else None
     sparse: list[tuple[np.ndarray, np.ndarray]] = []

@@ -28,6 +28,7 @@ from rnntui.tasks.corpus import (
     Vocabulary,
     bigram_conditional_entropy,
     count_characters,
+    count_ids,
     describe_path,
     entropy,
     map_to_ids,
@@ -238,7 +239,7 @@ class TextTask:
         if self._baselines is None:
             train = self.ids[: self.train_size]
             size = len(self.vocabulary.symbols)
-            unigram = entropy(np.bincount(train, minlength=size))
+            unigram = entropy(count_ids(train, size))
             bigram = bigram_conditional_entropy(train, size)
             self._baselines = (Baseline("unigram", unigram), Baseline("bigram", bigram))
         return self._baselines
@@ -254,7 +255,7 @@ class TextTask:
 
     def preview(self) -> TextPreview:
         vocabulary = self.vocabulary
-        counts = np.bincount(self.ids[: self.train_size], minlength=len(vocabulary.symbols))
+        counts = count_ids(self.ids[: self.train_size], len(vocabulary.symbols))
         order = np.argsort(-counts, kind="stable")[:12]
         total = max(int(counts.sum()), 1)
         top = tuple((vocabulary.symbols[i], float(counts[i]) / total) for i in order if counts[i])
