@@ -179,3 +179,81 @@ def train_keras_fit(
         ended - record.first_end,
         steps_per_execution,
     )
+
+
+def train_keras_text_fit(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    vocabulary: int,
+    embedding: int,
+    units: int,
+    learning_rate: float,
+    seed: int = 0,
+    weights: list[np.ndarray] | None = None,
+    jit_compile: bool | str = "auto",
+    steps_per_execution: int = 1,
+) -> Timed:
+    """What a Keras user writes for char-rnn: Embedding + stateful LSTM + Dense, Adam, `fit` over
+    the same windows in the same order (stream b stays in batch row b), states carried."""
+    import keras
+
+    started = time.perf_counter()
+    keras.utils.set_random_seed(seed)
+    _, batch_size, num_steps = xs.shape
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(num_steps,), batch_size=batch_size, dtype="int32"),
+            keras.layers.Embedding(vocabulary, embedding),
+            keras.layers.LSTM(units, return_sequences=True, stateful=True),
+            keras.layers.Dense(vocabulary),
+        ]
+    )
+    if weights is not None:
+        model.set_weights(weights)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
+    )
+    x = xs.reshape(-1, num_steps).astype(np.int32)
+    y = ys.reshape(-1, num_steps).astype(np.int32)
+    record = _PerBatch()
+    fit_started = time.perf_counter()
+    model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[record])
+    ended = time.perf_counter()
+    return Timed(
+        record.losses,
+        fit_started - started,
+        record.first_end - fit_started,
+        ended - record.first_end,
+        steps_per_execution,
+    )
+
+
+def _per_batch_class():
+    import keras
+
+    class PerBatch(keras.callbacks.Callback):
+        """Each batch's own loss (Keras logs a running mean) and when the first call ended."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.losses: list[float] = []
+            self.done = 0
+            self.total = 0.0
+            self.first_end = 0.0
+
+        def on_train_batch_end(self, batch, logs=None):
+            total = float(logs["loss"]) * (batch + 1)
+            count = batch + 1 - self.done
+            self.losses += [(total - self.total) / count] * count
+            self.done, self.total = batch + 1, total
+            if not self.first_end:
+                self.first_end = time.perf_counter()
+
+    return PerBatch
+
+
+def _PerBatch():  # noqa: N802 (a class made on first use: keras is imported lazily)
+    return _per_batch_class()()

@@ -1,4 +1,5 @@
-"""Command line: `rnntui` opens the app; `rnntui train|presets|inspect` work headless.
+"""Command line: `rnntui` opens the app; `rnntui train|presets|inspect|generate|export` work
+headless.
 
 This is the only module that parses argv. Commands stay thin: they load a config, call the engine
 and turn failures into one line on stderr plus an exit code. Heavy imports (TensorFlow, Textual)
@@ -400,10 +401,42 @@ def inspect(
             "--stacked", help="Run the tutorial's stacked LSTM (4, 5) on its (2, 3, 6) batch."
         ),
     ] = False,
+    run: Annotated[
+        str | None,
+        typer.Option("--run", metavar="RUN", help="A trained run: its hidden units over --text."),
+    ] = None,
+    text: Annotated[
+        str | None,
+        typer.Option(
+            "--text", metavar="TEXT|PATH", help="With --run: the input (or a file holding it)."
+        ),
+    ] = None,
+    chosen: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--unit", metavar="STATE:N", help="With --run: a unit like h:12 or c:3 (repeatable)."
+        ),
+    ] = None,
+    top: Annotated[
+        int, typer.Option("--top", min=1, help="With --run: the N most variable units.")
+    ] = 4,
+    runs_dir: RunsDirOption = None,
 ) -> None:
-    """Step an LSTM cell from a zero state and print its gates, c and h."""
+    """Step an LSTM cell from a zero state and print its gates, c and h.
+
+    With --run RUN --text TEXT: a trained run's hidden units (h, and c for LSTMs) at every
+    character of TEXT, the most variable units first.
+    """
     from rnntui.lstm_inspect import inspect_lstm, parse_inputs, stacked_lstm_demo
 
+    if run is not None or text is not None:
+        from rnntui.cli_text import inspect_run
+
+        try:
+            inspect_run(run, text, chosen or [], top, as_json, runs_dir)
+        except ConfigError as error:
+            raise fail(str(error)) from None
+        return
     if stacked:
         # The stacked demo has its own fixed batch and sizes: an --input would be ignored.
         for given, option in ((inputs, "--input"), (units, "--units")):
@@ -527,6 +560,54 @@ def sweeps(
     except ConfigError as error:
         raise fail(str(error)) from None
     SweepApp(folder.path).run()
+
+
+@app.command()
+def generate(
+    run: Annotated[str, typer.Argument(metavar="RUN", help="A text run (its name or folder).")],
+    prime: Annotated[str, typer.Option("--prime", help="Text to start from.")] = "",
+    length: Annotated[int, typer.Option("--length", metavar="N", help="Characters.")] = 300,
+    temperature: Annotated[
+        float, typer.Option("--temperature", metavar="T", help="0 = greedy; 1 = as learned.")
+    ] = 0.8,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the sampling.")] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object: text, prime, temperature, seed.")
+    ] = False,
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """Sample text from a text run's checkpoint."""
+    from rnntui.cli_text import generate_from_run
+
+    try:
+        generation = generate_from_run(run, prime, length, temperature, seed, runs_dir)
+    except ConfigError as error:
+        raise fail(str(error)) from None
+    if as_json:
+        safe_echo(json.dumps(generation.to_dict(), ensure_ascii=False))
+    else:
+        safe_echo(generation.prime + generation.text)
+
+
+@app.command()
+def export(
+    run: Annotated[str, typer.Argument(metavar="RUN", help="A run (its name or folder).")],
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="NAME.keras, or a folder for a SavedModel.")
+    ],
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """Write a run's trained network as a Keras model (.keras) or a SavedModel folder."""
+    from rnntui.cli_text import export_from_run
+
+    try:
+        exported = export_from_run(run, path, runs_dir)
+    except ConfigError as error:
+        raise fail(str(error)) from None
+    what = "Keras model" if exported.format == "keras" else "SavedModel"
+    safe_echo(f"wrote {exported.path} ({what}: {exported.inputs})")
+    if exported.vocabulary is not None:
+        safe_echo(f"wrote {exported.vocabulary} (the symbol of each id)")
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m`

@@ -45,6 +45,12 @@ class TaskConfig:
     # count: all 2**bits strings, the first train_size (after a seeded shuffle) train the net
     bits: int = 10
     train_size: int = 500
+    # text: next-character prediction on a UTF-8 file, a folder of text files or a glob;
+    # "{stdlib}" in the path stands for the running Python's standard library folder
+    path: str = "{stdlib}/*.py"  # a text every machine running rnntui has
+    valid_fraction: float = 0.1  # the last part of the text, held out for validation
+    max_vocab: int = 256  # the most frequent characters kept (with the unknown symbol)
+    max_chars: int = 0  # read at most this many characters (0: all of them)
 
 
 @dataclass
@@ -55,6 +61,7 @@ class ModelConfig:
     state_size: int = 4
     layers: list[int] = field(default_factory=lambda: [4, 5])  # used by cell = "stacked"
     stacked_cell: str = "lstm"
+    embedding: int = 0  # ids -> learned vectors of this size (0: one-hot), for tasks fed ids
 
 
 @dataclass
@@ -121,9 +128,13 @@ RULES: dict[str, Rule] = {
     "task.base": Rule(0.0, 1.0),
     "task.bits": Rule(2, 16),
     "task.train_size": Rule(1, 65_535),
+    "task.valid_fraction": Rule(0.0, 0.5),
+    "task.max_vocab": Rule(2, 65_535),
+    "task.max_chars": Rule(0, 100_000_000_000),
     "model.cell": Rule(choices=CELL_KINDS),
     "model.state_size": Rule(1, 1024),
     "model.stacked_cell": Rule(choices=STACKABLE_CELLS),
+    "model.embedding": Rule(0, 4096),
     "train.epochs": Rule(1, 1_000_000),
     "train.num_steps": Rule(1, 1000),
     "train.batch_size": Rule(1, 100_000),

@@ -1,4 +1,6 @@
-"""TensorFlow in a helper process, for the app's own small jobs (the inspector, the device name).
+"""TensorFlow in a helper process, for the app's own small jobs: the inspector, sampling text and
+tracing hidden units (from the settings' untrained model, a run's weights or its latest
+checkpoint), the device name.
 
 The app's UI process never imports TensorFlow: the import holds the GIL for hundreds of
 milliseconds at a time, which froze keys and redraws for the first seconds (UI lag p99 344 ms,
@@ -31,7 +33,48 @@ def _inspect(*args: Any, **kwargs: Any) -> Any:
     return inspect_lstm(*args, **kwargs)
 
 
-JOBS: dict[str, Callable[..., Any]] = {"preload": _preload, "inspect": _inspect}
+_replicas: dict[Any, Any] = {}  # (model, seed, codec) -> the helper's replica of that model
+
+
+def _replica(config: Any, codec: Any, weights: Any) -> Any:
+    """A replica of the model with `weights`: a list of arrays, a run folder's path (its latest
+    checkpoint: how a run in another process is shown), or None (untrained)."""
+    from pathlib import Path
+
+    from rnntui.replica import Replica
+
+    key = (repr(config.model), config.train.seed, codec)
+    if key not in _replicas:
+        replica = Replica(config, codec)
+        _replicas.clear()  # one model at a time: the settings' or the run's
+        _replicas[key] = (replica, replica.model.get_weights())
+    replica, fresh = _replicas[key]
+    if isinstance(weights, Path):
+        from rnntui.engine.runs import RunFolder
+
+        weights = RunFolder(weights).read_checkpoint().weights
+    replica.set_weights(weights if weights is not None else fresh)
+    return replica
+
+
+def _sample(config: Any, codec: Any, weights: Any, *options: Any) -> Any:
+    from rnntui.generate import sample
+
+    return sample(_replica(config, codec, weights), *options)
+
+
+def _trace(config: Any, codec: Any, weights: Any, segments: Any) -> Any:
+    from rnntui.hidden_units import trace_units
+
+    return trace_units(_replica(config, codec, weights), segments)
+
+
+JOBS: dict[str, Callable[..., Any]] = {
+    "preload": _preload,
+    "inspect": _inspect,
+    "sample": _sample,
+    "trace": _trace,
+}
 HELPER_NICE = 10
 
 

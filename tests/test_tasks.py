@@ -251,6 +251,14 @@ def test_every_registered_task_offers_the_whole_interface(kind: str) -> None:
     inputs = task.sample_inputs(3)
     assert len(inputs) == 3 and all(len(row) == task.input_dim for row in inputs)
     assert task.preview() is not None
+    # what generation, hidden-unit views and export rebuild a run's model from
+    codec = task_class(kind).codec_from_state(config.task, task.state())
+    assert codec == task.codec()
+    assert (codec.num_classes, codec.input_dim) == (task.num_classes, task.input_dim)
+    assert (codec.ids, codec.many_to_many) == (task.one_hot, task.many_to_many)
+    segments = task.excerpt()
+    assert segments and all(len(s.labels) == len(s.inputs) > 0 for s in segments)
+    assert isinstance(task.autoregressive, bool)
 
 
 def test_config_consistency_is_the_tasks_own_check() -> None:

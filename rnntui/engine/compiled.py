@@ -99,6 +99,7 @@ class CompiledSteps:
         self.tf = tf
         self.task = task
         self.batch_size = config.train.batch_size
+        self.num_steps = config.train.num_steps
         self.chunk = config.train.chunk
         self.xla = use_xla(config, task)
         if not tf.config.list_physical_devices("GPU"):
@@ -107,7 +108,12 @@ class CompiledSteps:
         self.per_epoch = task.steps_per_epoch(config.train.batch_size, config.train.num_steps)
         self.carry_state = task.many_to_many  # streams continue across windows; whole items do not
         self.model = build_model(
-            config.model, task.num_classes, task.input_dim, task.many_to_many, config.train.seed
+            config.model,
+            task.num_classes,
+            task.input_dim,
+            task.many_to_many,
+            config.train.seed,
+            ids=task.one_hot,
         )
         self.variables = list(self.model.trainable_variables)
         self.optimizer = make_optimizer(config.train.optimizer, config.train.learning_rate)
@@ -118,15 +124,15 @@ class CompiledSteps:
         self._rows: int | None = None
         self._zero_state: tuple | None = None
         self._predict = tf.function(self._predict_graph, autograph=False)
+        self._losses: Any = None  # mean_loss's compiled loop, traced on first use
         gc.freeze()  # the import and the model are permanent: later collections skip them
 
     # --- graph code -----------------------------------------------------------------------------
 
     def _inputs(self, x):
-        tf = self.tf
         if self.task.one_hot:
-            return tf.one_hot(x, self.task.num_classes)
-        return tf.cast(x, tf.float32)
+            return self.model.encode_ids(x)  # one-hot, or a learned embedding
+        return self.tf.cast(x, self.tf.float32)
 
     def _step(self, x, y, state):
         tf = self.tf
@@ -157,6 +163,27 @@ class CompiledSteps:
             lambda i, *_: i < count, body, (tf.constant(0), losses, *state)
         )
         return losses.stack(), state
+
+    def _loss_graph(self, xs, ys, state):
+        """Summed cross-entropy over windows xs [W, B, T..] (no training), the state carried."""
+        tf = self.tf
+        streams = tf.shape(xs)[1]
+        zero = [tf.zeros(tf.stack([streams, size])) for size in self.model.state_sizes]
+
+        def body(i, total, *state):
+            start = list(state) if self.carry_state else zero
+            logits, new_state = self.model(self._inputs(xs[i]), start)
+            per_prediction = tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=tf.cast(ys[i], tf.int32), logits=logits
+            )
+            return (i + 1, total + tf.reduce_sum(tf.cast(per_prediction, tf.float64)), *new_state)
+
+        _, total, *state = tf.while_loop(
+            lambda i, *_: i < tf.shape(xs)[0],
+            body,
+            (tf.constant(0), tf.constant(0.0, tf.float64), *state),
+        )
+        return total, state
 
     def _predict_graph(self, x):
         state = self.model.initial_state(x.shape[0])
@@ -200,6 +227,27 @@ class CompiledSteps:
             tf.constant(xs), tf.constant(ys), tf.constant(count, tf.int32), list(state)
         )
         return losses.numpy()[:count].tolist(), state
+
+    def mean_loss(self, xs: np.ndarray, ys: np.ndarray, chunk: int = 50) -> float:
+        """Mean cross-entropy (nats) over windows xs [W, streams, T..] without training; the state
+        starts at zero and carries across windows when the task's does (a task's evaluation)."""
+        tf = self.tf
+        if self._losses is None:
+            signature = [
+                tf.TensorSpec([None, None, *xs.shape[2:]], tf.as_dtype(xs.dtype)),
+                tf.TensorSpec([None, None, *ys.shape[2:]], tf.as_dtype(ys.dtype)),
+                [tf.TensorSpec([None, size], tf.float32) for size in self.model.state_sizes],
+            ]
+            self._losses = tf.function(
+                self._loss_graph, input_signature=signature, autograph=False
+            ).get_concrete_function()
+        state = [tf.zeros([xs.shape[1], size]) for size in self.model.state_sizes]
+        total = 0.0
+        for begin in range(0, len(xs), chunk):  # bounded memory, whatever the held-out size
+            x, y = xs[begin : begin + chunk], ys[begin : begin + chunk]
+            part, state = self._losses(tf.constant(x), tf.constant(y), state)
+            total += float(part)
+        return total / max(1, ys.size)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class ids for whole sequences x, each from a zero state (a task's evaluation)."""

@@ -29,7 +29,7 @@ import shutil
 import stat
 import time
 import zipfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,7 @@ class Checkpoint:
     state: list[np.ndarray]  # the carried RNN state
     epoch_losses: list[float]  # losses of the epoch in progress (for its evaluation)
     metrics: dict[str, float]
+    task_state: dict[str, Any] = field(default_factory=dict)  # e.g. a vocabulary (Task.state)
 
 
 class RunFolder:
@@ -291,6 +292,7 @@ class RunFolder:
             "wall_s": checkpoint.wall_s,
             "epoch_losses": checkpoint.epoch_losses,
             "metrics": checkpoint.metrics,
+            "task_state": checkpoint.task_state,
         }
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
         buffer = io.BytesIO()
@@ -353,8 +355,12 @@ def parse_checkpoint(data: bytes) -> Checkpoint:
         meta = json.loads(raw.tobytes().decode("utf-8"))
     except ValueError:
         raise damaged("its meta record is not JSON") from None
-    if not isinstance(meta, dict) or set(meta) != set(CHECKPOINT_META):
+    if isinstance(meta, dict):  # checkpoints from before tasks kept state have none
+        meta.setdefault("task_state", {})
+    if not isinstance(meta, dict) or set(meta) != {*CHECKPOINT_META, "task_state"}:
         raise damaged("its meta record has the wrong fields")
+    if not isinstance(meta["task_state"], dict):  # the task checks what it holds
+        raise damaged(f"meta 'task_state' is {_short(meta['task_state'])}")
     for key, kind in CHECKPOINT_META.items():
         value = meta[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):

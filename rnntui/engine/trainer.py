@@ -56,6 +56,9 @@ TAIL_FRACTION = 0.10  # final_loss: the mean loss over the last 10 % of an epoch
 # Epoch-end saves (checkpoint + summary, each fsynced) at most this often: count-lstm's epochs
 # last ~5 ms, and saving each one took half the run. Stop, failure and the last epoch always save.
 SAVE_INTERVAL_S = 0.25
+# A long epoch (text-lstm's is a minute) also checkpoints in its middle this often: a crash loses
+# less, and a run trained in another process can be shown (sampled, traced) as it is now.
+MID_EPOCH_SAVE_S = 10.0
 
 
 def preload_tensorflow() -> str:
@@ -132,6 +135,7 @@ class Trainer:
         self._may_write = False
         self._saved_step: int | None = None  # the step of the last checkpoint written or read
         self.failure: Exception | None = None  # why run() failed, for callers choosing exit codes
+        self._task: Task | None = None
 
     # --- control (any thread) -------------------------------------------------------------------
 
@@ -157,6 +161,16 @@ class Trainer:
         """The first LSTM layer's trained weights (a snapshot), or None."""
         with self._lock:
             return self._lstm_weights
+
+    def weights_snapshot(self) -> list[np.ndarray] | None:
+        """Copies of every weight as it is now (any thread), or None before the model exists.
+
+        Read while training may be running: each variable is read whole, but a read between two
+        variables' updates can mix steps. That is fine for what this serves (sampling text and
+        drawing hidden units from a live run a few times a minute), not for checkpoints.
+        """
+        compiled = self.compiled
+        return None if compiled is None else compiled.model.get_weights()
 
     # --- the run (worker thread) ----------------------------------------------------------------
 
@@ -195,15 +209,18 @@ class Trainer:
 
         cfg = self.config
         self._record_status("starting")
-        task = make_task(cfg.task, cfg.train.seed)
+        checkpoint = self._read_checkpoint() if self.resume_run else None
+        # a resumed run encodes its data as before (e.g. the text's vocabulary)
+        task = make_task(cfg.task, cfg.train.seed, checkpoint.task_state if checkpoint else None)
+        self._task = task
         check_fits_in_memory(cfg, task)
         configure_runtime(cfg)  # threads and devices, before TensorFlow runs anything
         device = preload_tensorflow()
         self._on_gpu = device != "CPU"
         compiled = self.compiled = CompiledSteps(cfg, task)
         self.summary = self._summarize(task, device, 0, False)
-        if self.resume_run:
-            self._restore(compiled)
+        if checkpoint is not None:
+            self._restore(compiled, checkpoint)
         self._snapshot_weights(compiled)
         if self.tensorboard and self.run_folder is not None:
             self._writer = compiled.tf.summary.create_file_writer(str(self.run_folder.path / "tb"))
@@ -263,6 +280,9 @@ class Trainer:
                 self._end_epoch(compiled, task, epoch, evaluate=index == len(pieces) - 1)
                 self._epoch_losses = []
             now = time.perf_counter()
+            if self._position[1] and now - max(self._last_save, self._started) >= MID_EPOCH_SAVE_S:
+                self._checkpoint(compiled)
+                self._last_save = now
             if pending and (now - last_emit >= EMIT_INTERVAL_S or self.step >= total):
                 self._emit_progress(self._position[0], total, pending, now)
                 pending, last_emit = [], now
@@ -438,12 +458,19 @@ class Trainer:
             state=state,
             epoch_losses=list(self._epoch_losses) if window else [],
             metrics=dict(self.metrics),
+            task_state=self._task.state() if self._task is not None else {},
         )
         with self._saving(CHECKPOINT_FILE):  # on failure the previous checkpoint stays intact
             self.run_folder.write_checkpoint(checkpoint)
         self._saved_step = checkpoint.step
 
-    def _restore(self, compiled: CompiledSteps) -> None:
+    def _read_checkpoint(self) -> Checkpoint:
+        run = self.run_folder
+        if run is None:
+            raise RunFolderError("there is no run folder to resume from")
+        return run.read_checkpoint()
+
+    def _restore(self, compiled: CompiledSteps, checkpoint: Checkpoint) -> None:
         """Continue from the run folder's checkpoint: weights, optimizer, state, data position.
 
         Everything is checked before anything is written (the checkpoint against the model this
@@ -452,10 +479,8 @@ class Trainer:
         learning rate) and the steps logged after the checkpoint are dropped.
         """
         run = self.run_folder
-        if run is None:
-            raise RunFolderError("there is no run folder to resume from")
+        assert run is not None
         check_resume_changes(run.load_config(), self.config)
-        checkpoint = run.read_checkpoint()
         check_resume_position(run.name, checkpoint, self.config)
         expected = {
             "weights": [(w.shape, w.dtype) for w in compiled.model.get_weights()],

@@ -70,6 +70,12 @@ class SequenceModel:
     input_dim: int
     many_to_many: bool
     state_sizes: tuple[int, ...]  # one entry per state tensor, in `initial_state` order
+    state_names: tuple[str, ...]  # one per state tensor: "h", "c", "h2" (for probes and views)
+
+    def encode_ids(self, ids: Any) -> Any:
+        """Class ids [..] -> the step inputs [.., input_dim]: one-hot (an embedding overrides)."""
+        tf = import_tf()
+        return tf.one_hot(tf.cast(ids, tf.int32), self.input_dim)
 
     def step(self, x_t: Any, state: list) -> tuple[Any, list]:
         """One timestep: x_t [B, input_dim] and the state -> (output [B, units], new state)."""

@@ -17,6 +17,7 @@ from rnntui.tf_runtime import import_tf
 
 CELL_CLASSES = {"rnn": "SimpleRNNCell", "gru": "GRUCell", "lstm": "LSTMCell"}
 STATES_PER_CELL = {"rnn": 1, "gru": 1, "lstm": 2}  # lstm carries [h, c]
+STATE_NAMES = {"rnn": ("h",), "gru": ("h",), "lstm": ("h", "c")}
 
 
 def make_cell(kind: str, units: int, seed: int) -> Any:
@@ -62,6 +63,12 @@ class KerasCellModel(SequenceModel):
         per_cell = STATES_PER_CELL.get(kind, 1)
         self.state_sizes = tuple(u for u in self.units for _ in range(per_cell))
         self._per_cell = per_cell
+        names = STATE_NAMES.get(kind, ("h",))
+        self.state_names = tuple(
+            f"{name}{layer + 1 if len(self.units) > 1 else ''}"
+            for layer in range(len(self.units))
+            for name in names
+        )
 
         layer_seeds = derive_seeds(seed, len(self.units) + 1)
         self.cells = [make_cell(kind, u, s) for u, s in zip(self.units, layer_seeds, strict=False)]

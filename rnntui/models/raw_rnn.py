@@ -34,6 +34,7 @@ class RawRNN(SequenceModel):
         self.many_to_many = many_to_many
         self.state_size = state_size
         self.state_sizes = (state_size,)
+        self.state_names = ("h",)
         seed_w, seed_out = derive_seeds(seed, 2)
         glorot = keras.initializers.GlorotUniform
         self.W = tf.Variable(

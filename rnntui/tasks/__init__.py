@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from rnntui.tasks.base import Baseline, Metric, Setting, Task
+from rnntui.tasks.base import Baseline, Codec, Metric, Segment, Setting, Task
 
 if TYPE_CHECKING:
     from rnntui.config import Config, TaskConfig
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 REGISTRY: dict[str, str] = {
     "echo": "rnntui.tasks.echo:EchoTask",
     "count": "rnntui.tasks.count:CountTask",
+    "text": "rnntui.tasks.text:TextTask",
 }
 TASK_KINDS: tuple[str, ...] = tuple(REGISTRY)
 
@@ -26,7 +27,9 @@ __all__ = [
     "REGISTRY",
     "TASK_KINDS",
     "Baseline",
+    "Codec",
     "Metric",
+    "Segment",
     "Setting",
     "Task",
     "make_task",
@@ -50,9 +53,10 @@ def task_metrics(kind: object) -> tuple[Metric, ...]:
     return task_class(kind).metrics if isinstance(kind, str) and kind in REGISTRY else ()
 
 
-def make_task(task_config: TaskConfig, seed: int) -> Task:
-    """Build the task a config describes; `seed` (train.seed) fixes its data."""
-    return task_class(task_config.kind).from_config(task_config, seed)
+def make_task(task_config: TaskConfig, seed: int, state: dict | None = None) -> Task:
+    """Build the task a config describes; `seed` (train.seed) fixes its data; `state` is a
+    checkpoint's `Task.state()` (a resumed run encodes its data as before)."""
+    return task_class(task_config.kind).from_config(task_config, seed, state)
 
 
 def total_steps(config: Config, task: Task | None = None) -> int:

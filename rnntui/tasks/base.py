@@ -44,13 +44,57 @@ class Setting:
     key: str
     label: str
     hint: str = ""
+    picker: str = ""  # "path": the form offers a file browser beside the field
 
 
 class Evaluator(Protocol):
     """What a task's evaluation may ask of the model being trained (see `CompiledSteps`)."""
 
+    batch_size: int  # the training windows' shape (train.batch_size, train.num_steps)
+    num_steps: int
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class ids for a batch of whole sequences (each from a zero state)."""
+        ...
+
+    def mean_loss(self, xs: np.ndarray, ys: np.ndarray) -> float:
+        """Mean cross-entropy (nats) over windows xs [W, streams, steps(, features)], ys alike,
+        without training; the state starts at zero and carries from window to window as in
+        training (any number of streams)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of input a network reads from a zero state, with a printable label per step
+    (what a hidden-unit view draws its activations under)."""
+
+    inputs: np.ndarray  # as `Codec.encode` returns them: ids [T], or features [T, input_dim]
+    labels: tuple[str, ...]  # one short label per step: "a", "0", "↵"
+
+
+class Codec(Protocol):
+    """How a task's inputs are written as text, and the shapes its model is built with.
+
+    Enough to rebuild a run's model and feed it from its run folder alone (no data): generation,
+    hidden-unit traces and export use it. A task's `state()` is what its codec is made from.
+    """
+
+    ids: bool  # inputs are class ids (one-hot or embedded), else float features
+    num_classes: int
+    input_dim: int
+    many_to_many: bool
+
+    def encode(self, text: str) -> np.ndarray:
+        """Inputs as fed to the network; ValueError (one line) naming characters it cannot read."""
+        ...
+
+    def decode(self, ids: Any) -> str:
+        """Class ids (outputs) as text."""
+        ...
+
+    def labels(self, inputs: np.ndarray) -> tuple[str, ...]:
+        """A short printable label for each step of `inputs` (newlines and tabs made visible)."""
         ...
 
 
@@ -70,10 +114,32 @@ class Task(Protocol):
     one_hot: bool  # inputs are class ids to one-hot encode (else float features)
     many_to_many: bool  # a prediction at every step, and the state carries across windows
     sum_loss: bool  # minimise the summed cross-entropy of a window (else its mean)
+    # the output at step t predicts the input at t+1, so samples can be fed back (generation)
+    autoregressive: ClassVar[bool]
 
     @classmethod
-    def from_config(cls, task: TaskConfig, seed: int) -> Task:
-        """Build the task a config describes; `seed` (train.seed) fixes its data."""
+    def from_config(cls, task: TaskConfig, seed: int, state: dict | None = None) -> Task:
+        """Build the task a config describes; `seed` (train.seed) fixes its data. `state` is a
+        checkpoint's `state()`: a resumed run encodes its data as the run did (e.g. the same
+        vocabulary, even if the text has changed since)."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """JSON-able facts the data was encoded with (e.g. a vocabulary), saved in every
+        checkpoint; {} for tasks whose config says it all."""
+        ...
+
+    @classmethod
+    def codec_from_state(cls, task: TaskConfig, state: dict[str, Any]) -> Codec:
+        """The codec of a run, from its config and checkpointed `state()` (no data is read)."""
+        ...
+
+    def codec(self) -> Codec:
+        """This task's codec (as `codec_from_state` would rebuild it)."""
+        ...
+
+    def excerpt(self) -> tuple[Segment, ...]:
+        """A short stretch of the data to draw hidden units over (each segment from zero state)."""
         ...
 
     @classmethod

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rnntui.tasks.base import Baseline, Evaluator, Metric, Setting
+from rnntui.tasks.base import Baseline, Evaluator, Metric, Segment, Setting
+from rnntui.tasks.bits import BitCodec
 
 if TYPE_CHECKING:
     from rnntui.config import Config, TaskConfig
 
 PREVIEW_STRINGS = 12
+EXCERPT_STRINGS = 6  # strings a hidden-unit view draws
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class CountTask:
     one_hot = False
     many_to_many = False  # one label per string, read from the last step's output
     sum_loss = True  # the tutorial minimises the summed cross-entropy of a batch
+    autoregressive = False
     input_dim = 1
 
     def __init__(self, bits: int = 10, train_size: int = 500, seed: int = 0) -> None:
@@ -60,8 +63,23 @@ class CountTask:
             a.flags.writeable = False  # shared by every caller; nobody may edit it in place
 
     @classmethod
-    def from_config(cls, task: TaskConfig, seed: int) -> CountTask:
+    def from_config(cls, task: TaskConfig, seed: int, state: dict | None = None) -> CountTask:
         return cls(task.bits, task.train_size, seed)
+
+    def state(self) -> dict:
+        return {}
+
+    @classmethod
+    def codec_from_state(cls, task: TaskConfig, state: dict) -> BitCodec:
+        return BitCodec(ids=False, num_classes=task.bits + 1, input_dim=1, many_to_many=False)
+
+    def codec(self) -> BitCodec:
+        return BitCodec(ids=False, num_classes=self.num_classes, input_dim=1, many_to_many=False)
+
+    def excerpt(self) -> tuple[Segment, ...]:
+        """The first training strings, each read from a zero state as in training."""
+        codec = self.codec()
+        return tuple(Segment(row, codec.labels(row)) for row in self._x[:EXCERPT_STRINGS])
 
     @classmethod
     def check_config(cls, config: Config) -> None:

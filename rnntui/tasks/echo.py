@@ -13,13 +13,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rnntui.tasks.base import Baseline, Evaluator, Metric, Setting
+from rnntui.tasks.base import Baseline, Evaluator, Metric, Segment, Setting
+from rnntui.tasks.bits import BitCodec
 
 if TYPE_CHECKING:
     from rnntui.config import Config, TaskConfig
 
 Lags = tuple[tuple[int, float], ...]
 PREVIEW_LENGTH = 200  # samples in the preview; the pane shows as many as fit
+EXCERPT_LENGTH = 120  # steps a hidden-unit view draws
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class EchoTask:
     one_hot = True
     many_to_many = True
     sum_loss = False
+    autoregressive = False  # Y is not the next X
 
     def __init__(
         self,
@@ -110,8 +113,23 @@ class EchoTask:
         self._combo_p = np.clip(self.base + self._combos @ effects, 0.0, 1.0)
 
     @classmethod
-    def from_config(cls, task: TaskConfig, seed: int) -> EchoTask:
+    def from_config(cls, task: TaskConfig, seed: int, state: dict | None = None) -> EchoTask:
         return cls(task.size, task.base, task.lags, seed)
+
+    def state(self) -> dict:
+        return {}
+
+    @classmethod
+    def codec_from_state(cls, task: TaskConfig, state: dict) -> BitCodec:
+        return BitCodec(ids=True, num_classes=2, input_dim=2, many_to_many=True)
+
+    def codec(self) -> BitCodec:
+        return self.codec_from_state(None, {})
+
+    def excerpt(self) -> tuple[Segment, ...]:
+        x, _ = self.generate(0)
+        bits = x[:EXCERPT_LENGTH]
+        return (Segment(bits, self.codec().labels(bits)),)
 
     @classmethod
     def check_config(cls, config: Config) -> None:

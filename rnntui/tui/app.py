@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Container
+from textual.containers import Container, VerticalScroll
 from textual.widgets import Input, Tab, Tabs
 
 from rnntui import exit_codes
@@ -36,6 +36,7 @@ from rnntui.tasks import task_class
 from rnntui.tui import shutdown
 from rnntui.tui.commands import RnnTuiCommands
 from rnntui.tui.curves_csv import FORMAT_NOTE, write_curves_csv
+from rnntui.tui.live_views import INTERVAL_S, LiveViews
 from rnntui.tui.messages import (
     CurvesExported,
     EpochFinished,
@@ -51,12 +52,15 @@ from rnntui.tui.messages import (
     message_for,
 )
 from rnntui.tui.past_runs import load_past_run
+from rnntui.tui.screens.file_picker import FilePicker
 from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.screens.preset_picker import PresetPicker
 from rnntui.tui.screens.run_picker import RunPicker
 from rnntui.tui.screens.save_preset import SavePresetDialog
 from rnntui.tui.widgets.app_footer import AppFooter
 from rnntui.tui.widgets.dataset_preview import DatasetPreview
+from rnntui.tui.widgets.generate_pane import GeneratePane
+from rnntui.tui.widgets.hidden_units_view import HiddenUnitsView
 from rnntui.tui.widgets.inspector_pane import InspectorPane, WeightsSource
 from rnntui.tui.widgets.loss_chart import LossChart
 from rnntui.tui.widgets.settings_pane import SettingsPane
@@ -75,6 +79,7 @@ PANES = (
     ("chart", "Chart"),
     ("data", "Data"),
     ("inspector", "Inspect"),
+    ("generate", "Generate"),
 )
 
 
@@ -97,6 +102,7 @@ class RnnTuiApp(App[None]):
         Binding("o", "open_preset", "Open", tooltip="open a preset"),
         Binding("w", "save_preset", "Save", tooltip="save the settings as a preset"),
         Binding("i", "inspector", "Inspect", tooltip="step an LSTM cell: gates, c and h"),
+        Binding("g", "generate", "Generate", tooltip="sample text from the model as it is"),
         Binding("l", "load_run", "Load run", tooltip="add a past run's curve to the chart"),
         Binding("a", "attach", "Attach", tooltip="follow a run training in another process"),
         Binding("d", "detach", "Detach", tooltip="leave the run training in the background"),
@@ -155,6 +161,7 @@ class RnnTuiApp(App[None]):
         self.run_label = ""
         self.run_final: float | None = None
         self.keep_run = False  # the live curve belongs to a finished run worth comparing
+        self.data_problem: dict[str, str] = {}  # what reading the task's data found wrong
 
     # --- layout ----------------------------------------------------------------------------------
 
@@ -168,20 +175,32 @@ class RnnTuiApp(App[None]):
             classes="pane",
         )
         self.chart = LossChart(id="chart", classes="pane")
-        self.preview = DatasetPreview(id="data", classes="pane")
+        self.preview = DatasetPreview(id="data-preview")
+        self.units = HiddenUnitsView(id="units")
         self.inspector = InspectorPane(id="inspector", classes="pane")
+        self.generate_pane = GeneratePane(id="generate", classes="pane")
+        self.live = LiveViews(self.generate_pane, self.units)
         self.status = StatusBar(id="status")
         yield Tabs(*(Tab(title, id=f"tab-{pane}") for pane, title in PANES), id="tabs")
         with Container(id="panes", classes="-show-settings"):
             yield self.settings
             yield self.chart
-            yield self.preview
+            with VerticalScroll(id="data", classes="pane"):
+                yield self.preview
+                yield self.units
             yield self.inspector
+            yield self.generate_pane
         yield self.status
         yield AppFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
-        titles = {"settings": "Settings", "chart": "Loss", "data": "Data", "inspector": "Inspector"}
+        titles = {
+            "settings": "Settings",
+            "chart": "Loss",
+            "data": "Data",
+            "inspector": "Inspector",
+            "generate": "Generate",
+        }
         for pane, title in titles.items():
             self.query_one(f"#{pane}").border_title = title
         self.settings.set_title(self.preset_name, self.config.description)
@@ -192,6 +211,7 @@ class RnnTuiApp(App[None]):
         self.signals_handled = shutdown.install_signal_handlers(self._stop_signal)
         if self.attach_to:
             self.call_after_refresh(self.action_attach, self.attach_to)
+        self.set_interval(INTERVAL_S, self._live_tick)
 
     @property
     def running(self) -> bool:
@@ -225,6 +245,8 @@ class RnnTuiApp(App[None]):
         tabs.active = f"tab-{pane}"
         if pane == "inspector" and (self.focused is None or self.focused is tabs):
             self.inspector.focus()  # so ←/→ step the cell rather than switch tabs
+        if pane == "data" and (self.focused is None or self.focused is tabs):
+            self.units.focus()  # so ↑/↓ choose a hidden unit
 
     @property
     def wide(self) -> bool:
@@ -234,6 +256,8 @@ class RnnTuiApp(App[None]):
 
     @on(SettingsPane.Changed)
     def _settings_changed(self, event: SettingsPane.Changed) -> None:
+        if not self.screen_stack:  # a late message while the app closes
+            return
         self.config = event.config
         self.errors = event.errors
         task_ok = not any(key.startswith("task.") or key == "train.seed" for key in event.errors)
@@ -244,17 +268,44 @@ class RnnTuiApp(App[None]):
         if not self.running and not any(key == "train.seed" for key in event.errors):
             self.inspector.set_fresh_cell(4, event.config.train.seed)
         if not self.running and not self.chart.losses and not event.errors:
-            from rnntui.tasks import total_steps
-
-            self.chart.total_steps = total_steps(event.config)
-            self.chart.refresh()
+            self._count_steps(event.config)
         self.refresh_bindings()
 
+    @work(thread=True, exclusive=True, group="steps")
+    def _count_steps(self, config: Config) -> None:
+        """The run's length for the chart's x axis, off the UI thread (a text is read for it)."""
+        from rnntui.tasks import total_steps
+
+        try:
+            steps = total_steps(config)
+        except Exception:  # the preview reports what is wrong with the data
+            return
+        self.call_from_thread(self._show_total_steps, steps)
+
+    def _show_total_steps(self, steps: int) -> None:
+        if not self.running and not self.chart.losses:
+            self.chart.total_steps = steps
+            self.chart.refresh()
+
     @on(DatasetPreview.Ready)
-    def _preview_ready(self) -> None:
-        data = self.preview.data
+    def _preview_ready(self, message: DatasetPreview.Ready) -> None:
+        if message.key != self.preview.key:
+            return  # an older preview, already replaced
+        data = message.data
+        self.data_problem = {message.error_key: message.error} if message.error_key else {}
+        summary = getattr(data.preview, "summary", "") if data is not None else ""
+        for key in self.settings.picker_keys():
+            reason = self.data_problem.get(key, "")
+            self.settings.set_note(key, reason or summary, ok=not reason)
         if data is not None and not self.chart.losses:
             self.chart.set_baselines(tuple(data.baselines))
+        if data is not None:
+            from rnntui.tasks import task_class
+
+            panes = self.query_one("#panes")
+            panes.set_class(task_class(data.kind).autoregressive, "-bottom-generate")
+        self.live.data_changed(self.config, data)
+        self.refresh_bindings()
 
     def load_config(self, config: Config, name: str) -> None:
         self.preset_config = deepcopy(config)
@@ -290,11 +341,14 @@ class RnnTuiApp(App[None]):
         if self.session is None or not self.session.running:
             self.status.device = message.device
         self.inspector.compute = self._inspect_in_helper
+        assert self.tensorflow is not None
+        self.generate_pane.helper = self.units.helper = self.tensorflow.call
         if self.state is RunState.LOADING:
             self._set_state(RunState.IDLE)
         elif self.state is RunState.STARTING:
             self.status.detail = "(building the model)"
         self.inspector.activate()
+        self.live.ready()
 
     @on(TensorFlowFailed)
     def _tf_failed(self, message: TensorFlowFailed) -> None:
@@ -307,7 +361,10 @@ class RnnTuiApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Footer room is scarce at 80 columns: keys that cannot apply now are hidden.
         if action == "start":
-            return False if self.running else (None if self.errors else True)
+            return False if self.running else (None if self.problems else True)
+        if action == "generate":
+            live = getattr(self, "live", None)
+            return live is not None and live.generative
         if action == "pause":
             if self.state is RunState.TRAINING:
                 return True
@@ -330,11 +387,16 @@ class RnnTuiApp(App[None]):
             return bool(self.chart.losses or self.chart.comparison)
         return True
 
+    @property
+    def problems(self) -> dict[str, str]:
+        """What stops a run: the settings' problems and what reading the data found."""
+        return {**self.errors, **self.data_problem}
+
     def action_start(self) -> None:
         if self.running:
             return
-        if self.errors:
-            key, reason = next(iter(self.errors.items()))
+        if self.problems:
+            key, reason = next(iter(self.problems.items()))
             self.notify(f"{key}: {reason}", title="Fix the settings first", severity="warning")
             return
         config = deepcopy(self.config)
@@ -362,6 +424,7 @@ class RnnTuiApp(App[None]):
                 config, self._poster(self.run_number), runs_dir=runs_dir, tensorboard=tensorboard
             )
         warning = self.session.start()
+        self.live.run_started(self.session, f"run {self.run_number}")
         if warning:
             self.notify(warning, title="Run not saved", severity="warning", timeout=10)
         self._show_state("(building the model)" if self.tf_ready else "(loading TensorFlow)")
@@ -448,6 +511,7 @@ class RnnTuiApp(App[None]):
         self.notify(
             f"{self.run_label}: {steps:,} steps{loss}{saved}", title=self.state.capitalize()
         )
+        self.live.finished()
         if event.lstm_weights is not None:
             self.inspector.use_weights(
                 WeightsSource(
@@ -509,6 +573,7 @@ class RnnTuiApp(App[None]):
             self.session = None
         self.keep_run = False
         self.chart.reset_run()
+        self.live.run_forgotten()
         self.load_config(self.preset_config, self.preset_name)
         self.status.clear_run()
         self._set_state(RunState.IDLE)  # training needs no TensorFlow here (it runs in a child)
@@ -679,8 +744,34 @@ class RnnTuiApp(App[None]):
         self.push_screen(SavePresetDialog(name, self.config.description), save)
 
     def action_inspector(self) -> None:
+        self.query_one("#panes").remove_class("-bottom-generate")
         self.action_show_pane("inspector")
         self.inspector.focus()
+
+    # --- text: generation and choosing the file --------------------------------------------------
+
+    def action_generate(self) -> None:
+        """Show the Generate pane and sample from the model as it is now."""
+        if not self.live.generative:
+            self.notify("Generation needs a text task.", severity="warning")
+            return
+        self.query_one("#panes").add_class("-bottom-generate")
+        self.action_show_pane("generate")
+        self.live.sample_now()
+
+    def _live_tick(self) -> None:
+        self.live.tick(self.state is RunState.TRAINING)
+
+    @on(SettingsPane.BrowseRequested)
+    def _browse(self, event: SettingsPane.BrowseRequested) -> None:
+        from rnntui.tasks.corpus import expand
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.settings.set_text(event.key, str(path))
+
+        start = Path(expand(event.current)) if event.current.strip() else Path.cwd()
+        self.push_screen(FilePicker(start), chosen)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(list(self.BINDINGS)))

@@ -13,6 +13,7 @@ from rich.console import RenderableType
 RENDERERS: dict[str, str] = {
     "echo": "rnntui.tui.previews.echo:render_echo",
     "count": "rnntui.tui.previews.count:render_count",
+    "text": "rnntui.tui.previews.text:render_text",
 }
 
 

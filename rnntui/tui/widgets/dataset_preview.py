@@ -30,6 +30,8 @@ class PreviewData:
     preview: object  # the task's own preview dataclass
     baselines: tuple[Baseline, ...]
     sample_inputs: tuple[tuple[float, ...], ...]  # the first inputs as the network is fed them
+    codec: object = None  # the task's Codec (how its inputs are written; the model's shapes)
+    excerpt: tuple = ()  # the task's Segments, for the hidden-unit view
 
 
 class DatasetPreview(Static):
@@ -42,6 +44,7 @@ class DatasetPreview(Static):
         key: tuple
         data: PreviewData | None
         error: str = ""
+        error_key: str = ""  # the config key a ConfigError names (e.g. task.path)
 
     def __init__(self, *, id: str | None = None, classes: str = "") -> None:
         super().__init__("computing preview…", id=id, classes=classes)
@@ -58,12 +61,23 @@ class DatasetPreview(Static):
 
     @work(thread=True, exclusive=True, group="preview")
     def _compute(self, key: tuple, task: TaskConfig, seed: int) -> None:
+        from rnntui.config import ConfigError
         from rnntui.tasks import make_task
 
         try:
             made = make_task(task, seed)
             samples = tuple(tuple(row) for row in made.sample_inputs(SAMPLE_STEPS))
-            data = PreviewData(task.kind, made.preview(), tuple(made.baselines()), samples)
+            data = PreviewData(
+                task.kind,
+                made.preview(),
+                tuple(made.baselines()),
+                samples,
+                made.codec(),
+                tuple(made.excerpt()),
+            )
+        except ConfigError as error:  # bad input the settings' quick checks cannot see
+            self.post_message(self.Ready(key, None, error.reason, error.key))
+            return
         except Exception as error:  # a preview must never take the app down
             self.post_message(self.Ready(key, None, f"{type(error).__name__}: {error}"))
             return
@@ -82,6 +96,11 @@ class DatasetPreview(Static):
 
     def on_resize(self) -> None:
         self.refresh_view()
+
+    @property
+    def key(self) -> tuple | None:
+        """What the shown (or pending) preview was made for."""
+        return self._key
 
     @property
     def sample_inputs(self) -> tuple[tuple[float, ...], ...]:

@@ -22,6 +22,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
@@ -50,6 +51,7 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     only: str = ""
     hint: str = ""
+    picker: str = ""  # "path": a browse button beside the field and a note under it
 
 
 def _task_settings() -> dict[str, Setting]:
@@ -75,7 +77,7 @@ COMMON_TRAINING = (
 
 def _task_fields(section: str) -> tuple[FieldSpec, ...]:
     return tuple(
-        FieldSpec(s.key, s.label, only="task", hint=s.hint)
+        FieldSpec(s.key, s.label, only="task", hint=s.hint, picker=s.picker)
         for s in TASK_SETTINGS.values()
         if s.key.startswith(section + ".")
     )
@@ -93,6 +95,9 @@ SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("model.state_size", "state size", only="single"),
         FieldSpec("model.layers", "layer sizes", only="stacked", hint="like 4, 5"),
         FieldSpec("model.stacked_cell", "stacked cell", STACKABLE_CELLS, only="stacked"),
+        FieldSpec(
+            "model.embedding", "embedding", hint="ids -> learned vectors of this size; 0 = one-hot"
+        ),
     ),
     "Training": (*_task_fields("train"), *COMMON_TRAINING),
 }
@@ -167,6 +172,13 @@ class SettingsPane(VerticalScroll):
         config: Config
         errors: dict[str, str]
 
+    @dataclass
+    class BrowseRequested(Message):
+        """The browse button beside a path field was pressed."""
+
+        key: str
+        current: str
+
     def __init__(
         self,
         config: Config,
@@ -208,7 +220,11 @@ class SettingsPane(VerticalScroll):
                     with Horizontal(classes="field-row"):
                         yield Label(spec.label, classes="field-label")
                         yield self._editor(spec, value, types[spec.key])
+                        if spec.picker:
+                            yield Button("browse", id=f"browse-{widget_id(spec.key)}", compact=True)
                     yield Static("", classes="field-error", id=f"error-{widget_id(spec.key)}")
+                    if spec.picker:
+                        yield Static("", classes="field-info", id=f"note-{widget_id(spec.key)}")
         yield from self._run_options()
 
     def _run_options(self) -> ComposeResult:
@@ -350,10 +366,39 @@ class SettingsPane(VerticalScroll):
             validity.update("[$success]✓ ready[/]")
         self.query_one("#start", Button).disabled = bool(errors) or self.has_class("-locked")
 
+    # --- path fields -----------------------------------------------------------------------------
+
+    @on(Button.Pressed, ".field-row Button")
+    def _browse_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        key = (event.button.id or "").removeprefix("browse-").replace("--", ".")
+        current = self.query_one(f"#{widget_id(key)}", Input).value
+        self.post_message(self.BrowseRequested(key, current))
+
+    def picker_keys(self) -> list[str]:
+        """The fields with a file browser (whose notes say what reading the file found)."""
+        return [spec.key for spec in FIELDS if spec.picker]
+
+    def set_text(self, key: str, text: str) -> None:
+        """Type `text` into a field (it is checked like anything typed)."""
+        editor = self.query_one(f"#{widget_id(key)}", Input)
+        editor.value = text
+        editor.cursor_position = len(text)
+
+    def set_note(self, key: str, text: str, ok: bool = True) -> None:
+        """What reading the field's file found: its size, or why it cannot be used."""
+        try:
+            note = self.query_one(f"#note-{widget_id(key)}", Static)
+        except NoMatches:
+            return
+        note.update(Text(f"{'✓' if ok else '✗'} {text}" if text else ""))
+        note.set_class(not ok, "-bad")
+        note.display = bool(text)
+
     def set_locked(self, locked: bool) -> None:
         """Settings cannot change while a run trains (the run keeps the values it started with)."""
         self.set_class(locked, "-locked")
-        for editor in self.query("Input, Select, Checkbox"):
+        for editor in self.query("Input, Select, Checkbox, .field-row Button"):
             unusable = editor.id == "tensorboard" and bool(self.tensorboard_problem)
             editor.disabled = locked or unusable
         self.query_one("#start", Button).disabled = locked or bool(self.errors)

@@ -1,0 +1,176 @@
+"""Sample text from the model as it is: on `g`, and every few seconds while a text run trains.
+
+The prime, temperature, length and seed are fields; sampling runs in a thread worker on a
+`Replica` of the model (rnntui.generate), fed the weights the app hands over, so the training
+thread is never touched. The seed stays the same from sample to sample, so what changes between
+two samples is the weights: the text visibly improves as the run trains.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+DEFAULTS = {"prime": "", "temperature": "0.8", "length": "400", "seed": "0"}
+
+
+@dataclass(frozen=True)
+class SampleRequest:
+    prime: str
+    temperature: float
+    length: int
+    seed: int
+
+
+class GeneratePane(Vertical, can_focus=True):
+    """Prime, temperature, length, seed; the sampled text and which weights made it."""
+
+    @dataclass
+    class Sampled(Message):
+        """A background sample finished (`generation` None: `error` says why)."""
+
+        request: int
+        generation: Any
+        label: str
+        error: str = ""
+
+    def __init__(self, *, id: str | None = None, classes: str = "") -> None:
+        super().__init__(id=id, classes=classes)
+        self.generation: Any = None  # rnntui.generate.Generation
+        self.label = ""
+        self.samples = 0  # finished samples, for tests and the status line
+        self.note = "Generation needs a text task: its outputs predict its next input."
+        self._request = 0
+        self._replica: Any = None
+        # runs the TensorFlow work (the app's helper process: `TensorFlowProcess.call`);
+        # None: on a worker thread here
+        self.helper: Any = None
+        self._replica_key: Any = None
+        self._fresh: Any = None
+        self._lock = threading.Lock()
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="generate-row"):
+            yield Label("prime ", classes="generate-label")
+            yield Input(DEFAULTS["prime"], id="generate-prime", compact=True, placeholder="text")
+            yield Label(" T ", classes="generate-label")
+            yield Input(DEFAULTS["temperature"], id="generate-temperature", compact=True)
+            yield Label(" n ", classes="generate-label")
+            yield Input(DEFAULTS["length"], id="generate-length", compact=True)
+            yield Label(" seed ", classes="generate-label")
+            yield Input(DEFAULTS["seed"], id="generate-seed", compact=True)
+        with Horizontal(classes="generate-row"):
+            yield Button("Generate", id="generate-go", compact=True, action="app.generate")
+            yield Checkbox("while training", value=True, id="generate-auto", compact=True)
+        yield Static(id="generate-source")
+        with VerticalScroll(id="generate-scroll"):
+            yield Static(Text(self.note, style="dim"), id="generate-output")
+
+    @property
+    def auto(self) -> bool:
+        """Sample every few seconds while a run trains."""
+        return self.query_one("#generate-auto", Checkbox).value
+
+    def request(self) -> SampleRequest | str:
+        """The fields as a request, or the first problem with them (one line)."""
+        from rnntui.generate import MAX_LENGTH, MAX_TEMPERATURE
+
+        fields = {name: self.query_one(f"#generate-{name}", Input).value for name in DEFAULTS}
+        try:
+            temperature = float(fields["temperature"])
+            length = int(fields["length"])
+            seed = int(fields["seed"])
+        except ValueError:
+            return "temperature is a number (0 = greedy), length and seed whole numbers"
+        if not 0 <= temperature <= MAX_TEMPERATURE:
+            return f"temperature: use 0 (greedy) to {MAX_TEMPERATURE:g}"
+        if not 1 <= length <= 5000 or seed < 0:
+            return (
+                f"length: use 1 to 5000 characters here (the CLI goes to {MAX_LENGTH:,}); seed >= 0"
+            )
+        return SampleRequest(fields["prime"], temperature, length, seed)
+
+    # --- sampling --------------------------------------------------------------------------------
+
+    def sample(self, config: Any, codec: Any, weights: Any, label: str) -> None:
+        """Sample with `weights` (None: the untrained model) in a worker."""
+        request = self.request()
+        if isinstance(request, str):
+            self._show_error(request)
+            return
+        self._request += 1
+        self.query_one("#generate-source", Static).update(Text(f"{label} · sampling…", "dim"))
+        self._sample(self._request, config, codec, weights, label, request)
+
+    @work(thread=True, exclusive=True, group="generate")
+    def _sample(self, number: int, config, codec, weights, label: str, request) -> None:
+        from rnntui.config import ConfigError
+        from rnntui.generate import sample
+        from rnntui.replica import Replica
+
+        options = (request.prime, request.length, request.temperature, request.seed)
+        try:
+            if self.helper is not None:  # the app's TensorFlow helper process
+                generation = self.helper("sample", config, codec, weights, *options)
+            else:
+                with self._lock:
+                    key = (repr(config.model), config.train.seed, codec)
+                    if key != self._replica_key:
+                        self._replica, self._replica_key = Replica(config, codec), key
+                        self._fresh = self._replica.model.get_weights()
+                    self._replica.set_weights(weights if weights is not None else self._fresh)
+                    generation = sample(self._replica, *options)
+        except ConfigError as error:  # e.g. a prime with characters outside the vocabulary
+            self.post_message(self.Sampled(number, None, label, str(error)))
+            return
+        except RuntimeError as error:  # from the helper: already "Kind: message"
+            text = str(error).removeprefix("ConfigError: ")
+            self.post_message(self.Sampled(number, None, label, text))
+            return
+        except Exception as error:  # shown in the pane; the app carries on
+            self.post_message(self.Sampled(number, None, label, f"{type(error).__name__}: {error}"))
+            return
+        self.post_message(self.Sampled(number, generation, label))
+
+    def on_generate_pane_sampled(self, message: Sampled) -> None:
+        message.stop()
+        if message.request != self._request or not self.is_attached:
+            return
+        if message.generation is None:
+            self._show_error(message.error)
+            return
+        self.generation, self.label = message.generation, message.label
+        self.samples += 1
+        generation = message.generation
+        self.query_one("#generate-source", Static).update(
+            Text(
+                f"{message.label} · T {generation.temperature:g} · seed {generation.seed}",
+                style="dim",
+            )
+        )
+        shown = Text(generation.prime, style="bold underline")
+        shown.append(generation.text.replace("\t", "    "))
+        self.query_one("#generate-output", Static).update(shown)
+
+    def show_note(self, note: str) -> None:
+        """Why nothing can be sampled (e.g. the task does not generate)."""
+        self.note = note
+        self.generation = None
+        self.query_one("#generate-source", Static).update("")
+        self.query_one("#generate-output", Static).update(Text(note, style="dim"))
+
+    def _show_error(self, text: str) -> None:
+        self.query_one("#generate-source", Static).update(Text(f"✗ {text}", style="bold red"))
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.app.run_action("generate")
