@@ -117,18 +117,26 @@ class RunFolder:
         self, first_step: int, epoch: int, losses: list[float], wall_s: float
     ) -> None:
         """Log a chunk of steps; the file is flushed at least once a second."""
-        if self._metrics is None:
-            self._metrics = open(self.path / METRICS_FILE, "a", encoding="utf-8")  # noqa: SIM115
+        log = self._log()
         wall = round(wall_s, 3)
         lines = (
             json.dumps({"step": first_step + i + 1, "epoch": epoch, "loss": loss, "wall_s": wall})
             for i, loss in enumerate(losses)
         )
-        self._metrics.write("\n".join(lines) + "\n")
+        log.write("\n".join(lines) + "\n")
         now = time.monotonic()
         if now - self._last_flush >= FLUSH_INTERVAL_S:
             self.flush()
             self._last_flush = now
+
+    def append_knob(self, step: int, name: str, value: float) -> None:
+        """Log a live knob change as a metrics row of its own, `{"step", "knob", "value"}`."""
+        self._log().write(json.dumps({"step": step, "knob": name, "value": value}) + "\n")
+
+    def _log(self) -> Any:
+        if self._metrics is None:
+            self._metrics = open(self.path / METRICS_FILE, "a", encoding="utf-8")  # noqa: SIM115
+        return self._metrics
 
     def flush(self) -> None:
         if self._metrics is not None:
@@ -146,7 +154,7 @@ class RunFolder:
         path = self.path / METRICS_FILE
         if not path.exists():
             return
-        kept = [row for row in read_metrics(path) if row["step"] <= step]
+        kept = [row for row in read_metrics(path, knobs=True) if row["step"] <= step]
         atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in kept))
 
     # --- summary and checkpoints ----------------------------------------------------------------
@@ -188,16 +196,24 @@ class RunFolder:
         return Checkpoint(**meta, **groups)
 
 
-def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """Rows of a metrics log; a torn last line (a crash mid-append) is skipped."""
+def read_metrics(path: Path, *, knobs: bool = False) -> list[dict[str, Any]]:
+    """The step rows of a metrics log (with `knobs`, the knob-change rows too, in file order);
+    a torn last line (a crash mid-append) is skipped."""
     rows = []
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if knobs or "knob" not in row:
+                rows.append(row)
     return rows
+
+
+def read_knobs(path: Path) -> list[dict[str, Any]]:
+    """The live knob changes a metrics log records: `{"step", "knob", "value"}`, in order."""
+    return [row for row in read_metrics(path, knobs=True) if "knob" in row]
 
 
 @dataclass(frozen=True)

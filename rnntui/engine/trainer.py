@@ -18,29 +18,32 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rnntui.config import Config, ConfigError
+from rnntui.config import Config, ConfigError, set_value
 from rnntui.engine.events import (
     EpochEnd,
     Event,
     Failed,
     Finished,
+    KnobChanged,
     Paused,
     Progress,
     Resumed,
     Started,
 )
-from rnntui.engine.runs import Checkpoint, RunFolder
+from rnntui.engine.runs import METRICS_FILE, Checkpoint, RunFolder, read_knobs
 from rnntui.tasks import Task, make_task, total_steps
 from rnntui.tasks.base import summary_fields
 
 if TYPE_CHECKING:
     from rnntui.engine.compiled import CompiledSteps
+    from rnntui.engine.probes import LiveProbe
 
 EMIT_INTERVAL_S = 0.05  # progress events at most this often; losses of skipped chunks are batched
 TAIL_FRACTION = 0.10  # final_loss: the mean loss over the last 10 % of an epoch's steps
 # Epoch-end saves (checkpoint + summary, each fsynced) at most this often: count-lstm's epochs
 # last ~5 ms, and saving each one took half the run. Stop, failure and the last epoch always save.
 SAVE_INTERVAL_S = 0.25
+KNOBS = ("learning_rate", "clip_norm")  # train.* keys that can change while a run trains
 
 
 def preload_tensorflow() -> str:
@@ -98,6 +101,13 @@ class Trainer:
         self._started = 0.0
         self._writer: Any = None
         self._last_save = float("-inf")
+        self.knobs: list[dict[str, Any]] = []  # live changes: {"step", "knob", "value"}
+        self._pending_knobs: dict[str, float] = {}
+        # Probes (engine/probes.py) between chunks, at most every `probe_interval` seconds
+        # (0: never); the app sets it while its probe pane shows.
+        self.probe_interval = 0.0
+        self.probe_gradients = True
+        self._live_probe: LiveProbe | None = None
 
     # --- control (any thread) -------------------------------------------------------------------
 
@@ -110,6 +120,21 @@ class Trainer:
     def stop(self) -> None:
         self._stop.set()
         self._pause.clear()
+
+    def set_knob(self, name: str, value: float) -> None:
+        """Change `train.<name>` (learning_rate, clip_norm) from the next chunk on; a bad value
+        raises ConfigError naming the key."""
+        if name not in KNOBS:
+            raise ConfigError(f"cannot change while training; live knobs: {', '.join(KNOBS)}", name)
+        probe = self.config.copy()
+        set_value(probe, f"train.{name}", value)
+        with self._lock:
+            self._pending_knobs[name] = getattr(probe.train, name)
+
+    def set_probe(self, interval_s: float, gradients: bool = True) -> None:
+        """Probe what the network learned every `interval_s` seconds (0: stop probing)."""
+        self.probe_gradients = gradients
+        self.probe_interval = max(0.0, float(interval_s))
 
     @property
     def paused(self) -> bool:
@@ -168,6 +193,8 @@ class Trainer:
             stopped = True
             self._checkpoint(compiled)
         self._snapshot_weights(compiled)
+        if self.probe_interval:  # what the finished model learned, for the probe pane
+            self._probe(compiled, task, final=True)
         self.summary = self._summarize(task, device, self._position[0], stopped)
         self._write_summary()
         finished = Finished(stopped=stopped, summary=dict(self.summary))
@@ -193,6 +220,8 @@ class Trainer:
                         self._emit_progress(epoch, total, pending, time.perf_counter())
                     raise
                 end = min(begin + cfg.train.chunk, len(xs))
+                if self._pending_knobs:
+                    self._apply_knobs(compiled)
                 losses, self._state = compiled.train_chunk(
                     xs[begin:end], ys[begin:end], self._state
                 )
@@ -207,6 +236,8 @@ class Trainer:
                 if now - last_emit >= EMIT_INTERVAL_S or end >= len(xs):
                     self._emit_progress(epoch, total, pending, now)
                     pending, last_emit = [], now
+                if self.probe_interval:
+                    self._probe(compiled, task)
                 begin = end
             measured = self._evaluate(compiled, task, epoch)
             self._position = (epoch + 1, 0)
@@ -218,6 +249,37 @@ class Trainer:
                 self._last_save = now
             self._log_epoch(measured)
             self.on_event(EpochEnd(epoch, self.step, measured))
+
+    def _apply_knobs(self, compiled: CompiledSteps) -> None:
+        with self._lock:
+            pending, self._pending_knobs = self._pending_knobs, {}
+        for name, value in pending.items():
+            compiled.set_knob(name, value)
+            setattr(self.config.train, name, value)
+            self.knobs.append({"step": self.step, "knob": name, "value": value})
+            if self.run_folder is not None:
+                self.run_folder.append_knob(self.step, name, value)
+            self.summary = {**self.summary, "knobs": list(self.knobs)}
+            self.on_event(KnobChanged(self.step, name, value))
+
+    def _probe(self, compiled: CompiledSteps, task: Task, final: bool = False) -> None:
+        """Measure what the network learned, if a probe is due (engine/probes.py)."""
+        from rnntui.engine.probes import LiveProbe, ProbeError
+
+        if self._live_probe is None:
+            if not task.many_to_many:
+                self.probe_interval = 0.0
+                return
+            try:
+                self._live_probe = LiveProbe(compiled.model, task, self.config.train.num_steps)
+            except ProbeError:  # a task without lags: the app says so from the config
+                self.probe_interval = 0.0
+                return
+        result = self._live_probe.poll(
+            self.step, self.probe_interval, self.probe_gradients, wait=final
+        )
+        if result is not None:
+            self.on_event(result)
 
     def _check_finite(self, losses: list[float]) -> None:
         bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
@@ -330,6 +392,13 @@ class Trainer:
         self.start_step = checkpoint.step
         self._wall_before = checkpoint.wall_s
         run.truncate_metrics(checkpoint.step)  # steps logged after the checkpoint run again
+        if (run.path / METRICS_FILE).exists():  # live knob changes hold on: the latest of each
+            self.knobs = read_knobs(run.path / METRICS_FILE)
+            for row in self.knobs:
+                compiled.set_knob(row["knob"], row["value"])
+                setattr(self.config.train, row["knob"], row["value"])
+            if self.knobs:
+                self.summary = {**self.summary, "knobs": list(self.knobs)}
 
     def _summarize(
         self, task: Task, device: str, epochs_done: int, stopped: bool
@@ -351,6 +420,8 @@ class Trainer:
             "device": device,
             "run": str(self.run_folder.path) if self.run_folder else None,
         }
+        if self.knobs:
+            summary["knobs"] = list(self.knobs)
         summary.update(summary_fields(task, self.metrics))
         return summary
 
