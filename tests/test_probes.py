@@ -12,7 +12,7 @@ import pytest
 
 from rnntui.cli_probe import format_probe
 from rnntui.config import Config, ConfigError, apply_overrides, load_preset
-from rnntui.engine.events import Finished, KnobChanged, Progress, ProbeResult
+from rnntui.engine.events import Finished, KnobChanged, ProbeResult, Progress
 from rnntui.engine.probes import (
     ProbeError,
     Prober,

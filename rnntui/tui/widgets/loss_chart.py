@@ -3,7 +3,10 @@
 Points arrive many times a second; the chart only marks itself dirty and redraws on a timer
 (4/s), downsampling to about two points per terminal column, so a long run costs the same to draw
 as a short one. Finished runs of the session, and past runs loaded from their run folders, stay as
-faded, labelled curves for comparison.
+faded, labelled curves for comparison. An A/B companion run trains beside the live one and is
+drawn over it in its own colour; live knob changes are vertical marks at their step. The
+smoothing cycles between an EMA, a moving average and the raw points (`cycle_smoothing`); the
+raw points always stay, faint, under a smoothed line.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ import plotext as plt
 from rich.text import Text
 from textual.widget import Widget
 
-from rnntui.curves import Ema, FinishedCurve, comparison_curve, downsample
+from rnntui.curves import (
+    SMOOTHINGS,
+    Ema,
+    FinishedCurve,
+    comparison_curve,
+    downsample,
+    smoothed_line,
+)
 from rnntui.tasks.base import Baseline
 
 REDRAW_INTERVAL_S = 0.25
@@ -22,6 +32,10 @@ RAW_COLOR = (70, 100, 140)
 SMOOTH_COLOR = (95, 215, 255)
 BASELINE_COLOR = (215, 175, 0)
 COMPARISON_COLORS = [(150, 150, 150), (120, 120, 120), (175, 135, 175), (135, 175, 135)]
+RAW_ONLY_COLOR = (135, 175, 215)  # the raw points when nothing is smoothed
+COMPANION_RAW_COLOR = (140, 95, 60)
+COMPANION_COLOR = (255, 175, 95)
+MARK_COLOR = (215, 95, 215)
 
 
 class LossChart(Widget):
@@ -36,6 +50,13 @@ class LossChart(Widget):
         self.run_label = ""
         self.baselines: tuple[Baseline, ...] = ()
         self.comparison: list[FinishedCurve] = []
+        self.marks: list[tuple[int, str]] = []  # live knob changes: (step, "lr 0.02")
+        self.smoothing = SMOOTHINGS[0]
+        # the A/B companion run, drawn over the live one
+        self.companion_label = ""
+        self.companion_losses: list[float] = []
+        self.companion_smoothed: list[float] = []
+        self._companion_ema = Ema()
         self._dirty = False
         self.redraws = 0
 
@@ -53,6 +74,7 @@ class LossChart(Widget):
         """Begin a new live curve (the previous one should have been finished or reset)."""
         self.losses, self.smoothed = [], []
         self._ema = Ema()
+        self.marks = []
         self.run_label = label
         self.total_steps = total_steps
         self._mark_dirty()
@@ -67,17 +89,51 @@ class LossChart(Widget):
     def smoothed_loss(self) -> float | None:
         return self.smoothed[-1] if self.smoothed else None
 
+    def add_mark(self, step: int, label: str) -> None:
+        """Mark a live knob change on the live curve at `step`."""
+        self.marks.append((int(step), label))
+        self._mark_dirty()
+
+    def cycle_smoothing(self) -> str:
+        """Switch to the next smoothing (EMA, moving average, raw); returns its label."""
+        self.smoothing = SMOOTHINGS[(SMOOTHINGS.index(self.smoothing) + 1) % len(SMOOTHINGS)]
+        self._mark_dirty()
+        return self.smoothing.label
+
+    def start_companion(self, label: str) -> None:
+        """Begin the A/B companion curve (drawn over the live one as both train)."""
+        self.companion_label = label
+        self.companion_losses, self.companion_smoothed = [], []
+        self._companion_ema = Ema()
+        self._mark_dirty()
+
+    def add_companion_losses(self, losses: tuple[float, ...]) -> None:
+        self.companion_losses.extend(losses)
+        self.companion_smoothed.extend(self._companion_ema.add(loss) for loss in losses)
+        if losses:
+            self._mark_dirty()
+
+    def finish_companion(self, label: str | None) -> None:
+        """Keep the companion as a comparison curve labelled `label` (None drops it)."""
+        if label is not None and self.companion_smoothed:
+            self.comparison.append(comparison_curve(label, self.companion_smoothed))
+        self.companion_label = ""
+        self.companion_losses, self.companion_smoothed = [], []
+        self._mark_dirty()
+
     def finish_run(self, label: str) -> None:
         """Keep the live curve as a faded comparison curve labelled `label`."""
         if self.smoothed:
-            self.comparison.append(comparison_curve(label, self.smoothed))
+            self.comparison.append(comparison_curve(label, self.smoothed, self.marks))
         self.losses, self.smoothed = [], []
+        self.marks = []
         self.run_label = ""
         self._mark_dirty()
 
     def reset_run(self) -> None:
         """Drop the live curve without keeping it."""
         self.losses, self.smoothed = [], []
+        self.marks = []
         self.run_label = ""
         self.total_steps = 0
         self._mark_dirty()
@@ -96,6 +152,9 @@ class LossChart(Widget):
             steps = tuple(float(step) for step in range(1, len(self.losses) + 1))
             curves.append((self.run_label, steps, tuple(self.losses)))
             curves.append((f"{self.run_label} (smoothed)", steps, tuple(self.smoothed)))
+        if self.companion_losses:
+            steps = tuple(float(step) for step in range(1, len(self.companion_losses) + 1))
+            curves.append((self.companion_label, steps, tuple(self.companion_losses)))
         curves.extend((c.label, c.steps, c.losses) for c in self.comparison)
         return curves
 
@@ -128,17 +187,18 @@ class LossChart(Widget):
         plt.theme("clear")
         bins = max(10, 2 * (width - 10))  # braille: two dots per column
 
-        xmax = float(max(self.total_steps, len(self.losses), 1))
+        xmax = float(max(self.total_steps, len(self.losses), len(self.companion_losses), 1))
         for curve in self.comparison:
             if curve.steps:
                 xmax = max(xmax, curve.steps[-1])
         values: list[float] = [b.value for b in self.baselines]
 
-        raw_x = raw_y = smooth_x = smooth_y = None
-        if self.losses:
-            raw_x, raw_y = downsample(np.asarray(self.losses), bins)
-            smooth_x, smooth_y = downsample(np.asarray(self.smoothed), bins)
-            values += [float(np.min(smooth_y)), float(np.percentile(raw_y, 98)), float(raw_y[0])]
+        live = self._line(self.losses, self.smoothed, bins)
+        companion = self._line(self.companion_losses, self.companion_smoothed, bins)
+        for raw_x, raw_y, _, smooth_y in (live, companion):
+            if raw_x is not None:
+                low_line = smooth_y if smooth_y is not None else raw_y
+                values += [float(np.min(low_line)), float(np.percentile(raw_y, 98)), raw_y[0]]
         for curve in self.comparison:
             values += [min(curve.losses), max(curve.losses)]
         finite = [v for v in values if math.isfinite(v)]
@@ -185,9 +245,33 @@ class LossChart(Widget):
                 color=BASELINE_COLOR,
                 alignment="left",
             )
-        if raw_x is not None:
-            plt.plot(list(raw_x), ty(raw_y), marker="braille", color=RAW_COLOR)
-            plt.plot(list(smooth_x), ty(smooth_y), marker="braille", color=SMOOTH_COLOR)
+        marks = [(step, label, MARK_COLOR) for step, label in self.marks]
+        for i, curve in enumerate(self.comparison):
+            color = COMPARISON_COLORS[i % len(COMPARISON_COLORS)]
+            marks += [(step, label, color) for step, label in curve.marks]
+        for step, label, color in marks:
+            plt.vline(step, color)
+            plt.text(f" {label}", x=step, y=high - 0.04 * (high - low), color=color)
+        colors = ((RAW_COLOR, SMOOTH_COLOR), (COMPANION_RAW_COLOR, COMPANION_COLOR))
+        for (raw_x, raw_y, smooth_x, smooth_y), (raw_color, color) in zip(
+            (live, companion), colors, strict=True
+        ):
+            if raw_x is None:
+                continue
+            only_raw = smooth_y is None  # "raw": the points themselves are the line
+            plt.plot(
+                list(raw_x), ty(raw_y), marker="braille", color=color if only_raw else raw_color
+            )
+            if not only_raw:
+                plt.plot(list(smooth_x), ty(smooth_y), marker="braille", color=color)
+        if self.companion_losses and self.companion_smoothed:
+            plt.text(
+                f"{self.companion_label} ",
+                x=len(self.companion_losses),
+                y=ty(self.companion_smoothed[-1:])[0],
+                color=COMPANION_COLOR,
+                alignment="right",
+            )
 
         if self.losses:
             title = f"{self.run_label}  step {len(self.losses)}  smoothed {self.smoothed[-1]:.4f}"
@@ -196,7 +280,22 @@ class LossChart(Widget):
         else:
             title = "loss per step: press s to start training"
         plt.title(title)
+        if self.losses or self.companion_losses:
+            plt.xlabel(f"{self.smoothing.label} (m cycles)")
         return plt.build()
+
+    def _line(self, losses: list[float], ema: list[float], bins: int) -> tuple:
+        """(raw x, raw y, smoothed x, smoothed y) downsampled for drawing; Nones when empty."""
+        import numpy as np
+
+        if not losses:
+            return None, None, None, None
+        values = np.asarray(losses)
+        raw_x, raw_y = downsample(values, bins)
+        line = smoothed_line(values, self.smoothing, ema)
+        if line is None:
+            return raw_x, raw_y, None, None
+        return (raw_x, raw_y, *downsample(line, bins))
 
 
 def log_ticks(low: float, high: float) -> list[float]:
