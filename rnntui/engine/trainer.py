@@ -126,10 +126,10 @@ class Trainer:
         raises ConfigError naming the key."""
         if name not in KNOBS:
             raise ConfigError(f"cannot change while training; live knobs: {', '.join(KNOBS)}", name)
-        probe = self.config.copy()
-        set_value(probe, f"train.{name}", value)
+        checked = self.config.copy()
+        set_value(checked, f"train.{name}", value)
         with self._lock:
-            self._pending_knobs[name] = getattr(probe.train, name)
+            self._pending_knobs[name] = getattr(checked.train, name)
 
     def set_probe(self, interval_s: float, gradients: bool = True) -> None:
         """Probe what the network learned every `interval_s` seconds (0: stop probing)."""
@@ -193,7 +193,7 @@ class Trainer:
             stopped = True
             self._checkpoint(compiled)
         self._snapshot_weights(compiled)
-        if self.probe_interval:  # what the finished model learned, for the probe pane
+        if self.probe_interval and not stopped:  # what the final model learned (a stop is quick)
             self._probe(compiled, task, final=True)
         self.summary = self._summarize(task, device, self._position[0], stopped)
         self._write_summary()
@@ -267,17 +267,18 @@ class Trainer:
         from rnntui.engine.probes import LiveProbe, ProbeError
 
         if self._live_probe is None:
-            if not task.many_to_many:
-                self.probe_interval = 0.0
-                return
             try:
                 self._live_probe = LiveProbe(compiled.model, task, self.config.train.num_steps)
             except ProbeError:  # a task without lags: the app says so from the config
                 self.probe_interval = 0.0
                 return
-        result = self._live_probe.poll(
-            self.step, self.probe_interval, self.probe_gradients, wait=final
-        )
+        try:
+            result = self._live_probe.poll(
+                self.step, self.probe_interval, self.probe_gradients, wait=final
+            )
+        except Exception:  # a probe must never cost the run: stop probing, keep training
+            self.probe_interval = 0.0
+            return
         if result is not None:
             self.on_event(result)
 
