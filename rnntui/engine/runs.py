@@ -2,7 +2,8 @@
 
     <runs>/<YYYYmmdd-HHMMSS>-<preset>/
         config.toml      the resolved config (a run can be reproduced from its folder alone)
-        metrics.jsonl    a line per step: step, epoch, loss, wall_s (flushed at least every second)
+        metrics.jsonl    a line per step: step, epoch, loss, wall_s (flushed at least every second),
+                         and one per live knob change: step, knob, value
         summary.json     the run's summary (rewritten at epoch ends and at the finish)
         checkpoint.npz   weights, optimizer state, carried RNN state and the data position
 
