@@ -30,8 +30,8 @@ def test_probe_pane_shows_what_the_network_learns_while_it_trains():
     app = RnnTuiApp(tiny("train.epochs=3"), preset_name="echo-raw-5")
 
     async def scenario(app, pilot):
-        await wait_for(pilot, lambda: app.probe.truth, 10, "the task's true effects")
         await pilot.press("v")  # the Probe tab at 80x24
+        await wait_for(pilot, lambda: app.probe.truth, 10, "the task's true effects")
         assert app.probe.display and app.probe.region.width == 80
         text = pane_text(app.probe)
         assert "lag 3: ? (true +0.500)" in text and "lag 8: ? (true -0.250)" in text

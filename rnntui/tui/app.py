@@ -236,6 +236,8 @@ class RnnTuiApp(App[None]):
         for name, _ in PANES:
             panes.set_class(name == pane, f"-show-{name}")
         self._sync_probe()
+        if pane == "probe" and not self.errors:
+            self._show_probe_truth(self.config)
 
     def action_show_pane(self, pane: str) -> None:
         tabs = self.query_one("#tabs", Tabs)
@@ -258,7 +260,7 @@ class RnnTuiApp(App[None]):
             self.call_after_refresh(
                 self.preview.show_task, event.config.task, event.config.train.seed
             )
-            if not event.errors:
+            if not event.errors and self._probe_shown():  # else when it opens: nothing to wait on
                 self.call_after_refresh(self._show_probe_truth, event.config)
         if not self.running and not any(key == "train.seed" for key in event.errors):
             self.inspector.set_fresh_cell(4, event.config.train.seed)
@@ -537,7 +539,8 @@ class RnnTuiApp(App[None]):
     # --- probe, live knobs, A/B runs, smoothing --------------------------------------------------
 
     def _show_probe_truth(self, config: Config) -> None:
-        """The task's true effect per lag (no TensorFlow needed), or why it has none."""
+        """The task's true effect per lag (no TensorFlow needed), or why it has none; only while
+        the pane shows (at start-up every message is slow while TensorFlow imports)."""
         from rnntui.engine.probes import ProbeError, check_probeable, probe_max_lag
         from rnntui.tasks import make_task
 

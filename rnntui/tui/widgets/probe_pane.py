@@ -42,6 +42,8 @@ class ProbePane(Widget, can_focus=True):
 
     def show_task(self, truth: dict[int, float], num_steps: int, problem: str = "") -> None:
         """The settings' truth, drawn before (and beside) any measurement."""
+        if (dict(truth), num_steps, problem) == (self.truth, self.num_steps, self.problem):
+            return  # the settings form reports every keystroke; most change nothing here
         self.truth, self.num_steps, self.problem = dict(truth), num_steps, problem
         if self.result is not None and len(self.result.lags) != len(truth):
             self.result = None  # measured for other settings
