@@ -15,9 +15,6 @@ from rnntui.tui.screens.knob_dialog import KnobDialog
 from rnntui.tui.screens.run_picker import RunPicker
 from tests.test_tui import LONG, notifications, plain, run, tiny, wait_for
 
-# ~600 steps of 5 windows: long enough to see two runs train side by side
-MEDIUM = ["task.size=60000", "train.batch_size=20", "train.num_steps=5", "train.chunk=20"]
-
 
 def pane_text(widget) -> str:
     return plain(widget.render(), width=200)
@@ -137,7 +134,7 @@ def test_live_learning_rate_change_is_marked_on_the_chart_and_recorded(tmp_path)
 
 
 def test_ab_key_trains_the_same_run_with_another_cell_overlaid(tmp_path):
-    app = RnnTuiApp(tiny(base=MEDIUM), preset_name="echo-raw-5", runs_dir=tmp_path)
+    app = RnnTuiApp(tiny(base=LONG), preset_name="echo-raw-5", runs_dir=tmp_path)
 
     async def scenario(app, pilot):
         await pilot.press("b")
@@ -162,12 +159,17 @@ def test_ab_key_trains_the_same_run_with_another_cell_overlaid(tmp_path):
         assert app.chart.companion_label == "B gru 4 n=5"
         labels = [label for label, _, _ in app.chart.shown_curves()]
         assert labels[0] == app.run_label and "B gru 4 n=5" in labels
-        await wait_for(pilot, lambda: not app.companion.running, 120, "B to finish")
-        await wait_for(pilot, lambda: app.state == "finished", 120, "A to finish")
-        (kept,) = app.chart.comparison
+        assert app.chart.companion_losses[:5] != app.chart.losses[:5]  # another network
+
+        await pilot.press("x")  # stops both
+        await wait_for(pilot, lambda: not app.companion.running, 30, "B to stop")
+        await wait_for(pilot, lambda: app.state == "stopped", 30, "A to stop")
+        (kept,) = app.chart.comparison  # B stays on the chart beside A's curve
         assert kept.label.startswith("B gru 4 n=5 0.")
-        assert app.companion.session.run_folder.path.parent == tmp_path
-        assert app.companion.session.run_folder.load_config().model.cell == "gru"
+        assert app.chart.losses and app.check_action("ab_run", ()) is True
+        folder = app.companion.session.run_folder
+        assert folder.path.parent == tmp_path and folder.load_config().model.cell == "gru"
+        assert folder.read_summary()["stopped"] is True
 
     run(scenario, app)
 
