@@ -38,19 +38,23 @@ def test_probe_pane_shows_what_the_network_learns_while_it_trains():
         assert app.probe.display, "starting keeps the probe pane in front"
         trainer = app.session.trainer
         assert trainer.probe_interval == PROBE_INTERVAL_S
+        assert not trainer.probe_gradients  # the lag view: the gradient reach is not traced
+        await pilot.press("g")  # the gradient-reach view: now it is
+        assert trainer.probe_gradients
         await wait_for(pilot, lambda: app.state == "finished", 90, "the run")
         await wait_for(pilot, lambda: app.probe.result is not None, 10, "a probe result")
         result = app.probe.result
         assert result.step == 600, "the last probe shows the finished model"
         assert [e.lag for e in result.lags] == list(range(1, 17))
         text = pane_text(app.probe)
-        assert "step 600" in text and "█" in text
-        assert f"lag 3: {result.lags[2].effect:+.3f} (true +0.500)" in text
-
-        await pilot.press("g")  # the gradient-reach view
-        text = pane_text(app.probe)
         assert "gradient reach" in text and "truncation cuts every lag k ≥ 5" in text
         assert [g.truncated for g in result.gradient_reach[5:]] == [0.0] * 6
+        assert all(g.truncated > 0 for g in result.gradient_reach[:5])
+
+        await pilot.press("g")  # back to the lag effects
+        text = pane_text(app.probe)
+        assert "step 600" in text and "█" in text
+        assert f"lag 3: {result.lags[2].effect:+.3f} (true +0.500)" in text
 
         # Away from the pane, the next run does not probe.
         await pilot.press("2")

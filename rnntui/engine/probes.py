@@ -222,11 +222,12 @@ def gradient_reach(model: SequenceModel, task: Task, num_steps: int) -> tuple[Gr
 class LiveProbe:
     """A `Prober` beside training: traced on a helper thread, measured between chunks.
 
-    Tracing the probe functions takes ~0.2-0.8 s (measured, echo presets), which would stall
-    a short run by far more than its few per cent; on a helper thread it overlaps training
-    (whose chunks run outside the GIL). Once ready, `poll` measures on the training thread,
-    between chunks, so a probe never sees half-updated weights, at most every `interval`
-    seconds and never more than `PROBE_BUDGET` of the time.
+    Tracing the probe functions takes ~0.2 s for the lag effects and ~0.4 s more for the
+    gradient reach (measured, echo presets), which would stall a short run by far more than its
+    few per cent; on a helper thread it overlaps training (whose chunks run outside the GIL),
+    and the gradient reach is only traced once someone asks for it. Once ready, `poll` measures
+    on the training thread, between chunks, so a probe never sees half-updated weights, at most
+    every `interval` seconds and never more than `PROBE_BUDGET` of the time.
     """
 
     def __init__(self, model: SequenceModel, task: Task, num_steps: int) -> None:
@@ -236,28 +237,45 @@ class LiveProbe:
         self._reach_ready = False
         self.error = ""  # why the probe could not be built, one line
         self._next = 0.0
-        self._thread = threading.Thread(target=self._build, name="rnntui-probe", daemon=True)
-        self._thread.start()
+        self._thread = self._start(self._build)
+
+    def _start(self, target: Any) -> threading.Thread:
+        thread = threading.Thread(target=target, name="rnntui-probe", daemon=True)
+        thread.start()
+        return thread
 
     def _build(self) -> None:
         try:
             prober = Prober(*self._args)
             prober.lag_effects()  # the first call instantiates the function: do it here too
             self._prober = prober
-            prober.gradient_reach()
-            self._reach_ready = True
         except Exception as error:  # reported by `poll`'s caller; training goes on regardless
+            self.error = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+
+    def _build_reach(self) -> None:
+        try:
+            assert self._prober is not None
+            self._prober.gradient_reach()
+            self._reach_ready = True
+        except Exception as error:
             self.error = f"{type(error).__name__}: {error}".splitlines()[0][:300]
 
     def poll(
         self, step: int, interval: float, gradients: bool, wait: bool = False
     ) -> ProbeResult | None:
-        """A probe of the model now, if one is due and ready (`wait`: finish building first)."""
+        """A probe of the model now, if one is due and ready (`wait`: finish building first);
+        `gradients` adds the gradient reach once it is traced (asking starts that)."""
         if wait:
             self._thread.join()
         prober = self._prober
+        if prober is None:
+            return None
+        if gradients and not self._reach_ready and not self._thread.is_alive() and not self.error:
+            self._thread = self._start(self._build_reach)
+            if wait:
+                self._thread.join()
         now = time.perf_counter()
-        if prober is None or (not wait and now < self._next):
+        if not wait and now < self._next:
             return None
         result = prober.measure(step, gradients and self._reach_ready)
         self._next = now + max(interval, result.cost_s / PROBE_BUDGET)

@@ -563,7 +563,8 @@ class RnnTuiApp(App[None]):
         """The trainer probes between chunks while the pane shows, and not otherwise."""
         trainer = self.session.trainer if self.session is not None else None
         if trainer is not None:
-            trainer.set_probe(PROBE_INTERVAL_S if self._probe_shown() else 0.0)
+            shown = self._probe_shown()
+            trainer.set_probe(PROBE_INTERVAL_S if shown else 0.0, self.probe.wants_gradients)
 
     def action_probe(self) -> None:
         self.query_one("#panes").add_class("-probe")  # wide: in the inspector's cell
@@ -574,6 +575,7 @@ class RnnTuiApp(App[None]):
         self.probe.toggle_view()
         if not self._probe_shown():
             self.action_probe()
+        self._sync_probe()  # the gradient reach is traced and measured only while on screen
 
     @on(ProbeUpdated)
     def _probe_updated(self, message: ProbeUpdated) -> None:

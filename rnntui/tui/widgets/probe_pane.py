@@ -60,6 +60,11 @@ class ProbePane(Widget, can_focus=True):
         self.result = None
         self.refresh()
 
+    @property
+    def wants_gradients(self) -> bool:
+        """The gradient reach is on screen (so worth tracing and measuring)."""
+        return self.view == "gradients" or self.size.height >= BOTH_VIEWS_HEIGHT
+
     def toggle_view(self) -> str:
         self.view = "gradients" if self.view == "lags" else "lags"
         self.refresh()
