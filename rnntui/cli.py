@@ -610,6 +610,35 @@ def export(
         safe_echo(f"wrote {exported.vocabulary} (the symbol of each id)")
 
 
+@app.command()
+def probe(
+    run_name: Annotated[str, typer.Argument(metavar="RUN", help="A run's name or folder.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help='One JSON line: {"lags": [{"lag", "effect", "true"}]}.')
+    ] = False,
+    gradients: Annotated[
+        bool,
+        typer.Option(
+            "--gradients", help="Add the gradient reach, truncated and with full backprop."
+        ),
+    ] = False,
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """Show what a run's network learned: the effect of each lagged input beside the truth."""
+    from rnntui.cli_probe import format_probe
+    from rnntui.engine.probes import ProbeError, probe_json, probe_run
+    from rnntui.engine.runs import RunFolder
+
+    try:
+        run_folder = RunFolder.find(run_name, runs_dir)
+        result = probe_run(run_folder, gradients)
+    except ConfigError as error:
+        raise fail(str(ConfigError(error.reason, error.key, "probe"))) from None
+    except ProbeError as error:
+        raise fail(f"probe: {error}") from None
+    typer.echo(json.dumps(probe_json(result)) if as_json else format_probe(result, run_folder.name))
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m`
     app(prog_name="rnntui")
 

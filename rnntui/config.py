@@ -73,6 +73,7 @@ class TrainConfig:
     batch_size: int = 200
     optimizer: str = "adagrad"
     learning_rate: float = 0.1
+    clip_norm: float = 0.0  # cap on the gradients' global norm per window; 0 = no clipping
     seed: int = 0
     chunk: int = 100  # windows per compiled call; Python only touches chunk boundaries
     xla: str = "auto"  # one of XLA_MODES; true/false are read as on/off
@@ -140,6 +141,7 @@ RULES: dict[str, Rule] = {
     "train.batch_size": Rule(1, 100_000),
     "train.optimizer": Rule(choices=OPTIMIZERS),
     "train.learning_rate": Rule(1e-6, 10.0),
+    "train.clip_norm": Rule(0.0, 1e6),
     "train.seed": Rule(0, 2**31 - 1),
     "train.chunk": Rule(1, 10_000),
     "train.xla": Rule(choices=XLA_MODES),

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 EMA_ALPHA = 0.02  # ~50-step window
+MOVING_WINDOW = 50  # steps in the chart's moving average (the EMA's span, for a fair switch)
 COMPARISON_POINTS = 1000  # a kept curve is downsampled to at most this many points
 
 
@@ -42,6 +43,53 @@ def smooth(losses: Iterable[float], alpha: float = EMA_ALPHA) -> list[float]:
     return [ema.add(loss) for loss in losses]
 
 
+def moving_average(values: np.ndarray, window: int = MOVING_WINDOW) -> np.ndarray:
+    """Trailing mean of the last `window` values at each step (of fewer at the start)."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    sums = np.cumsum(np.concatenate(([0.0], values)))
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(0, ends - window)
+    return (sums[ends] - sums[starts]) / (ends - starts)
+
+
+@dataclass(frozen=True)
+class Smoothing:
+    """How the chart smooths the live curve: "ema" (weight `alpha`), "mean" over `window`
+    steps, or "raw" (no smoothed line; the raw points drawn brighter)."""
+
+    kind: str
+    alpha: float = EMA_ALPHA
+    window: int = MOVING_WINDOW
+
+    @property
+    def label(self) -> str:
+        if self.kind == "ema":
+            return f"EMA α={self.alpha:g} (~{round(1 / self.alpha)} steps)"
+        if self.kind == "mean":
+            return f"moving average of {self.window} steps"
+        return "raw points"
+
+
+SMOOTHINGS = (Smoothing("ema"), Smoothing("mean"), Smoothing("raw"))  # the order a key cycles
+
+
+def smoothed_line(
+    losses: np.ndarray, smoothing: Smoothing, ema: Iterable[float] = ()
+) -> np.ndarray | None:
+    """The smoothed line of `losses` (None for raw); `ema`, if given, is the series' EMA
+    already computed value by value (the chart keeps it as points arrive)."""
+    import numpy as np
+
+    if smoothing.kind == "raw":
+        return None
+    if smoothing.kind == "mean":
+        return moving_average(losses, smoothing.window)
+    ema = np.asarray(list(ema), dtype=float)
+    return ema if len(ema) == len(losses) else np.asarray(smooth(losses, smoothing.alpha))
+
+
 def downsample(values: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """(x, mean of each bin) with at most `bins` bins; x is the 1-based step at the bin's end."""
     import numpy as np  # here, not at import time: the first frame should not wait for NumPy
@@ -58,16 +106,30 @@ def downsample(values: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class FinishedCurve:
-    """A finished run kept for comparison: its smoothed loss, downsampled."""
+    """A finished run kept for comparison: its smoothed loss, downsampled, and its knob
+    changes as (step, label) marks ("lr 0.02")."""
 
     label: str
     steps: tuple[float, ...]
     losses: tuple[float, ...]
+    marks: tuple[tuple[int, str], ...] = ()
 
 
-def comparison_curve(label: str, smoothed: Iterable[float]) -> FinishedCurve:
+def comparison_curve(
+    label: str, smoothed: Iterable[float], marks: Iterable[tuple[int, str]] = ()
+) -> FinishedCurve:
     """A comparison curve from a smoothed series (kept as at most 1,000 points)."""
     import numpy as np
 
     x, y = downsample(np.asarray(list(smoothed), dtype=float), COMPARISON_POINTS)
-    return FinishedCurve(label, tuple(float(v) for v in x), tuple(float(v) for v in y))
+    return FinishedCurve(
+        label, tuple(float(v) for v in x), tuple(float(v) for v in y), tuple(marks)
+    )
+
+
+KNOB_NAMES = {"learning_rate": "lr", "clip_norm": "clip"}
+
+
+def knob_mark(step: int, name: str, value: float) -> tuple[int, str]:
+    """A knob change as a chart mark: (step, "lr 0.02")."""
+    return (int(step), f"{KNOB_NAMES.get(name, name)} {value:g}")

@@ -21,7 +21,11 @@ from rnntui.engine.events import (
     EpochEnd,
     Failed,
     Finished,
+    GradientReach,
+    KnobChanged,
+    LagEffect,
     Paused,
+    ProbeResult,
     Progress,
     Resumed,
     Started,
@@ -150,6 +154,14 @@ def test_events_survive_the_pipe_unchanged():
         Resumed(10),
         Finished(True, {"steps": 10, "final_loss": None}, weights),
         Failed("FloatingPointError: loss became nan at step 9", 8),
+        KnobChanged(40, "learning_rate", 0.01),
+        ProbeResult(
+            50,
+            (LagEffect(1, 0.01, 0.0), LagEffect(3, 0.45, 0.5)),
+            (GradientReach(0, 0.2, 0.2), GradientReach(6, 0.0, 0.03)),
+            num_steps=5,
+            cost_s=0.002,
+        ),
     ]
     for event in events:
         back = decode(encode(event))

@@ -90,6 +90,14 @@ def make_optimizer(name: str, learning_rate: float) -> Any:
     raise ValueError(f"unknown optimizer '{name}'")
 
 
+def encode_inputs(task: Task, x: Any) -> Any:
+    """What the network is fed for task inputs `x` (graph code): one-hot class ids, or floats."""
+    tf = import_tf()
+    if task.one_hot:
+        return tf.one_hot(x, task.num_classes)
+    return tf.cast(x, tf.float32)
+
+
 class CompiledSteps:
     """A model, its optimizer and `train_chunk`: many windows per compiled call."""
 
@@ -118,6 +126,8 @@ class CompiledSteps:
         self.variables = list(self.model.trainable_variables)
         self.optimizer = make_optimizer(config.train.optimizer, config.train.learning_rate)
         self.optimizer.build(self.variables)
+        # a variable, not a constant: a live change (Trainer.set_knob) must not retrace the chunk
+        self.clip_norm = tf.Variable(config.train.clip_norm, trainable=False, dtype=tf.float32)
         self._train: Any = None  # traced on the first chunk, when the window shape is known
         self.traces = 0  # how often the chunk was traced (XLA compiles once per trace)
         self.calls = 0  # compiled calls made (each trains up to `chunk` windows)
@@ -147,6 +157,11 @@ class CompiledSteps:
             # the echo tutorial minimises the mean; the count tutorial the summed cross-entropy
             objective = tf.reduce_sum(per_prediction) if self.task.sum_loss else mean
         grads = tape.gradient(objective, self.variables)
+        grads = tf.cond(
+            self.clip_norm > 0,
+            lambda: tf.clip_by_global_norm(grads, self.clip_norm)[0],
+            lambda: grads,
+        )
         self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
         return mean, new_state
 
@@ -248,6 +263,15 @@ class CompiledSteps:
             part, state = self._losses(tf.constant(x), tf.constant(y), state)
             total += float(part)
         return total / max(1, ys.size)
+
+    def set_knob(self, name: str, value: float) -> None:
+        """Change a live knob; the next chunk trains with it (no retrace: both are variables)."""
+        if name == "learning_rate":
+            self.optimizer.learning_rate = value  # Keras assigns its learning-rate variable
+        elif name == "clip_norm":
+            self.clip_norm.assign(value)
+        else:
+            raise ValueError(f"unknown knob '{name}'; use learning_rate or clip_norm")
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class ids for whole sequences x, each from a zero state (a task's evaluation)."""

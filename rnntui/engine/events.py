@@ -88,11 +88,63 @@ class Failed:
     step: int = 0
 
 
-Event = Started | Progress | EpochEnd | Paused | Resumed | Finished | Failed
+@dataclass(frozen=True)
+class KnobChanged:
+    """A live knob (`Trainer.set_knob`) took effect: steps after `step` train with `value`."""
+
+    step: int
+    name: str  # "learning_rate" or "clip_norm"
+    value: float
+
+
+@dataclass(frozen=True)
+class LagEffect:
+    """How much the model's P(Y_t = 1) moves when X[t-lag] is 1 rather than 0, and the truth."""
+
+    lag: int
+    effect: float
+    true: float
+
+
+@dataclass(frozen=True)
+class GradientReach:
+    """Mean |d loss_t / d x_{t-lag}| with the run's truncation and with full backpropagation."""
+
+    lag: int
+    truncated: float
+    full: float
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What the network has learned at `step` (see `engine/probes.py`); `cost_s` is the probe's
+    own time, which the trainer keeps to a small share of training."""
+
+    step: int
+    lags: tuple[LagEffect, ...]
+    gradient_reach: tuple[GradientReach, ...] = ()
+    num_steps: int = 0  # the run's truncation window, where the truncated reach ends
+    cost_s: float = 0.0
+
+
+Event = (
+    Started | Progress | EpochEnd | Paused | Resumed | Finished | Failed | KnobChanged | ProbeResult
+)
 
 
 EVENT_TYPES: dict[str, type] = {
-    cls.__name__: cls for cls in (Started, Progress, EpochEnd, Paused, Resumed, Finished, Failed)
+    cls.__name__: cls
+    for cls in (
+        Started,
+        Progress,
+        EpochEnd,
+        Paused,
+        Resumed,
+        Finished,
+        Failed,
+        KnobChanged,
+        ProbeResult,
+    )
 }
 
 
@@ -119,7 +171,16 @@ def decode(line: str) -> Event:
         import numpy as np
 
         data["lstm_weights"] = tuple(np.asarray(w, np.float32) for w in data["lstm_weights"])
+    elif cls is ProbeResult:
+        data["lags"] = tuple(LagEffect(**_numbers(e)) for e in data.get("lags", ()))
+        reach = data.get("gradient_reach", ())
+        data["gradient_reach"] = tuple(GradientReach(**_numbers(g)) for g in reach)
     return cls(**data)
+
+
+def _numbers(fields: dict[str, Any]) -> dict[str, Any]:
+    """`_finite` in reverse: a null that stood for a float that JSON cannot hold is nan."""
+    return {k: math.nan if v is None else v for k, v in fields.items()}
 
 
 def _finite(value: Any) -> Any:

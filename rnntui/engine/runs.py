@@ -2,7 +2,8 @@
 
     <runs>/<YYYYmmdd-HHMMSS>-<preset>/
         config.toml      the resolved config (a run can be reproduced from its folder alone)
-        metrics.jsonl    a line per step: step, epoch, loss, wall_s (flushed at least every second)
+        metrics.jsonl    a line per step: step, epoch, loss, wall_s (flushed at least every second),
+                         and one per live knob change: step, knob, value
         summary.json     the run's summary (rewritten at epoch ends and at the finish)
         checkpoint.npz   weights, optimizer state, carried RNN state and the data position
         status.json      who trains it now (pid) and how it stands: training, paused, finished…
@@ -46,6 +47,7 @@ METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
 CHECKPOINT_FILE = "checkpoint.npz"
 STATUS_FILE = "status.json"
+CONTROL_FILE = "control.json"  # knobs and probe requests for the trainer (from the app)
 LOG_FILE = "train.log"
 FLUSH_INTERVAL_S = 1.0
 MAX_SUMMARY_BYTES = 1 << 20  # a summary is a few hundred bytes
@@ -203,25 +205,47 @@ class RunFolder:
         owner = self.owner()
         return owner.pid if owner is not None else None
 
+    # --- control: what another process asks of the trainer (knobs, probes) ---------------------
+
+    def write_control(self, control: dict[str, Any]) -> None:
+        """Best effort: a request that cannot be written is simply not made."""
+        with contextlib.suppress(OSError):
+            atomic_write_text(self.path / CONTROL_FILE, json.dumps(control) + "\n")
+
+    def read_control(self) -> dict[str, Any]:
+        try:
+            control = json.loads(read_text(self.path / CONTROL_FILE, MAX_SUMMARY_BYTES))
+        except (OSError, ValueError):
+            return {}
+        return control if isinstance(control, dict) else {}
+
     # --- metrics --------------------------------------------------------------------------------
 
     def append_metrics(
         self, first_step: int, epoch: int, losses: list[float], wall_s: float
     ) -> None:
         """Log a chunk of steps; the file is flushed at least once a second."""
-        if self._metrics is None:
-            fd = open_regular(self.path / METRICS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-            self._metrics = os.fdopen(fd, "a", encoding="utf-8")
+        log = self._log()
         wall = round(wall_s, 3)
         lines = (
             json.dumps({"step": first_step + i + 1, "epoch": epoch, "loss": loss, "wall_s": wall})
             for i, loss in enumerate(losses)
         )
-        self._metrics.write("\n".join(lines) + "\n")
+        log.write("\n".join(lines) + "\n")
         now = time.monotonic()
         if now - self._last_flush >= FLUSH_INTERVAL_S:
             self.flush()
             self._last_flush = now
+
+    def append_knob(self, step: int, name: str, value: float) -> None:
+        """Log a live knob change as a metrics row of its own, `{"step", "knob", "value"}`."""
+        self._log().write(json.dumps({"step": step, "knob": name, "value": value}) + "\n")
+
+    def _log(self) -> Any:
+        if self._metrics is None:  # a FIFO or a directory in its place is refused, never blocks
+            fd = open_regular(self.path / METRICS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            self._metrics = os.fdopen(fd, "a", encoding="utf-8")
+        return self._metrics
 
     def flush(self) -> None:
         if self._metrics is not None:
@@ -245,7 +269,7 @@ class RunFolder:
         path = self.path / METRICS_FILE
         if not os.path.lexists(path):
             return
-        kept = [row for row in read_metrics(path) if row["step"] <= step]
+        kept = [row for row in read_metrics(path, knobs=True) if row["step"] <= step]
         atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in kept))
 
     def check_resumable(self) -> None:
@@ -496,9 +520,10 @@ def process_is_rnntui(pid: int) -> bool:
         return True  # no /proc (not Linux): trust the pid
 
 
-def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """Step records of a metrics log. Lines that are not one (a torn last line from a crash
-    mid-append, damage) are skipped. OSError for a FIFO or directory: never blocks."""
+def read_metrics(path: Path, *, knobs: bool = False) -> list[dict[str, Any]]:
+    """Step records of a metrics log (with `knobs`, the knob-change rows too, in file order).
+    Lines that are neither (a torn last line from a crash mid-append, damage) are skipped.
+    OSError for a FIFO or directory: never blocks."""
     rows = []
     with os.fdopen(open_regular(path), "rb") as handle:
         for line in handle:
@@ -506,15 +531,28 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
                 row = json.loads(line)
             except ValueError:  # not JSON, or not UTF-8
                 continue
-            if (
-                isinstance(row, dict)
-                and isinstance(row.get("step"), int)
+            if not isinstance(row, dict):
+                continue
+            is_step = (
+                isinstance(row.get("step"), int)
                 and not isinstance(row["step"], bool)
                 and _is_number(row.get("loss"))
                 and math.isfinite(row["loss"])  # a run stops before it logs a NaN
-            ):
+            )
+            is_knob = (
+                knobs
+                and isinstance(row.get("step"), int)
+                and isinstance(row.get("knob"), str)
+                and _is_number(row.get("value"))
+            )
+            if is_step or is_knob:
                 rows.append(row)
     return rows
+
+
+def read_knobs(path: Path) -> list[dict[str, Any]]:
+    """The live knob changes a metrics log records: `{"step", "knob", "value"}`, in order."""
+    return [row for row in read_metrics(path, knobs=True) if "knob" in row]
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,14 @@ class Session:
         """Wait for training to end; True when it has."""
         return self.done.wait(timeout)
 
+    def set_knob(self, name: str, value: float) -> None:
+        """Change a live knob (`Trainer.KNOBS`) from the next chunk on."""
+        raise NotImplementedError
+
+    def set_probe(self, interval_s: float, gradients: bool = True) -> None:
+        """Probe what the network learned every `interval_s` (0: never) while it trains."""
+        raise NotImplementedError
+
     # --- what it has to say -----------------------------------------------------------------------
 
     def resume_command(self) -> str:
@@ -199,6 +207,14 @@ class TrainingSession(Session):
         self.trainer.stop()
         return True
 
+    def set_knob(self, name: str, value: float) -> None:
+        if self.trainer is not None:
+            self.trainer.set_knob(name, value)
+
+    def set_probe(self, interval_s: float, gradients: bool = True) -> None:
+        if self.trainer is not None:
+            self.trainer.set_probe(interval_s, gradients)
+
 
 class SignalledSession(Session):
     """A session whose trainer is another process: pause, resume and stop are signals to its
@@ -227,6 +243,37 @@ class SignalledSession(Session):
         import signal
 
         return self._signal(signal.SIGTERM)
+
+    # Knobs and probes carry values, so they go through the run folder's control.json, which
+    # the trainer reads between chunks when it changes (see `Trainer._poll_control`).
+
+    def set_knob(self, name: str, value: float) -> None:
+        control = self._control()
+        control["knobs"] = [
+            *control.get("knobs", []),
+            {"seq": len(control.get("knobs", [])) + 1, "name": name, "value": value},
+        ]
+        self._write_control(control)
+
+    def set_probe(self, interval_s: float, gradients: bool = True) -> None:
+        control = self._control()
+        if (control.get("probe_interval"), control.get("probe_gradients")) == (
+            interval_s,
+            gradients,
+        ):
+            return
+        control.update(probe_interval=interval_s, probe_gradients=gradients)
+        self._write_control(control)
+
+    def _control(self) -> dict:
+        """What this process has asked of the trainer so far (control.json's content)."""
+        if not hasattr(self, "_control_state"):
+            self._control_state: dict = {}
+        return self._control_state
+
+    def _write_control(self, control: dict) -> None:
+        if self.run_folder is not None:
+            self.run_folder.write_control(control)
 
 
 def create_run_folder(config: Config, runs_dir: Path | None) -> tuple[RunFolder | None, str]:

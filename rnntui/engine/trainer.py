@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rnntui.config import Config, ConfigError
+from rnntui.config import Config, ConfigError, set_value
 from rnntui.devices import device_memory_mb
 from rnntui.engine.events import (
     EpochEnd,
     Event,
     Failed,
     Finished,
+    KnobChanged,
     Paused,
     Progress,
     Resumed,
@@ -35,6 +36,7 @@ from rnntui.engine.run_lock import RunLockedError
 from rnntui.engine.runs import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
+    CONTROL_FILE,
     METRICS_FILE,
     SUMMARY_FILE,
     Checkpoint,
@@ -43,6 +45,7 @@ from rnntui.engine.runs import (
     check_checkpoint_fits,
     check_resume_changes,
     check_resume_position,
+    read_knobs,
 )
 from rnntui.safe_read import read_bytes
 from rnntui.tasks import Task, make_task, total_steps
@@ -50,6 +53,7 @@ from rnntui.tasks.base import summary_fields
 
 if TYPE_CHECKING:
     from rnntui.engine.compiled import CompiledSteps
+    from rnntui.engine.probes import LiveProbe
 
 EMIT_INTERVAL_S = 0.05  # progress events at most this often; losses of skipped chunks are batched
 TAIL_FRACTION = 0.10  # final_loss: the mean loss over the last 10 % of an epoch's steps
@@ -59,6 +63,7 @@ SAVE_INTERVAL_S = 0.25
 # A long epoch (text-lstm's is a minute) also checkpoints in its middle this often: a crash loses
 # less, and a run trained in another process can be shown (sampled, traced) as it is now.
 MID_EPOCH_SAVE_S = 10.0
+KNOBS = ("learning_rate", "clip_norm")  # train.* keys that can change while a run trains
 
 
 def preload_tensorflow() -> str:
@@ -136,6 +141,15 @@ class Trainer:
         self._saved_step: int | None = None  # the step of the last checkpoint written or read
         self.failure: Exception | None = None  # why run() failed, for callers choosing exit codes
         self._task: Task | None = None
+        self.knobs: list[dict[str, Any]] = []  # live changes: {"step", "knob", "value"}
+        self._pending_knobs: dict[str, float] = {}
+        # Probes (engine/probes.py) between chunks, at most every `probe_interval` seconds
+        # (0: never); the app sets it while its probe pane shows.
+        self.probe_interval = 0.0
+        self.probe_gradients = True
+        self._live_probe: LiveProbe | None = None
+        self._control_mtime: int | None = None  # control.json as last read
+        self._control_seq = 0  # the last knob request applied from it
 
     # --- control (any thread) -------------------------------------------------------------------
 
@@ -148,6 +162,21 @@ class Trainer:
     def stop(self) -> None:
         self._stop.set()
         self._pause.clear()
+
+    def set_knob(self, name: str, value: float) -> None:
+        """Change `train.<name>` (learning_rate, clip_norm) from the next chunk on; a bad value
+        raises ConfigError naming the key."""
+        if name not in KNOBS:
+            raise ConfigError(f"cannot change while training; live knobs: {', '.join(KNOBS)}", name)
+        checked = self.config.copy()
+        set_value(checked, f"train.{name}", value)
+        with self._lock:
+            self._pending_knobs[name] = getattr(checked.train, name)
+
+    def set_probe(self, interval_s: float, gradients: bool = True) -> None:
+        """Probe what the network learned every `interval_s` seconds (0: stop probing)."""
+        self.probe_gradients = gradients
+        self.probe_interval = max(0.0, float(interval_s))
 
     @property
     def paused(self) -> bool:
@@ -239,6 +268,8 @@ class Trainer:
             stopped = True
             self._checkpoint(compiled)
         self._snapshot_weights(compiled)
+        if self.probe_interval and not stopped:  # what the final model learned (a stop is quick)
+            self._probe(compiled, task, final=True)
         self.summary = self._summarize(task, device, self._position[0], stopped)
         self._write_summary()
         self._record_status("stopped" if stopped else "finished")
@@ -253,7 +284,7 @@ class Trainer:
         while self._position[0] < epochs:
             pieces = self._next_call(task, compiled.per_epoch)
             try:
-                self._wait_while_paused()
+                self._wait_while_paused(compiled)
             except TrainingStopped:
                 if pending:
                     self._emit_progress(pieces[0][0], total, pending, time.perf_counter())
@@ -263,6 +294,9 @@ class Trainer:
                 self._state = compiled.initial_state()  # the tutorial resets it each epoch
                 self._epoch_losses = []
             xs, ys = self._call_windows(task, pieces)
+            self._poll_control()
+            if self._pending_knobs:
+                self._apply_knobs(compiled)
             losses, self._state = compiled.train_chunk(xs, ys, self._state)
             self._check_finite(losses)
             for index, (epoch, begin, end) in enumerate(pieces):
@@ -286,6 +320,8 @@ class Trainer:
             if pending and (now - last_emit >= EMIT_INTERVAL_S or self.step >= total):
                 self._emit_progress(self._position[0], total, pending, now)
                 pending, last_emit = [], now
+            if self.probe_interval:
+                self._probe(compiled, task)
 
     def _next_call(self, task: Task, per_epoch: int) -> list[tuple[int, int, int]]:
         """The (epoch, first window, end window) pieces the next compiled call trains on.
@@ -344,6 +380,61 @@ class Trainer:
         self._log_epoch(measured)
         self.on_event(EpochEnd(epoch, self.step, measured))
 
+    def _poll_control(self) -> None:
+        """Knobs and probe requests from another process (the app) via control.json: a stat
+        per chunk, and a read only when it changed."""
+        if self.run_folder is None:
+            return
+        try:
+            changed = os.stat(self.run_folder.path / CONTROL_FILE).st_mtime_ns
+        except OSError:
+            return
+        if changed == self._control_mtime:
+            return
+        self._control_mtime = changed
+        control = self.run_folder.read_control()
+        try:
+            interval = float(control.get("probe_interval") or 0.0)
+            self.set_probe(interval, bool(control.get("probe_gradients", True)))
+            for knob in control.get("knobs") or []:
+                if int(knob["seq"]) > self._control_seq:
+                    self._control_seq = int(knob["seq"])
+                    self.set_knob(str(knob["name"]), float(knob["value"]))
+        except (ConfigError, KeyError, TypeError, ValueError):  # a bad request is ignored
+            pass
+
+    def _apply_knobs(self, compiled: CompiledSteps) -> None:
+        with self._lock:
+            pending, self._pending_knobs = self._pending_knobs, {}
+        for name, value in pending.items():
+            compiled.set_knob(name, value)
+            setattr(self.config.train, name, value)
+            self.knobs.append({"step": self.step, "knob": name, "value": value})
+            if self.run_folder is not None:
+                self.run_folder.append_knob(self.step, name, value)
+            self.summary = {**self.summary, "knobs": list(self.knobs)}
+            self.on_event(KnobChanged(self.step, name, value))
+
+    def _probe(self, compiled: CompiledSteps, task: Task, final: bool = False) -> None:
+        """Measure what the network learned, if a probe is due (engine/probes.py)."""
+        from rnntui.engine.probes import LiveProbe, ProbeError
+
+        if self._live_probe is None:
+            try:
+                self._live_probe = LiveProbe(compiled.model, task, self.config.train.num_steps)
+            except ProbeError:  # a task without lags: the app says so from the config
+                self.probe_interval = 0.0
+                return
+        try:
+            result = self._live_probe.poll(
+                self.step, self.probe_interval, self.probe_gradients, wait=final
+            )
+        except Exception:  # a probe must never cost the run: stop probing, keep training
+            self.probe_interval = 0.0
+            return
+        if result is not None:
+            self.on_event(result)
+
     def _check_finite(self, losses: list[float]) -> None:
         bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
         if bad is not None:
@@ -353,11 +444,15 @@ class Trainer:
                 "is kept)"
             )
 
-    def _wait_while_paused(self) -> None:
+    def _wait_while_paused(self, compiled: CompiledSteps) -> None:
         if self._stop.is_set():
             raise TrainingStopped
         if not self._pause.is_set():
             return
+        if self._saved_step != self.step and self._may_write:
+            # a paused run's weights are what the live views and a follower read from its folder
+            self._checkpoint(compiled)
+            self._last_save = time.perf_counter()
         self.on_event(Paused(self.step))
         self._record_status("paused")
         if self.run_folder is not None:
@@ -513,6 +608,13 @@ class Trainer:
                 run.save_config(self.config)
         with self._saving(METRICS_FILE):
             run.truncate_metrics(checkpoint.step)  # steps logged after the checkpoint run again
+        if (run.path / METRICS_FILE).exists():  # live knob changes hold on: the latest of each
+            self.knobs = read_knobs(run.path / METRICS_FILE)
+            for row in self.knobs:
+                compiled.set_knob(row["knob"], row["value"])
+                setattr(self.config.train, row["knob"], row["value"])
+            if self.knobs:
+                self.summary = {**self.summary, "knobs": list(self.knobs)}
 
     def _summarize(
         self, task: Task, device: str, epochs_done: int, stopped: bool
@@ -534,6 +636,8 @@ class Trainer:
             "device": device,
             "run": str(self.run_folder.path) if self.run_folder else None,
         }
+        if self.knobs:
+            summary["knobs"] = list(self.knobs)
         summary.update(summary_fields(task, self.metrics))
         return summary
 

@@ -174,6 +174,21 @@ class Task(Protocol):
         ...
 
 
+@runtime_checkable
+class LagTask(Protocol):
+    """Optional, for many-to-many tasks whose output depends on inputs a few steps back (echo).
+
+    The lag probe (`engine/probes.py`) measures how much the model's P(Y_t = 1) moves when the
+    input X[t-k] is 1 rather than 0; this says what it should move, so any `task.lags` can be
+    checked. A task without lags simply does not implement it (the probe then says so).
+    """
+
+    def true_lag_effects(self, max_lag: int | None = None) -> dict[int, float]:
+        """For every lag 1..max_lag (default: the task's largest lag), the true mean change in
+        P(Y_t = 1) when X[t-lag] is 1 rather than 0 (0.0 for lags the output ignores)."""
+        ...
+
+
 def summary_fields(task: Task, metrics: dict[str, float]) -> dict[str, Any]:
     """What a run summary adds for its task: the latest metrics and the baselines."""
     fields: dict[str, Any] = {metric.key: metrics.get(metric.key) for metric in task.metrics}

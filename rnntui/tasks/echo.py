@@ -206,6 +206,22 @@ class EchoTask:
             out.append(Baseline(_lag_label([lag for lag, _ in self.lags[:known]]), value))
         return tuple(out)
 
+    def true_lag_effects(self, max_lag: int | None = None) -> dict[int, float]:
+        """P(Y=1 | X[t-lag]=1) - P(Y=1 | X[t-lag]=0) for lags 1..max_lag (default: the largest
+        configured), averaged over the other lags' inputs.
+
+        That is the configured effect unless the probability is clipped at 0 or 1 (e.g. base 0.8
+        with +0.5), where the true change is smaller than the configured one.
+        """
+        if max_lag is None:
+            max_lag = max((lag for lag, _ in self.lags), default=0)
+        effects = dict.fromkeys(range(1, max_lag + 1), 0.0)
+        for j, (lag, _) in enumerate(self.lags):
+            if lag <= max_lag:
+                on = self._combos[:, j] == 1
+                effects[lag] = float(self._combo_p[on].mean() - self._combo_p[~on].mean())
+        return effects
+
     def evaluate(self, model: Evaluator) -> dict[str, float]:
         return {}  # the training loss against the baselines says it all
 

@@ -8,6 +8,10 @@ background worker at start-up, so the first frame never waits for it.
 
 SIGTERM, SIGHUP and SIGINT stop the run with a checkpoint and exit (see `shutdown`); past runs can
 be loaded into the chart and the shown curves exported as CSV.
+
+While the probe pane shows, the trainer probes what the network learned a few times a second
+(engine/probes.py); `k` changes the learning rate or gradient clip of a running run, `b` starts an
+A/B companion run with another cell (tui/companion.py), `m` cycles the chart's smoothing.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from textual.widgets import Input, Tab, Tabs
 
 from rnntui import exit_codes
 from rnntui.config import Config, ConfigError, load_file, save_preset
+from rnntui.curves import knob_mark
 from rnntui.engine.child_session import ChildSession
 from rnntui.engine.events import Event
 from rnntui.engine.followed_session import FollowedSession, NotLive
@@ -35,12 +40,15 @@ from rnntui.extras import missing_extra
 from rnntui.tasks import task_class
 from rnntui.tui import shutdown
 from rnntui.tui.commands import RnnTuiCommands
+from rnntui.tui.companion import AllDone, CompanionRun, companion_config
 from rnntui.tui.curves_csv import FORMAT_NOTE, write_curves_csv
 from rnntui.tui.live_views import INTERVAL_S, LiveViews
 from rnntui.tui.messages import (
     CurvesExported,
     EpochFinished,
+    KnobApplied,
     PastRunLoaded,
+    ProbeUpdated,
     TensorFlowFailed,
     TensorFlowReady,
     TrainingFailed,
@@ -52,8 +60,10 @@ from rnntui.tui.messages import (
     message_for,
 )
 from rnntui.tui.past_runs import load_past_run
+from rnntui.tui.screens.cell_picker import CellPicker
 from rnntui.tui.screens.file_picker import FilePicker
 from rnntui.tui.screens.help import HelpScreen
+from rnntui.tui.screens.knob_dialog import KnobDialog
 from rnntui.tui.screens.preset_picker import PresetPicker
 from rnntui.tui.screens.run_picker import RunPicker
 from rnntui.tui.screens.save_preset import SavePresetDialog
@@ -63,6 +73,7 @@ from rnntui.tui.widgets.generate_pane import GeneratePane
 from rnntui.tui.widgets.hidden_units_view import HiddenUnitsView
 from rnntui.tui.widgets.inspector_pane import InspectorPane, WeightsSource
 from rnntui.tui.widgets.loss_chart import LossChart
+from rnntui.tui.widgets.probe_pane import ProbePane
 from rnntui.tui.widgets.settings_pane import SettingsPane
 from rnntui.tui.widgets.status_bar import StatusBar
 
@@ -80,7 +91,9 @@ PANES = (
     ("data", "Data"),
     ("inspector", "Inspect"),
     ("generate", "Generate"),
+    ("probe", "Probe"),
 )
+PROBE_INTERVAL_S = 0.25  # while the probe pane shows: as often as the chart redraws, at most
 
 
 class RnnTuiApp(App[None]):
@@ -103,6 +116,11 @@ class RnnTuiApp(App[None]):
         Binding("w", "save_preset", "Save", tooltip="save the settings as a preset"),
         Binding("i", "inspector", "Inspect", tooltip="step an LSTM cell: gates, c and h"),
         Binding("g", "generate", "Generate", tooltip="sample text from the model as it is"),
+        Binding("v", "probe", "Probe", tooltip="what the network learned: effect per lag"),
+        Binding("G", "probe_view", "Reach", tooltip="probe: lag effects or gradient reach"),
+        Binding("k", "knobs", "Knobs", tooltip="change learning rate or clip while training"),
+        Binding("b", "ab_run", "A/B", tooltip="the same run with another cell, overlaid"),
+        Binding("m", "smoothing", "Smooth", tooltip="chart: EMA, moving average or raw"),
         Binding("l", "load_run", "Load run", tooltip="add a past run's curve to the chart"),
         Binding("a", "attach", "Attach", tooltip="follow a run training in another process"),
         Binding("d", "detach", "Detach", tooltip="leave the run training in the background"),
@@ -162,6 +180,7 @@ class RnnTuiApp(App[None]):
         self.run_final: float | None = None
         self.keep_run = False  # the live curve belongs to a finished run worth comparing
         self.data_problem: dict[str, str] = {}  # what reading the task's data found wrong
+        self.companion = CompanionRun()  # the A/B run beside the current one
 
     # --- layout ----------------------------------------------------------------------------------
 
@@ -180,6 +199,7 @@ class RnnTuiApp(App[None]):
         self.inspector = InspectorPane(id="inspector", classes="pane")
         self.generate_pane = GeneratePane(id="generate", classes="pane")
         self.live = LiveViews(self.generate_pane, self.units)
+        self.probe = ProbePane(id="probe", classes="pane")
         self.status = StatusBar(id="status")
         yield Tabs(*(Tab(title, id=f"tab-{pane}") for pane, title in PANES), id="tabs")
         with Container(id="panes", classes="-show-settings"):
@@ -190,6 +210,7 @@ class RnnTuiApp(App[None]):
                 yield self.units
             yield self.inspector
             yield self.generate_pane
+            yield self.probe
         yield self.status
         yield AppFooter(show_command_palette=False)
 
@@ -200,6 +221,7 @@ class RnnTuiApp(App[None]):
             "data": "Data",
             "inspector": "Inspector",
             "generate": "Generate",
+            "probe": "Probe",
         }
         for pane, title in titles.items():
             self.query_one(f"#{pane}").border_title = title
@@ -239,6 +261,9 @@ class RnnTuiApp(App[None]):
         panes = self.query_one("#panes")
         for name, _ in PANES:
             panes.set_class(name == pane, f"-show-{name}")
+        self._sync_probe()
+        if pane == "probe" and not self.errors:
+            self._show_probe_truth(self.config)
 
     def action_show_pane(self, pane: str) -> None:
         tabs = self.query_one("#tabs", Tabs)
@@ -265,6 +290,8 @@ class RnnTuiApp(App[None]):
             self.call_after_refresh(
                 self.preview.show_task, event.config.task, event.config.train.seed
             )
+            if not event.errors and self._probe_shown():  # else when it opens: nothing to wait on
+                self.call_after_refresh(self._show_probe_truth, event.config)
         if not self.running and not any(key == "train.seed" for key in event.errors):
             self.inspector.set_fresh_cell(4, event.config.train.seed)
         if not self.running and not self.chart.losses and not event.errors:
@@ -383,6 +410,10 @@ class RnnTuiApp(App[None]):
             return None if self.running else True
         if action == "clear_comparison":
             return bool(self.chart.comparison)
+        if action == "knobs":
+            return self.state in (RunState.TRAINING, RunState.PAUSED)
+        if action == "ab_run":
+            return False if self.companion.running else (None if self.errors else True)
         if action == "export_csv":
             return bool(self.chart.losses or self.chart.comparison)
         return True
@@ -427,8 +458,10 @@ class RnnTuiApp(App[None]):
         self.live.run_started(self.session, f"run {self.run_number}")
         if warning:
             self.notify(warning, title="Run not saved", severity="warning", timeout=10)
+        self.probe.clear_result()
+        self._sync_probe()
         self._show_state("(building the model)" if self.tf_ready else "(loading TensorFlow)")
-        if not self.wide:
+        if not self.wide and not self._probe_shown():  # the probe pane stays: it shows training
             self.action_show_pane("chart")
 
     def _poster(self, run: int) -> Callable[[Event], None]:
@@ -448,7 +481,9 @@ class RnnTuiApp(App[None]):
     @property
     def training_done(self) -> threading.Event:
         """Set while no training thread runs (the exit watchdog waits on it)."""
-        return self.session.done if self.session is not None else _ALWAYS_DONE
+        done = self.session.done if self.session is not None else _ALWAYS_DONE
+        companion = self.companion.session
+        return AllDone(done, companion.done) if companion is not None else done  # type: ignore
 
     def _current(self, run: int) -> bool:
         return run == self.run_number and self.session is not None
@@ -554,14 +589,17 @@ class RnnTuiApp(App[None]):
         return "; ".join(",".join(f"{v:g}" for v in row) for row in inputs)
 
     def action_pause(self) -> None:
+        self.companion.pause()
         if self.session is not None and self.session.pause():
             self._show_state()
 
     def action_resume(self) -> None:
+        self.companion.resume()
         if self.session is not None and self.session.resume():
             self._show_state()
 
     def action_stop(self) -> None:
+        self.companion.stop()
         if self.session is not None and self.session.stop():
             self._show_state()
 
@@ -572,8 +610,11 @@ class RnnTuiApp(App[None]):
             self.run_number += 1  # late messages of the old run are ignored from now on
             self.session = None
         self.keep_run = False
+        self.companion.forget()
+        self.chart.finish_companion(None)
         self.chart.reset_run()
         self.live.run_forgotten()
+        self.probe.clear_result()
         self.load_config(self.preset_config, self.preset_name)
         self.status.clear_run()
         self._set_state(RunState.IDLE)  # training needs no TensorFlow here (it runs in a child)
@@ -585,6 +626,137 @@ class RnnTuiApp(App[None]):
     def action_clear_comparison(self) -> None:
         self.chart.clear_comparison()
         self.refresh_bindings()
+
+    # --- probe, live knobs, A/B runs, smoothing --------------------------------------------------
+
+    def _show_probe_truth(self, config: Config) -> None:
+        """The task's true effect per lag (no TensorFlow needed), or why it has none; only while
+        the pane shows (at start-up every message is slow while TensorFlow imports)."""
+        from rnntui.engine.probes import ProbeError, check_probeable, probe_max_lag
+        from rnntui.tasks import make_task
+
+        try:
+            task = make_task(config.task, config.train.seed)
+            truth = check_probeable(task).true_lag_effects(
+                probe_max_lag(task, config.train.num_steps)
+            )
+        except (ProbeError, ValueError) as error:
+            self.probe.show_task({}, 0, str(error))
+            return
+        self.probe.show_task(truth, config.train.num_steps)
+
+    def _probe_shown(self) -> bool:
+        if self.wide:
+            return self.query_one("#panes").has_class("-probe")
+        return self.query_one("#tabs", Tabs).active == "tab-probe"
+
+    def _sync_probe(self) -> None:
+        """The trainer probes between chunks while the pane shows, and not otherwise."""
+        if self.session is not None and self.session.running:
+            shown = self._probe_shown()
+            self.session.set_probe(PROBE_INTERVAL_S if shown else 0.0, self.probe.wants_gradients)
+
+    def action_probe(self) -> None:
+        self.query_one("#panes").add_class("-probe")  # wide: in the inspector's cell
+        self.action_show_pane("probe")
+        self._sync_probe()
+
+    def action_probe_view(self) -> None:
+        self.probe.toggle_view()
+        if not self._probe_shown():
+            self.action_probe()
+        self._sync_probe()  # the gradient reach is traced and measured only while on screen
+
+    @on(ProbeUpdated)
+    def _probe_updated(self, message: ProbeUpdated) -> None:
+        if self._current(message.run):
+            self.probe.show_result(message.event)
+
+    def action_knobs(self) -> None:
+        session = self.session
+        if session is None or not self.running:
+            self.notify("Knobs change a run while it trains; press s first.", severity="warning")
+            return
+        train = session.config.train
+        current = {"learning_rate": train.learning_rate, "clip_norm": train.clip_norm}
+
+        def chosen(changes: dict[str, float] | None) -> None:
+            if not changes or self.session is not session or not session.running:
+                return
+            for name, value in changes.items():
+                session.set_knob(name, value)
+                setattr(session.config.train, name, value)  # what the dialog shows next
+
+        self.push_screen(KnobDialog(current, self.run_label), chosen)
+
+    @on(KnobApplied)
+    def _knob_applied(self, message: KnobApplied) -> None:
+        if not self._current(message.run):
+            return
+        event = message.event
+        step, label = knob_mark(event.step, event.name, event.value)
+        self.chart.add_mark(step, label)
+        self.notify(f"{label} from step {step + 1:,} (marked on the chart)", title="Knob")
+
+    def action_ab_run(self) -> None:
+        if self.companion.running:
+            self.notify("An A/B run is training already.", severity="warning")
+            return
+        running = self.running and self.session is not None
+        base = self.session.config if running and self.session is not None else self.config
+
+        def chosen(cell: str | None) -> None:
+            if cell is None or self.companion.running:
+                return
+            if not self.running:
+                self.action_start()
+            if self.session is None or not self.running:
+                return
+            warning = self.companion.start(
+                self.session.config,
+                cell,
+                self._poster,
+                self.runs_dir if self.runs_dir_given else None,
+                self.trainer_factory,
+            )
+            companion = companion_config(self.session.config, cell)
+            self.companion.label = "B " + run_label(0, companion).partition(": ")[2]
+            self.chart.start_companion(self.companion.label)
+            self.refresh_bindings()
+            if warning:
+                self.notify(warning, title="A/B run not saved", severity="warning", timeout=10)
+            if not self.wide:
+                self.action_show_pane("chart")
+
+        self.push_screen(CellPicker(base.model.cell, running), chosen)
+
+    @on(TrainingProgress)
+    def _companion_progress(self, message: TrainingProgress) -> None:
+        if self.companion.owns(message.run):
+            self.chart.add_companion_losses(message.event.losses)
+
+    @on(TrainingFinished)
+    @on(TrainingFailed)
+    def _companion_ended(self, message: TrainingFinished | TrainingFailed) -> None:
+        if not self.companion.owns(message.run):
+            return
+        label = self.companion.label
+        if isinstance(message, TrainingFailed):
+            self.chart.finish_companion(None)
+            self.notify(message.event.message, title=f"{label} failed", severity="error")
+        else:
+            final = message.event.summary.get("final_loss")
+            loss = f" {final:.3f}" if isinstance(final, float) else ""
+            self.chart.finish_companion(f"{label}{loss}")
+            steps = message.event.summary.get("steps", 0)
+            self.notify(
+                f"{label}: {steps:,} steps{loss}",
+                title="A/B run " + ("stopped" if message.event.stopped else "finished"),
+            )
+        self.refresh_bindings()
+
+    def action_smoothing(self) -> None:
+        self.notify(self.chart.cycle_smoothing(), title="Chart smoothing")
 
     # --- past runs and export --------------------------------------------------------------------
 
@@ -745,8 +917,10 @@ class RnnTuiApp(App[None]):
 
     def action_inspector(self) -> None:
         self.query_one("#panes").remove_class("-bottom-generate")
+        self.query_one("#panes").remove_class("-probe")  # wide: the inspector's cell back
         self.action_show_pane("inspector")
         self.inspector.focus()
+        self._sync_probe()
 
     # --- text: generation and choosing the file --------------------------------------------------
 
@@ -790,8 +964,9 @@ class RnnTuiApp(App[None]):
             self.tensorflow.close()
 
     def _stop_for_exit(self) -> None:
-        """Stop the app's own running run (it writes a checkpoint) and say how to continue it.
+        """Stop the app's own running runs (they write a checkpoint) and say how to continue.
         A run the app only follows, or one it detached, goes on."""
+        self.companion.stop()
         session = self.session
         if isinstance(session, FollowedSession):
             session.close()

@@ -6,10 +6,11 @@ with `post_message` (thread-safe), and the app routes them to the panes.
 Every training message carries the `run` number it belongs to, so a late message from a stopped
 run cannot leak into the next one.
 
-None of these define `can_replace`: a `TrainingProgress` carries the losses of every step since the
-previous one, which the chart needs, so a burst of them must not collapse into the latest. The
-trainer already batches (at most one event per 50 ms) and the chart redraws on a timer (~4/s), so
-the queue stays short without dropping data.
+None of the training messages define `can_replace`, but `ProbeUpdated`: a `TrainingProgress`
+carries the losses of every step since the previous one, which the chart needs, so a burst of them
+must not collapse into the latest. The trainer already batches (at most one event per 50 ms) and
+the chart redraws on a timer (~4/s), so the queue stays short without dropping data. A probe
+result is a snapshot: only the latest matters.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from rnntui.engine.events import (
     Event,
     Failed,
     Finished,
+    KnobChanged,
     Paused,
+    ProbeResult,
     Progress,
     Resumed,
     Started,
@@ -101,6 +104,25 @@ class TrainingFailed(Message):
     event: Failed
 
 
+@dataclass
+class KnobApplied(Message):
+    """A live knob change (learning rate, clip norm) took effect at `event.step`."""
+
+    run: int
+    event: KnobChanged
+
+
+@dataclass
+class ProbeUpdated(Message):
+    """What the network has learned now (lag effects, gradient reach)."""
+
+    run: int
+    event: ProbeResult
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ProbeUpdated) and message.run == self.run
+
+
 def message_for(run: int, event: Event) -> Message | None:
     """The message that carries a trainer event to the app (None for unknown events)."""
     match event:
@@ -118,6 +140,10 @@ def message_for(run: int, event: Event) -> Message | None:
             return TrainingFinished(run, event)
         case Failed():
             return TrainingFailed(run, event)
+        case KnobChanged():
+            return KnobApplied(run, event)
+        case ProbeResult():
+            return ProbeUpdated(run, event)
     return None
 
 

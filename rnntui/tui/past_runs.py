@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rnntui.curves import comparison_curve, smooth
+from rnntui.curves import comparison_curve, knob_mark, smooth
 from rnntui.tui.messages import PastRunLoaded
 
 if TYPE_CHECKING:
@@ -21,18 +21,21 @@ def past_run_label(info: RunInfo, final: object = None) -> str:
 
 
 def load_past_run(info: RunInfo) -> PastRunLoaded:
-    """The run's smoothed loss curve, or the reason it cannot be read (never raises)."""
+    """The run's smoothed loss curve with its knob changes marked, or the reason it cannot be
+    read (never raises)."""
     from rnntui.engine.runs import METRICS_FILE, RunFolder, read_metrics
 
     try:
-        losses = [float(row["loss"]) for row in read_metrics(info.path / METRICS_FILE)]
+        rows = read_metrics(info.path / METRICS_FILE, knobs=True)
+        losses = [float(row["loss"]) for row in rows if "knob" not in row]
+        marks = [knob_mark(row["step"], row["knob"], row["value"]) for row in rows if "knob" in row]
         if not losses:
             raise ValueError("its metrics log has no steps yet")
         try:
             final = RunFolder(info.path).read_summary().get("final_loss")
         except (OSError, ValueError):
             final = None
-        curve = comparison_curve(past_run_label(info, final), smooth(losses))
+        curve = comparison_curve(past_run_label(info, final), smooth(losses), marks)
         return PastRunLoaded(info.name, curve, len(losses))
     except (OSError, ValueError, KeyError, TypeError) as error:
         return PastRunLoaded(info.name, None, error=f"{type(error).__name__}: {error}")

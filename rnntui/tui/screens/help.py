@@ -20,6 +20,14 @@ PANES = """\
           probabilities beside the theoretical ones.
 [b]Inspect[/b]   one LSTM cell stepped along your input: gates i, f, g, o and state c, h per unit,
           recomputed in NumPy. After training an LSTM it uses the trained first layer.
+[b]Probe[/b]     what the network learned (v): the effect of X[t-k] on P(Y_t=1) per lag k, ◀ at the
+          task's true effect; g switches to the gradient reach, |d loss_t / d x_t-k| with the
+          run's truncation (zero from num_steps on) beside full backpropagation. Measured
+          while training, a few times a second at most; `rnntui probe RUN` prints the same.
+[b]Knobs[/b]     k changes the learning rate or gradient clip of a running run from the next chunk;
+          each change is a mark on the chart and a row in the run's metrics and summary.
+          b trains the same settings with another cell beside it (A/B); m cycles the chart's
+          smoothing: EMA, moving average, raw points.
 [b]Status[/b]    state, epoch, step, smoothed loss, speed, time left and the TensorFlow device.
 [b]Runs[/b]      every run is saved in a run folder (Settings → Run): config, metrics, summary and
           checkpoints; continue one with `rnntui train --resume NAME`. l adds a past run's curve

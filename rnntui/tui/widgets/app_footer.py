@@ -12,8 +12,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Footer
 
-# The inspector's ←/→ are also explained in the pane itself.
-LESS_IMPORTANT = frozenset({"save_preset", "export_csv", "step"})
+# The inspector's ←/→ are also explained in the pane itself; the probe pane names its g key.
+LESS_IMPORTANT = frozenset(
+    {"save_preset", "export_csv", "step", "probe_view", "ab_run", "smoothing", "load_run"}
+)
 ALWAYS_SHOWN = frozenset({"start"})
 
 

@@ -3,8 +3,11 @@
 Points arrive many times a second; the chart only marks itself dirty and redraws on a timer
 (4/s), downsampling to about two points per terminal column, so a long run costs the same to draw
 as a short one. The drawing itself (plotext) runs on a worker thread, never on the UI thread.
-Finished runs of the session, and past runs loaded from their run folders, stay as faded,
-labelled curves for comparison.
+Finished runs of the session, and past runs loaded from their run folders, stay as
+faded, labelled curves for comparison. An A/B companion run trains beside the live one and is
+drawn over it in its own colour; live knob changes are vertical marks at their step. The
+smoothing cycles between an EMA, a moving average and the raw points (`cycle_smoothing`); the
+raw points always stay, faint, under a smoothed line.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import plotext as plt
 from rich.text import Text
@@ -20,17 +22,25 @@ from textual import work
 from textual.message import Message
 from textual.widget import Widget
 
-from rnntui.curves import Ema, FinishedCurve, comparison_curve, downsample
+from rnntui.curves import (
+    SMOOTHINGS,
+    Ema,
+    FinishedCurve,
+    comparison_curve,
+    downsample,
+    smoothed_line,
+)
 from rnntui.tasks.base import Baseline
-
-if TYPE_CHECKING:
-    import numpy as np
 
 REDRAW_INTERVAL_S = 0.25
 RAW_COLOR = (70, 100, 140)
 SMOOTH_COLOR = (95, 215, 255)
 BASELINE_COLOR = (215, 175, 0)
 COMPARISON_COLORS = [(150, 150, 150), (120, 120, 120), (175, 135, 175), (135, 175, 135)]
+RAW_ONLY_COLOR = (135, 175, 215)  # the raw points when nothing is smoothed
+COMPANION_RAW_COLOR = (140, 95, 60)
+COMPANION_COLOR = (255, 175, 95)
+MARK_COLOR = (215, 95, 215)
 
 
 class LossChart(Widget):
@@ -45,6 +55,13 @@ class LossChart(Widget):
         self.run_label = ""
         self.baselines: tuple[Baseline, ...] = ()
         self.comparison: list[FinishedCurve] = []
+        self.marks: list[tuple[int, str]] = []  # live knob changes: (step, "lr 0.02")
+        self.smoothing = SMOOTHINGS[0]
+        # the A/B companion run, drawn over the live one
+        self.companion_label = ""
+        self.companion_losses: list[float] = []
+        self.companion_smoothed: list[float] = []
+        self._companion_ema = Ema()
         self._dirty = False
         self.redraws = 0
         self._drawing: Text | None = None  # the last finished drawing
@@ -65,6 +82,7 @@ class LossChart(Widget):
         """Begin a new live curve (the previous one should have been finished or reset)."""
         self.losses, self.smoothed = [], []
         self._ema = Ema()
+        self.marks = []
         self.run_label = label
         self.total_steps = total_steps
         self._mark_dirty()
@@ -79,17 +97,51 @@ class LossChart(Widget):
     def smoothed_loss(self) -> float | None:
         return self.smoothed[-1] if self.smoothed else None
 
+    def add_mark(self, step: int, label: str) -> None:
+        """Mark a live knob change on the live curve at `step`."""
+        self.marks.append((int(step), label))
+        self._mark_dirty()
+
+    def cycle_smoothing(self) -> str:
+        """Switch to the next smoothing (EMA, moving average, raw); returns its label."""
+        self.smoothing = SMOOTHINGS[(SMOOTHINGS.index(self.smoothing) + 1) % len(SMOOTHINGS)]
+        self._mark_dirty()
+        return self.smoothing.label
+
+    def start_companion(self, label: str) -> None:
+        """Begin the A/B companion curve (drawn over the live one as both train)."""
+        self.companion_label = label
+        self.companion_losses, self.companion_smoothed = [], []
+        self._companion_ema = Ema()
+        self._mark_dirty()
+
+    def add_companion_losses(self, losses: tuple[float, ...]) -> None:
+        self.companion_losses.extend(losses)
+        self.companion_smoothed.extend(self._companion_ema.add(loss) for loss in losses)
+        if losses:
+            self._mark_dirty()
+
+    def finish_companion(self, label: str | None) -> None:
+        """Keep the companion as a comparison curve labelled `label` (None drops it)."""
+        if label is not None and self.companion_smoothed:
+            self.comparison.append(comparison_curve(label, self.companion_smoothed))
+        self.companion_label = ""
+        self.companion_losses, self.companion_smoothed = [], []
+        self._mark_dirty()
+
     def finish_run(self, label: str) -> None:
         """Keep the live curve as a faded comparison curve labelled `label`."""
         if self.smoothed:
-            self.comparison.append(comparison_curve(label, self.smoothed))
+            self.comparison.append(comparison_curve(label, self.smoothed, self.marks))
         self.losses, self.smoothed = [], []
+        self.marks = []
         self.run_label = ""
         self._mark_dirty()
 
     def reset_run(self) -> None:
         """Drop the live curve without keeping it."""
         self.losses, self.smoothed = [], []
+        self.marks = []
         self.run_label = ""
         self.total_steps = 0
         self._mark_dirty()
@@ -108,6 +160,9 @@ class LossChart(Widget):
             steps = tuple(float(step) for step in range(1, len(self.losses) + 1))
             curves.append((self.run_label, steps, tuple(self.losses)))
             curves.append((f"{self.run_label} (smoothed)", steps, tuple(self.smoothed)))
+        if self.companion_losses:
+            steps = tuple(float(step) for step in range(1, len(self.companion_losses) + 1))
+            curves.append((self.companion_label, steps, tuple(self.companion_losses)))
         curves.extend((c.label, c.steps, c.losses) for c in self.comparison)
         return curves
 
@@ -118,33 +173,19 @@ class LossChart(Widget):
     def _mark_dirty(self) -> None:
         self._dirty = True
 
-    def _redraw_if_dirty(self) -> None:
-        if self._dirty:
-            self._dirty = False
-            self.refresh()
-
     # --- drawing ---------------------------------------------------------------------------------
-
-    def _snapshot(self) -> ChartSnapshot:
-        import numpy as np
-
-        return ChartSnapshot(
-            np.asarray(self.losses, dtype=float),
-            np.asarray(self.smoothed, dtype=float),
-            self.total_steps,
-            self.run_label,
-            self.baselines,
-            tuple(self.comparison),
-        )
 
     def _signature(self) -> tuple:
         """What the drawing shows; a change means drawing again."""
         return (
             len(self.losses),
+            len(self.companion_losses),
             self.total_steps,
             self.run_label,
             self.baselines,
             len(self.comparison),
+            len(self.marks),
+            self.smoothing,
             (self.size.width, self.size.height),
         )
 
@@ -154,11 +195,10 @@ class LossChart(Widget):
             self._dirty = False
             self._drawn = signature
             self._drawing_now = True
-            width, height = self.size.width, self.size.height
-            self._draw_in_background(self._snapshot(), width, height)
+            self._draw_in_background(_Frozen.of(self), self.size.width, self.size.height)
 
     @work(thread=True, group="chart", exit_on_error=False)
-    def _draw_in_background(self, snapshot: ChartSnapshot, width: int, height: int) -> None:
+    def _draw_in_background(self, frozen: _Frozen, width: int, height: int) -> None:
         """plotext takes ~30 ms for a 160-column chart: on the UI thread that was the app's
         worst lag while training. Here the event loop keeps running (the GIL switches every
         few ms) and the finished drawing is swapped in."""
@@ -167,7 +207,7 @@ class LossChart(Widget):
                 drawing = Text("(too small for the chart)", style="dim")
             else:
                 with _PLOTEXT:  # plotext keeps one global figure
-                    drawing = Text.from_ansi(draw(snapshot, width, height), no_wrap=True)
+                    drawing = Text.from_ansi(frozen._build(width, height), no_wrap=True)
         finally:
             self._drawing_now = False
         self.post_message(self.Drawn(drawing))
@@ -193,101 +233,147 @@ class LossChart(Widget):
             return Text("drawing…", style="dim")
         return self._drawing
 
+    def _build(self, width: int, height: int) -> str:
+        import numpy as np
 
-@dataclass(frozen=True)
-class ChartSnapshot:
-    """What one drawing shows, copied on the UI thread for the drawing thread."""
+        plt.clear_figure()
+        plt.plotsize(width, height)
+        plt.theme("clear")
+        bins = max(10, 2 * (width - 10))  # braille: two dots per column
 
-    losses: np.ndarray
-    smoothed: np.ndarray
-    total_steps: int
-    run_label: str
-    baselines: tuple[Baseline, ...]
-    comparison: tuple[FinishedCurve, ...]
+        xmax = float(max(self.total_steps, len(self.losses), len(self.companion_losses), 1))
+        for curve in self.comparison:
+            if curve.steps:
+                xmax = max(xmax, curve.steps[-1])
+        values: list[float] = [b.value for b in self.baselines]
+
+        live = self._line(self.losses, self.smoothed, bins)
+        companion = self._line(self.companion_losses, self.companion_smoothed, bins)
+        for raw_x, raw_y, _, smooth_y in (live, companion):
+            if raw_x is not None:
+                low_line = smooth_y if smooth_y is not None else raw_y
+                values += [float(np.min(low_line)), float(np.percentile(raw_y, 98)), raw_y[0]]
+        for curve in self.comparison:
+            values += [min(curve.losses), max(curve.losses)]
+        finite = [v for v in values if math.isfinite(v)]
+        low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
+        # Losses spanning decades (count's summed cross-entropy) are drawn on a log axis. The
+        # transform is ours (plotext's log scale ignores ylim), with ticks at 1, 2, 5 x 10^k.
+        log_scale = low > 0 and high / low > 50
+        if log_scale:
+            floor = low / 2
+
+            def ty(values):
+                return [math.log10(max(v, floor)) for v in values]
+
+            low, high = math.log10(low) - 0.05, math.log10(high) + 0.05
+            ticks = log_ticks(low, high)
+            plt.yticks(ticks, [f"{10**t:g}" for t in ticks])
+        else:
+
+            def ty(values):
+                return list(values)
+
+            span = (high - low) or max(abs(high), 1.0) * 0.1
+            low, high = low - 0.06 * span, high + 0.06 * span
+        plt.ylim(low, high)
+        plt.xlim(0, xmax)
+
+        for i, curve in enumerate(self.comparison):
+            color = COMPARISON_COLORS[i % len(COMPARISON_COLORS)]
+            plt.plot(list(curve.steps), ty(curve.losses), marker="braille", color=color)
+            plt.text(
+                curve.label,
+                x=curve.steps[-1],
+                y=ty(curve.losses[-1:])[0],
+                color=color,
+                alignment="right",
+            )
+        for baseline in self.baselines:
+            level = ty([baseline.value])[0]
+            plt.hline(level, BASELINE_COLOR)
+            plt.text(
+                f" {baseline.label} {baseline.value:.4f} ",
+                x=xmax * 0.02,
+                y=level,
+                color=BASELINE_COLOR,
+                alignment="left",
+            )
+        marks = [(step, label, MARK_COLOR) for step, label in self.marks]
+        for i, curve in enumerate(self.comparison):
+            color = COMPARISON_COLORS[i % len(COMPARISON_COLORS)]
+            marks += [(step, label, color) for step, label in curve.marks]
+        for step, label, color in marks:
+            plt.vline(step, color)
+            plt.text(f" {label}", x=step, y=high - 0.04 * (high - low), color=color)
+        colors = ((RAW_COLOR, SMOOTH_COLOR), (COMPANION_RAW_COLOR, COMPANION_COLOR))
+        for (raw_x, raw_y, smooth_x, smooth_y), (raw_color, color) in zip(
+            (live, companion), colors, strict=True
+        ):
+            if raw_x is None:
+                continue
+            only_raw = smooth_y is None  # "raw": the points themselves are the line
+            plt.plot(
+                list(raw_x), ty(raw_y), marker="braille", color=color if only_raw else raw_color
+            )
+            if not only_raw:
+                plt.plot(list(smooth_x), ty(smooth_y), marker="braille", color=color)
+        if self.companion_losses and self.companion_smoothed:
+            plt.text(
+                f"{self.companion_label} ",
+                x=len(self.companion_losses),
+                y=ty(self.companion_smoothed[-1:])[0],
+                color=COMPANION_COLOR,
+                alignment="right",
+            )
+
+        if self.losses:
+            title = f"{self.run_label}  step {len(self.losses)}  smoothed {self.smoothed[-1]:.4f}"
+        elif self.comparison:
+            title = "finished runs (press s to train again, c clears them)"
+        else:
+            title = "loss per step: press s to start training"
+        plt.title(title)
+        if self.losses or self.companion_losses:
+            plt.xlabel(f"{self.smoothing.label} (m cycles)")
+        return plt.build()
+
+    def _line(self, losses: list[float], ema: list[float], bins: int) -> tuple:
+        """(raw x, raw y, smoothed x, smoothed y) downsampled for drawing; Nones when empty."""
+        import numpy as np
+
+        if not losses:
+            return None, None, None, None
+        values = np.asarray(losses)
+        raw_x, raw_y = downsample(values, bins)
+        line = smoothed_line(values, self.smoothing, ema)
+        if line is None:
+            return raw_x, raw_y, None, None
+        return (raw_x, raw_y, *downsample(line, bins))
+
+
+class _Frozen:
+    """The chart's data as it was when a drawing began, for the drawing thread (the widget goes
+    on changing meanwhile); it draws with the widget's own `_build`."""
+
+    FIELDS = (
+        "losses", "smoothed", "companion_losses", "companion_smoothed", "comparison", "marks",
+        "baselines", "smoothing", "companion_label", "run_label", "total_steps",
+    )  # fmt: skip
+
+    @classmethod
+    def of(cls, chart: LossChart) -> _Frozen:
+        frozen = cls()
+        for name in cls.FIELDS:
+            value = getattr(chart, name)
+            setattr(frozen, name, list(value) if isinstance(value, list) else value)
+        return frozen
+
+    _build = LossChart._build
+    _line = LossChart._line
 
 
 _PLOTEXT = threading.Lock()
-
-
-def draw(snapshot: ChartSnapshot, width: int, height: int) -> str:
-    """The chart as ANSI text: pure, and run off the UI thread (plotext is slow)."""
-    import numpy as np
-
-    plt.clear_figure()
-    plt.plotsize(width, height)
-    plt.theme("clear")
-    bins = max(10, 2 * (width - 10))  # braille: two dots per column
-
-    xmax = float(max(snapshot.total_steps, len(snapshot.losses), 1))
-    for curve in snapshot.comparison:
-        if curve.steps:
-            xmax = max(xmax, curve.steps[-1])
-    values: list[float] = [b.value for b in snapshot.baselines]
-
-    raw_x = raw_y = smooth_x = smooth_y = None
-    if len(snapshot.losses):
-        raw_x, raw_y = downsample(snapshot.losses, bins)
-        smooth_x, smooth_y = downsample(snapshot.smoothed, bins)
-        values += [float(np.min(smooth_y)), float(np.percentile(raw_y, 98)), float(raw_y[0])]
-    for curve in snapshot.comparison:
-        values += [min(curve.losses), max(curve.losses)]
-    finite = [v for v in values if math.isfinite(v)]
-    low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
-    # Losses spanning decades (count's summed cross-entropy) are drawn on a log axis. The
-    # transform is ours (plotext's log scale ignores ylim), with ticks at 1, 2, 5 x 10^k.
-    log_scale = low > 0 and high / low > 50
-    if log_scale:
-        floor = low / 2
-
-        def ty(values):
-            return [math.log10(max(v, floor)) for v in values]
-
-        low, high = math.log10(low) - 0.05, math.log10(high) + 0.05
-        ticks = log_ticks(low, high)
-        plt.yticks(ticks, [f"{10**t:g}" for t in ticks])
-    else:
-
-        def ty(values):
-            return list(values)
-
-        span = (high - low) or max(abs(high), 1.0) * 0.1
-        low, high = low - 0.06 * span, high + 0.06 * span
-    plt.ylim(low, high)
-    plt.xlim(0, xmax)
-
-    for i, curve in enumerate(snapshot.comparison):
-        color = COMPARISON_COLORS[i % len(COMPARISON_COLORS)]
-        plt.plot(list(curve.steps), ty(curve.losses), marker="braille", color=color)
-        plt.text(
-            curve.label,
-            x=curve.steps[-1],
-            y=ty(curve.losses[-1:])[0],
-            color=color,
-            alignment="right",
-        )
-    for baseline in snapshot.baselines:
-        level = ty([baseline.value])[0]
-        plt.hline(level, BASELINE_COLOR)
-        plt.text(
-            f" {baseline.label} {baseline.value:.4f} ",
-            x=xmax * 0.02,
-            y=level,
-            color=BASELINE_COLOR,
-            alignment="left",
-        )
-    if raw_x is not None:
-        plt.plot(list(raw_x), ty(raw_y), marker="braille", color=RAW_COLOR)
-        plt.plot(list(smooth_x), ty(smooth_y), marker="braille", color=SMOOTH_COLOR)
-
-    if len(snapshot.losses):
-        smoothed = snapshot.smoothed[-1]
-        title = f"{snapshot.run_label}  step {len(snapshot.losses)}  smoothed {smoothed:.4f}"
-    elif snapshot.comparison:
-        title = "finished runs (press s to train again, c clears them)"
-    else:
-        title = "loss per step: press s to start training"
-    plt.title(title)
-    return plt.build()
 
 
 def log_ticks(low: float, high: float) -> list[float]:

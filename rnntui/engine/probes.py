@@ -1,0 +1,337 @@
+"""Probes: what a network has learned, and how far back its gradients reach.
+
+Read-only functions of a model (a `SequenceModel`), its task and a fixed probe batch, cheap enough
+to run a few times a second beside training (on the training thread, between chunks):
+
+- **Lag effects**: for every lag k = 1..K, the mean change in the model's P(Y_t = 1) when X[t-k]
+  is 1 rather than 0, with the carried state warmed up on real data first. K is at least twice
+  the task's largest lag and twice num_steps. One flip at the start of a segment moves every
+  later prediction, so two passes (X = 1 and X = 0 at the flip) measure all K lags at once.
+- **Gradient reach**: mean |d loss_t / d x_{t-k}| for k = 0..2·num_steps, once with the run's
+  truncation (the state is a constant at window boundaries, as in training: exactly zero past
+  the window) and once with full backpropagation over the probe sequence. Each measured t gets
+  its own copy of the batch, so one backward pass gives every (t, k) pair.
+
+Both are compiled once per `Prober` (tf.function, no AutoGraph, fixed shapes, like
+`compiled.py`) over a small fixed batch from an epoch training never uses.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import zipfile
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rnntui.engine.compiled import encode_inputs
+from rnntui.engine.events import GradientReach, LagEffect, ProbeResult
+from rnntui.tasks.base import LagTask
+from rnntui.tf_runtime import import_tf
+
+if TYPE_CHECKING:
+    from rnntui.engine.runs import RunFolder
+    from rnntui.models.base import SequenceModel
+    from rnntui.tasks import Task
+
+PROBE_EPOCH = 1_000_003  # the probe's data: an epoch index no run trains on
+LAG_SEQUENCES = 256  # sequences whose effects are averaged (±0.01 between batches, measured)
+REACH_SEQUENCES = 16  # sequences per measured position for the gradient reach
+REACH_POSITIONS = 10  # measured positions t, spread evenly over one window
+# Beside training, probes take at most this share of the wall time: a probe that costs 5 ms runs
+# at most every 250 ms, whatever interval is asked for.
+PROBE_BUDGET = 0.02
+
+
+class ProbeError(ValueError):
+    """A task or run the probe cannot measure; `str()` is one line naming what to change."""
+
+
+def check_probeable(task: Task) -> LagTask:
+    """The task, if it has lags to probe; else a ProbeError saying why not."""
+    if not task.many_to_many or not isinstance(task, LagTask):
+        raise ProbeError(
+            f"task '{task.kind}' has no lags to probe: the probe needs a task with a prediction "
+            'at every step that depends on earlier inputs (task.kind = "echo")'
+        )
+    return task
+
+
+def probe_max_lag(task: Task, num_steps: int) -> int:
+    """K: at least twice the task's largest lag and twice the truncation window."""
+    largest = max(check_probeable(task).true_lag_effects(None), default=0)
+    return max(2 * largest, 2 * num_steps, 1)
+
+
+def probe_data(task: Task, sequences: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """x, y [n, length]: up to `sequences` contiguous stretches of the task's probe epoch."""
+    x, y = task.windows(PROBE_EPOCH, 1, length)
+    if len(x) == 0:
+        raise ProbeError(
+            f"task.size is too small for the probe's {length}-step sequences; raise task.size"
+        )
+    n = min(sequences, len(x))
+    return np.ascontiguousarray(x[:n, 0]), np.ascontiguousarray(y[:n, 0])
+
+
+class Prober:
+    """The probes of one model: data and compiled functions made once, measured on demand."""
+
+    def __init__(
+        self,
+        model: SequenceModel,
+        task: Task,
+        num_steps: int,
+        *,
+        lag_sequences: int = LAG_SEQUENCES,
+        reach_sequences: int = REACH_SEQUENCES,
+    ) -> None:
+        tf = self.tf = import_tf()
+        self.model = model
+        self.task = task
+        self.num_steps = int(num_steps)
+        self.max_lag = probe_max_lag(task, num_steps)
+        self.true = check_probeable(task).true_lag_effects(self.max_lag)
+        self.warmup = self.max_lag  # steps that warm the carried state before measuring
+
+        x, _ = probe_data(task, lag_sequences, self.warmup + self.max_lag + 1)
+        self._lag_x = (tf.constant(x[:, : self.warmup]), tf.constant(x[:, self.warmup :]))
+        self._lag_fn = _compile(self._lag_graph, self._lag_x)
+
+        # Four windows: a warm-up (no gradient), two of history (lags up to 2T), the measured
+        # one, whose positions t are spread evenly over the window; each gets a copy of the batch.
+        steps = self.num_steps
+        positions = min(steps, REACH_POSITIONS)
+        self._reach_positions = [3 * steps + (r * steps) // positions for r in range(positions)]
+        x, y = probe_data(task, reach_sequences, 4 * steps)
+        n = len(x)
+        copies = (2 * positions, *[1] * (x.ndim - 1))  # truncated copies first, then full
+        self._reach_args = (
+            tf.constant(np.tile(x, copies)),
+            tf.constant(np.tile(y, (2 * positions, 1))),
+        )
+        mask = np.zeros((2, positions, n, 4 * steps), np.float32)
+        lags = np.zeros((2, positions, 2 * steps + 1), np.int64)
+        for r, t in enumerate(self._reach_positions):
+            mask[:, r, :, t] = 1.0
+            lags[:, r] = t - np.arange(2 * steps + 1)
+        self._reach_mask = tf.constant(mask.reshape(-1, 4 * steps))
+        self._reach_lags = tf.constant(lags)
+        self._reach_fn: Any = None  # traced on first use: the backward pass costs most to trace
+
+    # --- graph code -----------------------------------------------------------------------------
+
+    def _lag_graph(self, warm_x: Any, segment: Any) -> Any:
+        """Mean P(Y=1 | X[flip]=1) - P(Y=1 | X[flip]=0) at each of the K steps after the flip."""
+        tf = self.tf
+        n = segment.shape[0]
+        _, state = self.model(encode_inputs(self.task, warm_x), self.model.initial_state(n))
+        rest = segment[:, 1:]
+        on = tf.concat([tf.ones_like(segment[:, :1]), rest], axis=1)
+        off = tf.concat([tf.zeros_like(segment[:, :1]), rest], axis=1)
+        both = encode_inputs(self.task, tf.concat([on, off], axis=0))
+        logits, _ = self.model(both, [tf.concat([s, s], axis=0) for s in state])
+        p_one = tf.nn.softmax(logits)[:, 1:, 1]
+        return tf.reduce_mean(p_one[:n] - p_one[n:], axis=0)
+
+    def _reach_graph(self, x: Any, y: Any) -> Any:
+        """Mean |d loss_t / d x_{t-k}|, k = 0..2T: row 0 truncated, row 1 full.
+
+        x, y [2·P·n, 4T]: the batch n times per measured position P, once for each mode. One
+        loop over time serves both: at a window boundary a truncated row's state goes through
+        `stop_gradient` (a full row's only after the first, warm-up window), so one backward
+        pass gives every row its own gradients.
+        """
+        tf = self.tf
+        steps, positions = self.num_steps, len(self._reach_positions)
+        rows, length = x.shape[0], 4 * steps
+        per_copy = rows // (2 * positions)
+        inputs = encode_inputs(self.task, x)
+        truncated = tf.constant(np.arange(rows) < rows // 2, tf.float32)[:, None]
+
+        def body(t: Any, outputs: Any, *state: Any) -> tuple:
+            boundary = tf.cast(t % steps == 0, tf.float32)
+            cut = tf.maximum(tf.cast(t == steps, tf.float32), boundary * truncated)
+            # the value stays exactly the state; only the gradient is cut where `cut` is 1
+            state = [tf.stop_gradient(s) * cut + s * (1.0 - cut) for s in state]
+            output, state = self.model.step(time_major[t], state)
+            return (t + 1, outputs.write(t, output), *state)
+
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            time_major = tf.transpose(inputs, [1, 0, *range(2, len(inputs.shape))])
+            outputs = tf.TensorArray(tf.float32, size=length)
+            _, outputs, *_ = tf.while_loop(
+                lambda t, *_: t < length,
+                body,
+                (tf.constant(0), outputs, *self.model.initial_state(rows)),
+            )
+            logits = self.model.head(tf.transpose(outputs.stack(), [1, 0, 2]))
+            losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=tf.cast(y, tf.int32), logits=logits
+            )
+            objective = tf.reduce_sum(losses * self._reach_mask)
+        gradient = tf.norm(tape.gradient(objective, inputs), axis=-1)  # [rows, 4T]
+        gradient = tf.reshape(gradient, [2, positions, per_copy, length])
+        picked = tf.gather(gradient, self._reach_lags, axis=3, batch_dims=2)  # [2, P, n, 2T+1]
+        return tf.reduce_mean(picked, axis=[1, 2])
+
+    # --- Python side ----------------------------------------------------------------------------
+
+    def lag_effects(self) -> tuple[LagEffect, ...]:
+        effects = self._lag_fn(*self._lag_x).numpy().tolist()
+        return tuple(
+            LagEffect(k, float(e), self.true.get(k, 0.0)) for k, e in enumerate(effects, start=1)
+        )
+
+    def gradient_reach(self) -> tuple[GradientReach, ...]:
+        if self._reach_fn is None:
+            self._reach_fn = _compile(self._reach_graph, self._reach_args)
+        truncated, full = self._reach_fn(*self._reach_args).numpy().tolist()
+        return tuple(
+            GradientReach(k, float(t), float(f))
+            for k, (t, f) in enumerate(zip(truncated, full, strict=True))
+        )
+
+    def measure(self, step: int = 0, gradients: bool = True) -> ProbeResult:
+        started = time.perf_counter()
+        lags = self.lag_effects()
+        reach = self.gradient_reach() if gradients else ()
+        return ProbeResult(step, lags, reach, self.num_steps, time.perf_counter() - started)
+
+
+def _compile(function: Any, args: tuple) -> Any:
+    """A concrete function for these arguments (traced once, called directly). The time axis
+    is left unknown, so the model loops over it with a `tf.while_loop` instead of unrolling."""
+    tf = import_tf()
+    signature = [tf.TensorSpec([a.shape[0], None, *a.shape[2:]], a.dtype) for a in args]
+    return tf.function(function, input_signature=signature, autograph=False).get_concrete_function()
+
+
+def lag_effects(model: SequenceModel, task: Task, num_steps: int) -> tuple[LagEffect, ...]:
+    """The lag probe of `model` once (a `Prober` measures repeatedly without retracing)."""
+    return Prober(model, task, num_steps).lag_effects()
+
+
+def gradient_reach(model: SequenceModel, task: Task, num_steps: int) -> tuple[GradientReach, ...]:
+    """The gradient reach of `model` once, truncated at `num_steps` and in full."""
+    return Prober(model, task, num_steps).gradient_reach()
+
+
+class LiveProbe:
+    """A `Prober` beside training: traced on a helper thread, measured between chunks.
+
+    Tracing the probe functions takes ~0.2 s for the lag effects and ~0.4 s more for the
+    gradient reach (measured, echo presets), which would stall a short run by far more than its
+    few per cent; on a helper thread it overlaps training (whose chunks run outside the GIL),
+    and the gradient reach is only traced once someone asks for it. Once ready, `poll` measures
+    on the training thread, between chunks, so a probe never sees half-updated weights, at most
+    every `interval` seconds and never more than `PROBE_BUDGET` of the time.
+    """
+
+    def __init__(self, model: SequenceModel, task: Task, num_steps: int) -> None:
+        check_probeable(task)
+        self._args = (model, task, num_steps)
+        self._prober: Prober | None = None
+        self._reach_ready = False
+        self.error = ""  # why the probe could not be built, one line
+        self._next = 0.0
+        self._thread = self._start(self._build)
+
+    def _start(self, target: Any) -> threading.Thread:
+        thread = threading.Thread(target=target, name="rnntui-probe", daemon=True)
+        thread.start()
+        return thread
+
+    def _build(self) -> None:
+        try:
+            prober = Prober(*self._args)
+            prober.lag_effects()  # the first call instantiates the function: do it here too
+            self._prober = prober
+        except Exception as error:  # reported by `poll`'s caller; training goes on regardless
+            self.error = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+
+    def _build_reach(self) -> None:
+        try:
+            assert self._prober is not None
+            self._prober.gradient_reach()
+            self._reach_ready = True
+        except Exception as error:
+            self.error = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+
+    def poll(
+        self, step: int, interval: float, gradients: bool, wait: bool = False
+    ) -> ProbeResult | None:
+        """A probe of the model now, if one is due and ready (`wait`: finish building first);
+        `gradients` adds the gradient reach once it is traced (asking starts that)."""
+        if wait:
+            self._thread.join()
+        prober = self._prober
+        if prober is None:
+            return None
+        if gradients and not self._reach_ready and not self._thread.is_alive() and not self.error:
+            self._thread = self._start(self._build_reach)
+            if wait:
+                self._thread.join()
+        now = time.perf_counter()
+        if not wait and now < self._next:
+            return None
+        result = prober.measure(step, gradients and self._reach_ready)
+        self._next = now + max(interval, result.cost_s / PROBE_BUDGET)
+        return result
+
+
+def probe_run(run: RunFolder, gradients: bool = False) -> ProbeResult:
+    """Probe the network a run folder's checkpoint holds (what `rnntui probe RUN` shows).
+
+    Raises ProbeError (one line) for a task without lags or a missing or unreadable
+    checkpoint, before TensorFlow is imported where it can.
+    """
+    from rnntui.engine.compiled import configure_runtime
+    from rnntui.engine.runs import CHECKPOINT_FILE
+    from rnntui.models import build_model
+    from rnntui.tasks import make_task
+
+    config = run.load_config()
+    task = make_task(config.task, config.train.seed)
+    check_probeable(task)
+    if not run.has_checkpoint():
+        raise ProbeError(
+            f"run '{run.name}' has no {CHECKPOINT_FILE} yet (one is written at every epoch end "
+            "and on stop); let it reach an epoch end, or continue it with rnntui train --resume"
+        )
+    try:
+        checkpoint = run.read_checkpoint()
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise ProbeError(
+            f"run '{run.name}': {CHECKPOINT_FILE} is unreadable ({type(error).__name__})"
+        ) from None
+    configure_runtime(config)
+    model = build_model(
+        config.model, task.num_classes, task.input_dim, task.many_to_many, config.train.seed
+    )
+    try:
+        model.set_weights(checkpoint.weights)
+    except ValueError as error:
+        raise ProbeError(
+            f"run '{run.name}': the checkpoint does not fit its config ({error})"
+        ) from None
+    return Prober(model, task, config.train.num_steps).measure(checkpoint.step, gradients)
+
+
+def probe_json(result: ProbeResult) -> dict[str, Any]:
+    """The JSON `rnntui probe --json` prints: lags (and gradient_reach) as lists of rows."""
+    out: dict[str, Any] = {
+        "step": result.step,
+        "num_steps": result.num_steps,
+        "lags": [
+            {"lag": e.lag, "effect": round(e.effect, 6), "true": round(e.true, 6)}
+            for e in result.lags
+        ],
+    }
+    if result.gradient_reach:
+        out["gradient_reach"] = [
+            {"lag": g.lag, "truncated": g.truncated, "full": g.full} for g in result.gradient_reach
+        ]
+    return out
