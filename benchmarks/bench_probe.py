@@ -141,6 +141,9 @@ def main() -> None:
             f"{median([r['others'] for r in rows]):>7.2f} "
             f"{median([r['final_loss'] for r in rows]):>10.4f}"
         )
+    for kind, label in (("plain", "closed"), ("probe", "open")):
+        per_run = ", ".join(f"{r['steps_per_cpu_s']:,.0f}" for r in runs[kind])
+        print(f"  steps/cpu-s per run, pane {label}: {per_run}")
     ratio = speeds["probe"] / speeds["plain"] if speeds["plain"] else float("nan")
     cpu_ratio = work["probe"] / work["plain"] if work["plain"] else float("nan")
     print(

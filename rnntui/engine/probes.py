@@ -27,6 +27,7 @@ import numpy as np
 
 from rnntui.engine.compiled import encode_inputs
 from rnntui.engine.events import GradientReach, LagEffect, ProbeResult
+from rnntui.engine.trainer import one_line
 from rnntui.tasks.base import LagTask
 from rnntui.tf_runtime import import_tf
 
@@ -250,7 +251,7 @@ class LiveProbe:
             prober.lag_effects()  # the first call instantiates the function: do it here too
             self._prober = prober
         except Exception as error:  # reported by `poll`'s caller; training goes on regardless
-            self.error = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+            self.error = one_line(error)
 
     def _build_reach(self) -> None:
         try:
@@ -258,7 +259,7 @@ class LiveProbe:
             self._prober.gradient_reach()
             self._reach_ready = True
         except Exception as error:
-            self.error = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+            self.error = one_line(error)
 
     def poll(
         self, step: int, interval: float, gradients: bool, wait: bool = False
