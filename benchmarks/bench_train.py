@@ -56,6 +56,7 @@ def tail(losses: list[float]) -> float:
 TEXT = [
     ("Keras fit (Embedding+LSTM+Dense)", "keras", {}),
     ("rnntui", "engine", {"xla": False}),
+    ("rnntui, 2 TF threads", "engine", {"xla": False, "threads": 2}),
 ]
 
 
@@ -103,6 +104,7 @@ def text_worker(kind: str, size: int, options: dict, imported: float) -> dict:
         "rest_s": timed.rest_s,
         "first_windows": timed.first_windows,
         "final_loss": tail(timed.losses),
+        "rest_cpu_s": timed.rest_cpu_s,
     }
 
 
@@ -172,13 +174,15 @@ def run_engine(config, options: dict) -> dict:
     from rnntui.engine.trainer import Trainer
 
     config.train.xla = "on" if options["xla"] else "off"
+    if options.get("threads", 1) > 1:
+        compiled.SMALL_MODEL = 0  # TensorFlow's own thread pools, whatever the model's size
     calls: list[tuple[float, float, int]] = []
     train_chunk = compiled.CompiledSteps.train_chunk
 
     def timed_chunk(self, xs, ys, state):
         begin = time.perf_counter()
         result = train_chunk(self, xs, ys, state)
-        calls.append((begin, time.perf_counter(), len(xs)))
+        calls.append((begin, time.perf_counter(), len(xs), time.process_time()))
         return result
 
     compiled.CompiledSteps.train_chunk = timed_chunk
@@ -188,12 +192,13 @@ def run_engine(config, options: dict) -> dict:
     ended = time.perf_counter()
     if "failed" in summary:
         raise RuntimeError(summary["failed"])
-    (first_begin, first_end, first_windows) = calls[0]
+    (first_begin, first_end, first_windows, first_cpu) = calls[0]
     return {
         "windows": len(trainer.losses),
         "setup_s": first_begin - started,
         "first_s": first_end - first_begin,
         "rest_s": ended - first_end,
+        "rest_cpu_s": calls[-1][3] - first_cpu,
         "first_windows": first_windows,
         "final_loss": tail(trainer.losses),
         "chunk": config.train.chunk,
@@ -224,6 +229,10 @@ def measure(label, kind, cell, num_steps, size, options, repeat) -> dict:
     merged = {key: median([r[key] for r in runs]) for key in keys}
     merged.update({k: runs[0][k] for k in ("windows", "first_windows", "final_loss")})
     merged["chunk"] = runs[0].get("chunk")
+    cpu = [
+        (r["windows"] - r["first_windows"]) / r["rest_cpu_s"] for r in runs if r.get("rest_cpu_s")
+    ]
+    merged["steady_cpu"] = median([c for c in cpu if c == c and c > 0])  # windows per CPU second
     merged["label"] = label
     rates = [(r["windows"] - r["first_windows"]) / r["rest_s"] for r in runs if r["rest_s"] > 0]
     # nan when the first call was the whole epoch (e.g. --quick at num_steps 10)
@@ -336,17 +345,20 @@ def text_case(size: int, repeat: int) -> None:
         f"(rnntui chunk {rows[-1].get('chunk', '?')})"
     )
     print_case(title, rows, rows[0])
-    print("  characters per second:")
+    print("  characters per second (and per CPU second, all threads, once running):")
     for row in rows:
         print(
             f"    {row['label']:<34} steady {row['steady'] * chars:>9,.0f}   "
-            f"epoch {row['e2e'] * chars:>9,.0f}"
+            f"epoch {row['e2e'] * chars:>9,.0f}   per CPU s {row['steady_cpu'] * chars:>9,.0f}"
         )
-    engine, keras_row = rows[-1], rows[0]
-    print(
-        f"  rnntui vs Keras fit: steady x{engine['steady'] / keras_row['steady']:.2f}, "
-        f"epoch x{engine['e2e'] / keras_row['e2e']:.2f}"
-    )
+    keras_row = rows[0]
+    for engine in rows[1:]:
+        print(
+            f"  {engine['label']} vs Keras fit: "
+            f"steady x{engine['steady'] / keras_row['steady']:.2f}, "
+            f"epoch x{engine['e2e'] / keras_row['e2e']:.2f}, "
+            f"per CPU second x{engine['steady_cpu'] / keras_row['steady_cpu']:.2f}"
+        )
 
 
 if __name__ == "__main__":
