@@ -144,7 +144,7 @@ class TextTask:
     )
     metrics = (
         Metric("valid_loss", "valid", ".4f", " nats"),
-        Metric("bits_per_char", "", ".3f", " bits/char"),
+        Metric("bits_per_char", "bits/char", ".3f"),
     )
     headline = "valid_loss"
     truncated = True
