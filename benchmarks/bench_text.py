@@ -7,6 +7,10 @@ child process: `load` is the corpus loader alone (read, check, count, vocabulary
 page cache; `baselines` the unigram and bigram entropies over the training part; `peak RSS` the
 child's whole peak (Python and NumPy included: `idle` is a child that loads nothing).
 
+Then training on the 100 MB ASCII file: `rnntui train text-lstm` with `task.path` set to it, stopped
+with SIGINT after `--train-s` seconds (a checkpoint is written); its peak RSS is the whole run's
+(TensorFlow, the text's ids, the model).
+
     python -m benchmarks.bench_text            # 100 MB
     python -m benchmarks.bench_text --mb 20
 """
@@ -15,6 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -79,12 +86,32 @@ def worker(path: str) -> dict:
     }
 
 
+def train_briefly(path: Path, runs: Path, seconds: float) -> str:
+    """`rnntui train text-lstm` on `path`, stopped by SIGINT after `seconds`: its peak RSS."""
+    command = [python(), "-m", "rnntui", "train", "text-lstm", "--json", "--runs-dir", str(runs)]
+    command += ["--set", f"task.path={path}", "--set", "task.max_chars=0"]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(seconds)
+    child.send_signal(signal.SIGINT)
+    _, status, usage = os.wait4(child.pid, 0)
+    out = child.stdout.read() if child.stdout else ""
+    summary = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+    chars = summary.get("steps", 0) * 32 * 50
+    return (
+        f"{summary.get('steps', 0):,} steps ({chars:,} characters) in "
+        f"{time.perf_counter() - started:.0f} s, "
+        f"exit {os.waitstatus_to_exitcode(status)}, peak RSS {usage.ru_maxrss / 1024:.0f} MB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--mb", type=int, default=100, help="file size in MB")
     parser.add_argument("--repeat", type=int, default=3, help="loads per file (median)")
+    parser.add_argument("--train-s", type=float, default=60, help="seconds of training (0: none)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker is not None:
@@ -120,6 +147,9 @@ def main() -> None:
                 f"{result['dtype']:>6} {result['load_s']:>7.2f} {result['baselines_s']:>11.2f} "
                 f"{child.peak_rss_mb:>11.0f} {child.others_cores:>6.2f}"
             )
+            if share == 0.0 and args.train_s > 0:
+                trained = train_briefly(path, Path(folder) / "runs", args.train_s)
+                print(f"  {'training text-lstm on it':<34} {trained}")
 
 
 if __name__ == "__main__":

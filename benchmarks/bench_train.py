@@ -14,8 +14,14 @@ TensorFlow is imported. Columns:
   epoch      setup + every call: the wall time of the whole epoch; e2e = windows / epoch
   others     CPU cores other processes used meanwhile (a busy box spoils figures; rerun then)
 
-    python -m benchmarks.bench_train            # the full table (~3 min on 2 cores)
+Then the text task as a Keras user would write char-rnn: `text-lstm`'s model (Embedding(32) +
+LSTM(128) + Dense, Adam 0.005, batch 32, 50-step windows, the state carried) on the first
+`--text-chars` characters of this Python's standard library, against Keras `fit` on the same
+windows from the same initial weights; rates in characters per second.
+
+    python -m benchmarks.bench_train            # the full table (~5 min on 2 cores)
     python -m benchmarks.bench_train --quick    # 200k samples, fewer contenders
+    python -m benchmarks.bench_train --text     # only the text case
 """
 
 from __future__ import annotations
@@ -47,12 +53,69 @@ def tail(losses: list[float]) -> float:
 # --- one contender, in this (child) process ------------------------------------------------------
 
 
+TEXT = [
+    ("Keras fit (Embedding+LSTM+Dense)", "keras", {}),
+    ("rnntui", "engine", {"xla": False}),
+    ("rnntui, 2 TF threads", "engine", {"xla": False, "threads": 2}),
+]
+
+
+def text_config(size: int):
+    from rnntui.config import apply_overrides, load_preset
+
+    return apply_overrides(
+        load_preset("text-lstm"), [f"task.max_chars={size}", "train.epochs=1", "train.seed=0"]
+    )
+
+
+def text_worker(kind: str, size: int, options: dict, imported: float) -> dict:
+    """One epoch of text-lstm on `size` characters of the standard library."""
+    from rnntui.models import build_model
+    from rnntui.tasks import make_task
+
+    config = text_config(size)
+    if kind == "engine":
+        return {"import_s": imported, **run_engine(config, options)}
+    from benchmarks.references import train_keras_text_fit
+
+    train = config.train
+    task = make_task(config.task, train.seed)
+    xs, ys = task.windows(0, train.batch_size, train.num_steps)
+    weights = build_model(
+        config.model, task.num_classes, task.input_dim, True, train.seed, ids=True
+    ).get_weights()
+    timed = train_keras_text_fit(
+        np.ascontiguousarray(xs),
+        np.ascontiguousarray(ys),
+        task.num_classes,
+        config.model.embedding,
+        config.model.state_size,
+        train.learning_rate,
+        train.seed,
+        weights=weights,
+        jit_compile=True if options.get("xla") else "auto",
+        steps_per_execution=options.get("spe", 1),
+    )
+    return {
+        "import_s": imported,
+        "windows": len(timed.losses),
+        "setup_s": timed.setup_s,
+        "first_s": timed.first_s,
+        "rest_s": timed.rest_s,
+        "first_windows": timed.first_windows,
+        "final_loss": tail(timed.losses),
+        "rest_cpu_s": timed.rest_cpu_s,
+    }
+
+
 def worker(kind: str, cell: str, num_steps: int, size: int, options: dict) -> dict:
     started = time.perf_counter()
     from rnntui.tf_runtime import import_tf
 
     import_tf()
     imported = time.perf_counter() - started
+    if cell == "text":
+        return text_worker(kind, size, options, imported)
 
     from rnntui.config import apply_overrides, load_preset
     from rnntui.models import build_model
@@ -110,14 +173,16 @@ def run_engine(config, options: dict) -> dict:
     from rnntui.engine import compiled
     from rnntui.engine.trainer import Trainer
 
-    config.train.xla = options["xla"]
+    config.train.xla = "on" if options["xla"] else "off"
+    if options.get("threads", 1) > 1:
+        compiled.SMALL_MODEL = 0  # TensorFlow's own thread pools, whatever the model's size
     calls: list[tuple[float, float, int]] = []
     train_chunk = compiled.CompiledSteps.train_chunk
 
     def timed_chunk(self, xs, ys, state):
         begin = time.perf_counter()
         result = train_chunk(self, xs, ys, state)
-        calls.append((begin, time.perf_counter(), len(xs)))
+        calls.append((begin, time.perf_counter(), len(xs), time.process_time()))
         return result
 
     compiled.CompiledSteps.train_chunk = timed_chunk
@@ -127,12 +192,13 @@ def run_engine(config, options: dict) -> dict:
     ended = time.perf_counter()
     if "failed" in summary:
         raise RuntimeError(summary["failed"])
-    (first_begin, first_end, first_windows) = calls[0]
+    (first_begin, first_end, first_windows, first_cpu) = calls[0]
     return {
         "windows": len(trainer.losses),
         "setup_s": first_begin - started,
         "first_s": first_end - first_begin,
         "rest_s": ended - first_end,
+        "rest_cpu_s": calls[-1][3] - first_cpu,
         "first_windows": first_windows,
         "final_loss": tail(trainer.losses),
         "chunk": config.train.chunk,
@@ -163,6 +229,10 @@ def measure(label, kind, cell, num_steps, size, options, repeat) -> dict:
     merged = {key: median([r[key] for r in runs]) for key in keys}
     merged.update({k: runs[0][k] for k in ("windows", "first_windows", "final_loss")})
     merged["chunk"] = runs[0].get("chunk")
+    cpu = [
+        (r["windows"] - r["first_windows"]) / r["rest_cpu_s"] for r in runs if r.get("rest_cpu_s")
+    ]
+    merged["steady_cpu"] = median([c for c in cpu if c == c and c > 0])  # windows per CPU second
     merged["label"] = label
     rates = [(r["windows"] - r["first_windows"]) / r["rest_s"] for r in runs if r["rest_s"] > 0]
     # nan when the first call was the whole epoch (e.g. --quick at num_steps 10)
@@ -217,6 +287,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="200k samples, no Keras-XLA row")
     parser.add_argument("--size", type=int, help="samples per epoch (default 1M, quick 200k)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender (medians)")
+    parser.add_argument("--text", action="store_true", help="only the text (char-rnn) case")
+    parser.add_argument(
+        "--text-chars", type=int, default=400_000, help="characters of the text case's epoch"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -235,6 +309,8 @@ def main() -> None:
     ]
     if not args.quick:  # ten times the data: where XLA's compile is repaid
         cases.append(("raw_rnn", 5, 10 * size, REFERENCE + KERAS + ENGINE))
+    if args.text:
+        cases = []
     print(f"Machine: {machine()}")
     print(
         f"Echo task: batch 200, state 4, one epoch; medians of {args.repeat} run(s) per contender"
@@ -253,6 +329,36 @@ def main() -> None:
         print_case(title, rows, rows[0])
         print_ratios(rows, [REFERENCE[0][0], KERAS[0][0]])
         sys.stdout.flush()
+    text_case(args.text_chars, args.repeat)
+
+
+def text_case(size: int, repeat: int) -> None:
+    """text-lstm against Keras fit, in characters per second."""
+    config = text_config(size)
+    chars = config.train.batch_size * config.train.num_steps
+    rows = [
+        measure(label, kind, "text", 50, size, options, repeat) for label, kind, options in TEXT
+    ]
+    title = (
+        f"text-lstm: Embedding(32) + LSTM(128) + Dense, batch 32, num_steps 50, Adam 0.005, "
+        f"{size:,} characters of the standard library = {rows[0]['windows']:,} windows "
+        f"(rnntui chunk {rows[-1].get('chunk', '?')})"
+    )
+    print_case(title, rows, rows[0])
+    print("  characters per second (and per CPU second, all threads, once running):")
+    for row in rows:
+        print(
+            f"    {row['label']:<34} steady {row['steady'] * chars:>9,.0f}   "
+            f"epoch {row['e2e'] * chars:>9,.0f}   per CPU s {row['steady_cpu'] * chars:>9,.0f}"
+        )
+    keras_row = rows[0]
+    for engine in rows[1:]:
+        print(
+            f"  {engine['label']} vs Keras fit: "
+            f"steady x{engine['steady'] / keras_row['steady']:.2f}, "
+            f"epoch x{engine['e2e'] / keras_row['e2e']:.2f}, "
+            f"per CPU second x{engine['steady_cpu'] / keras_row['steady_cpu']:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -565,12 +565,14 @@ def sweeps(
 @app.command()
 def generate(
     run: Annotated[str, typer.Argument(metavar="RUN", help="A text run (its name or folder).")],
-    prime: Annotated[str, typer.Option("--prime", help="Text to start from.")] = "",
+    prime: Annotated[str, typer.Option("--prime", metavar="TEXT", help="Text to start from.")] = "",
     length: Annotated[int, typer.Option("--length", metavar="N", help="Characters.")] = 300,
     temperature: Annotated[
         float, typer.Option("--temperature", metavar="T", help="0 = greedy; 1 = as learned.")
     ] = 0.8,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the sampling.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="S", min=0, help="Seed of the sampling.")
+    ] = 0,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object: text, prime, temperature, seed.")
     ] = False,

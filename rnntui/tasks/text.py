@@ -144,7 +144,7 @@ class TextTask:
     )
     metrics = (
         Metric("valid_loss", "valid", ".4f", " nats"),
-        Metric("bits_per_char", "", ".3f", " bits/char"),
+        Metric("bits_per_char", "bits/char", ".3f"),
     )
     headline = "valid_loss"
     truncated = True
@@ -278,7 +278,13 @@ class TextTask:
         start of the training text."""
         held_out = self.ids[self.train_size :]
         ids = held_out if len(held_out) >= EXCERPT_CHARS // 2 else self.ids
-        ids = np.asarray(ids[:EXCERPT_CHARS], np.int32)
+        ids = np.asarray(ids[: 2 * EXCERPT_CHARS], np.int32)
+        newline = self.vocabulary.symbols.find("\n")
+        if newline >= 0:  # start at a line's beginning, as a reader would
+            breaks = np.flatnonzero(ids[:200] == newline)
+            if len(breaks) and len(ids) - breaks[0] > EXCERPT_CHARS // 2:
+                ids = ids[breaks[0] + 1 :]
+        ids = ids[:EXCERPT_CHARS]
         return (Segment(ids, self.vocabulary.labels(ids)),)
 
     def sample_inputs(self, steps: int) -> list[list[float]]:

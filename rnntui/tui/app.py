@@ -552,7 +552,7 @@ class RnnTuiApp(App[None]):
                 WeightsSource(
                     event.lstm_weights,
                     f"trained first LSTM layer of {self.run_label}",
-                    self._sample_input(),
+                    self._sample_input(len(event.lstm_weights[0])),
                 )
             )
 
@@ -581,11 +581,12 @@ class RnnTuiApp(App[None]):
         model = self.run_label.partition(": ")[2]
         return f"#{self.run_number} {model}{final}"
 
-    def _sample_input(self) -> str:
-        """An input the trained first layer accepts: the first steps of the data, as fed."""
+    def _sample_input(self, width: int = 2) -> str:
+        """An input the trained first layer accepts: the first steps of the data, as fed; a
+        unit vector when the layer reads something else (e.g. an embedding's output)."""
         inputs = self.preview.sample_inputs
-        if not inputs:
-            return "1,0; 0,1; 0,1; 1,0"
+        if not inputs or len(inputs[0]) != width:
+            return ",".join(["1"] + ["0"] * (width - 1)) if width != 2 else "1,0; 0,1; 0,1; 1,0"
         return "; ".join(",".join(f"{v:g}" for v in row) for row in inputs)
 
     def action_pause(self) -> None:
