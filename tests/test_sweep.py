@@ -318,7 +318,9 @@ def test_a_sweep_runs_every_combination_and_seed_and_reruns_for_free(tmp_path):
 
 
 def test_ctrl_c_stops_every_worker_with_checkpoints_and_the_sweep_continues(tmp_path):
-    args = ["echo-raw-5", *SLOW, "--seeds", "2", "--workers", "2", "--runs-dir", str(tmp_path)]
+    # 12,800 steps a run: they are stopped long before the end (1,600 can end between two looks)
+    longer = [*SLOW, "--set", "train.epochs=64"]
+    args = ["echo-raw-5", *longer, "--seeds", "2", "--workers", "2", "--runs-dir", str(tmp_path)]
     # its own process group: Ctrl+C in a terminal signals the sweep and its workers alike
     process = start_sweep(args, start_new_session=True)
     wait_for_running(tmp_path, process, steps=50)

@@ -330,7 +330,10 @@ class RnnTuiApp(App[None]):
             from rnntui.tasks import task_class
 
             panes = self.query_one("#panes")
-            panes.set_class(task_class(data.kind).autoregressive, "-bottom-generate")
+            generative = task_class(data.kind).autoregressive
+            panes.set_class(generative, "-bottom-generate")
+            if generative:  # one pane in the inspector's cell on a large terminal
+                panes.remove_class("-probe")
         self.live.data_changed(self.config, data)
         self.refresh_bindings()
 
@@ -658,6 +661,7 @@ class RnnTuiApp(App[None]):
             self.session.set_probe(PROBE_INTERVAL_S if shown else 0.0, self.probe.wants_gradients)
 
     def action_probe(self) -> None:
+        self.query_one("#panes").remove_class("-bottom-generate")
         self.query_one("#panes").add_class("-probe")  # wide: in the inspector's cell
         self.action_show_pane("probe")
         self._sync_probe()
@@ -930,8 +934,10 @@ class RnnTuiApp(App[None]):
         if not self.live.generative:
             self.notify("Generation needs a text task.", severity="warning")
             return
+        self.query_one("#panes").remove_class("-probe")
         self.query_one("#panes").add_class("-bottom-generate")
         self.action_show_pane("generate")
+        self._sync_probe()
         self.live.sample_now()
 
     def _live_tick(self) -> None:

@@ -402,4 +402,5 @@ class SettingsPane(VerticalScroll):
         for editor in self.query("Input, Select, Checkbox, .field-row Button"):
             unusable = editor.id == "tensorboard" and bool(self.tensorboard_problem)
             editor.disabled = locked or unusable
-        self.query_one("#start", Button).disabled = locked or bool(self.errors)
+        for start in self.query("#start").results(Button):  # none once the app is closing
+            start.disabled = locked or bool(self.errors)
