@@ -202,15 +202,18 @@ def _train(
             run.acquire()
             held.append(run)
             previous = run.load_config()
-            config = with_epochs(apply_overrides(previous, overrides or []), epochs)
+            config = with_option(
+                apply_overrides(previous, overrides or []), "train.epochs", epochs, "--epochs"
+            )
             # Everything a resume needs is checked before the trainer writes anything.
             check_resume_changes(previous, config)
             check_resume_position(run.name, run.read_checkpoint(), config)
         else:
             if not preset:
                 raise ConfigError("name a preset (see `rnntui presets`) or --resume RUN")
-            config = with_epochs(apply_overrides(load_preset(preset), overrides or []), epochs)
-        config = with_device(config, device)
+            config = apply_overrides(load_preset(preset), overrides or [])
+            config = with_option(config, "train.epochs", epochs, "--epochs")
+        config = with_option(config, "train.device", device, "--device")
         check_fits_in_memory(config)
         if tensorboard and missing_extra("tensorboard"):
             raise ConfigError(missing_extra("tensorboard"), source="--tensorboard")
@@ -308,25 +311,15 @@ def start_in_background(run: RunFolder, args: list[str], runs_dir: Path | None) 
     )
 
 
-def with_epochs(config: Config, epochs: int | None) -> Config:
-    """`--epochs N` over the config (checked, and named as --epochs when out of range)."""
-    if epochs is None:
+def with_option(config: Config, key: str, value: object, option: str) -> Config:
+    """A command-line option over the config's `key` (checked, and named as the option when the
+    value is refused); None leaves the config as it is."""
+    if value is None:
         return config
     try:
-        set_value(config, "train.epochs", epochs)
+        set_value(config, key, value)
     except ConfigError as error:
-        raise ConfigError(error.reason, source="--epochs") from None
-    return config
-
-
-def with_device(config: Config, device: str | None) -> Config:
-    """`--device D` over the config (checked, and named as --device when not a device)."""
-    if device is None:
-        return config
-    try:
-        set_value(config, "train.device", device)
-    except ConfigError as error:
-        raise ConfigError(error.reason, source="--device") from None
+        raise ConfigError(error.reason, source=option) from None
     return config
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -108,6 +109,31 @@ class Replica:
         """Feed `inputs` (one sequence) on from `state`: logits after the last step, new state."""
         logits, state = self._advance(self.tf.constant(np.asarray(inputs)[None]), list(state))
         return logits.numpy()[0].astype(np.float64), state
+
+
+class ReplicaCache:
+    """The last model asked for, kept: the Generate pane, the hidden-unit view and the app's
+    TensorFlow helper each ask for the same model again and again with new weights."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()  # hold it while using the replica: a superseded thread may run
+        self._key: Any = None
+        self._replica: Replica | None = None
+        self._fresh: list[np.ndarray] = []  # the untrained weights of the replica's model
+
+    def get(self, config: Config, codec: Codec, weights: Any = None) -> Replica:
+        """A replica of the model with `weights`: a list of arrays, a run folder's path (its latest
+        checkpoint: how a run in another process is shown), or None (untrained)."""
+        key = (repr(config.model), config.train.seed, codec)
+        if key != self._key or self._replica is None:  # one model at a time
+            self._replica, self._key = Replica(config, codec), key
+            self._fresh = self._replica.model.get_weights()
+        if isinstance(weights, Path):
+            from rnntui.engine.runs import RunFolder
+
+            weights = RunFolder(weights).read_checkpoint().weights
+        self._replica.set_weights(weights if weights is not None else self._fresh)
+        return self._replica
 
 
 @dataclass(frozen=True)

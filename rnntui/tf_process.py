@@ -33,28 +33,16 @@ def _inspect(*args: Any, **kwargs: Any) -> Any:
     return inspect_lstm(*args, **kwargs)
 
 
-_replicas: dict[Any, Any] = {}  # (model, seed, codec) -> the helper's replica of that model
+_replicas: Any = None  # a ReplicaCache, once TensorFlow is in
 
 
 def _replica(config: Any, codec: Any, weights: Any) -> Any:
-    """A replica of the model with `weights`: a list of arrays, a run folder's path (its latest
-    checkpoint: how a run in another process is shown), or None (untrained)."""
-    from pathlib import Path
+    global _replicas
+    if _replicas is None:
+        from rnntui.replica import ReplicaCache
 
-    from rnntui.replica import Replica
-
-    key = (repr(config.model), config.train.seed, codec)
-    if key not in _replicas:
-        replica = Replica(config, codec)
-        _replicas.clear()  # one model at a time: the settings' or the run's
-        _replicas[key] = (replica, replica.model.get_weights())
-    replica, fresh = _replicas[key]
-    if isinstance(weights, Path):
-        from rnntui.engine.runs import RunFolder
-
-        weights = RunFolder(weights).read_checkpoint().weights
-    replica.set_weights(weights if weights is not None else fresh)
-    return replica
+        _replicas = ReplicaCache()
+    return _replicas.get(config, codec, weights)
 
 
 def _sample(config: Any, codec: Any, weights: Any, *options: Any) -> Any:

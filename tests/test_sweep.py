@@ -318,8 +318,8 @@ def test_a_sweep_runs_every_combination_and_seed_and_reruns_for_free(tmp_path):
 
 
 def test_ctrl_c_stops_every_worker_with_checkpoints_and_the_sweep_continues(tmp_path):
-    # 12,800 steps a run: they are stopped long before the end (1,600 can end between two looks)
-    longer = [*SLOW, "--set", "train.epochs=64"]
+    # 4,800 steps a run, to be stopped mid-way (1,600 can end between two looks at the status)
+    longer = [*SLOW, "--set", "train.epochs=24"]
     args = ["echo-raw-5", *longer, "--seeds", "2", "--workers", "2", "--runs-dir", str(tmp_path)]
     # its own process group: Ctrl+C in a terminal signals the sweep and its workers alike
     process = start_sweep(args, start_new_session=True)
@@ -356,7 +356,7 @@ def test_ctrl_c_stops_every_worker_with_checkpoints_and_the_sweep_continues(tmp_
     assert (row["seeds"], row["failed"], row["pending"]) == (1 if damaged else 2, bool(damaged), 0)
     assert list(row["errors"]) == ([damaged] if damaged else [])
     steps = [r["step"] for r in read_metrics(folder / "runs" / "seed=0" / "metrics.jsonl")]
-    assert steps == list(range(1, 8 * 200 + 1))  # the resumed curve has no gap or repeat
+    assert steps == list(range(1, 24 * 200 + 1))  # the resumed curve has no gap or repeat
 
 
 def test_a_killed_worker_is_replaced_and_its_run_resumes_from_its_checkpoint(tmp_path):

@@ -67,7 +67,8 @@ def test_the_path_field_checks_the_text_and_the_picker_chooses_it(tmp_path):
 
         field.value = str(latin)  # passes the quick checks; reading it finds the bad byte
         await wait_for(pilot, lambda: "task.path" in app.data_problem, 30, "the UTF-8 problem")
-        assert "not UTF-8 text (byte offset 2403)" in static_text(app, "#note-task--path")
+        note = " ".join(static_text(app, "#note-task--path").split())  # wrapped to the pane
+        assert "not UTF-8 text (byte offset 2403)" in note
         assert app.check_action("start", ()) is None
         field.value = str(tmp_path / "texts" / "more.txt")
         await wait_for(pilot, lambda: not app.data_problem, 30, "a good file again")

@@ -52,9 +52,12 @@ class ProbeError(ValueError):
 def check_probeable(task: Task) -> LagTask:
     """The task, if it has lags to probe; else a ProbeError saying why not."""
     if not task.many_to_many or not isinstance(task, LagTask):
+        from rnntui.tasks import TASK_KINDS, task_class
+
+        kinds = " or ".join(f'"{k}"' for k in TASK_KINDS if issubclass(task_class(k), LagTask))
         raise ProbeError(
             f"task '{task.kind}' has no lags to probe: the probe needs a task with a prediction "
-            'at every step that depends on earlier inputs (task.kind = "echo")'
+            f"at every step that depends on earlier inputs (task.kind = {kinds})"
         )
     return task
 

@@ -8,7 +8,6 @@ two samples is the weights: the text visibly improves as the run trains.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,13 +48,12 @@ class GeneratePane(Vertical, can_focus=True):
         self.samples = 0  # finished samples, for tests and the status line
         self.note = "Generation needs a text task: its outputs predict its next input."
         self._request = 0
-        self._replica: Any = None
+        from rnntui.replica import ReplicaCache  # (no TensorFlow until a replica is built)
+
+        self._replicas = ReplicaCache()  # used when there is no helper process
         # runs the TensorFlow work (the app's helper process: `TensorFlowProcess.call`);
         # None: on a worker thread here
         self.helper: Any = None
-        self._replica_key: Any = None
-        self._fresh: Any = None
-        self._lock = threading.Lock()
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="generate-row"):
@@ -114,20 +112,15 @@ class GeneratePane(Vertical, can_focus=True):
     def _sample(self, number: int, config, codec, weights, label: str, request) -> None:
         from rnntui.config import ConfigError
         from rnntui.generate import sample
-        from rnntui.replica import Replica
 
         options = (request.prime, request.length, request.temperature, request.seed)
         try:
             if self.helper is not None:  # the app's TensorFlow helper process
                 generation = self.helper("sample", config, codec, weights, *options)
             else:
-                with self._lock:
-                    key = (repr(config.model), config.train.seed, codec)
-                    if key != self._replica_key:
-                        self._replica, self._replica_key = Replica(config, codec), key
-                        self._fresh = self._replica.model.get_weights()
-                    self._replica.set_weights(weights if weights is not None else self._fresh)
-                    generation = sample(self._replica, *options)
+                with self._replicas.lock:
+                    replica = self._replicas.get(config, codec, weights)
+                    generation = sample(replica, *options)
         except ConfigError as error:  # e.g. a prime with characters outside the vocabulary
             self.post_message(self.Sampled(number, None, label, str(error)))
             return

@@ -12,7 +12,6 @@ worker from weights the app hands over (a live run's, a finished run's, or the u
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,13 +78,12 @@ class HiddenUnitsView(Widget, can_focus=True):
         self.picked = False  # the user chose a unit: keep it when the trace is redrawn
         self.note = "Hidden units: they appear once TensorFlow has loaded."
         self._request = 0
-        self._replica: Any = None
+        from rnntui.replica import ReplicaCache  # (no TensorFlow until a replica is built)
+
+        self._replicas = ReplicaCache()  # used when there is no helper process
         # runs the TensorFlow work (the app's helper process: `TensorFlowProcess.call`);
         # None: on a worker thread here
         self.helper: Any = None
-        self._replica_key: Any = None
-        self._fresh: Any = None  # the untrained weights of the replica's model
-        self._lock = threading.Lock()  # a superseded worker thread may still be running
         self.computing = False
 
     # --- computing -------------------------------------------------------------------------------
@@ -101,19 +99,14 @@ class HiddenUnitsView(Widget, can_focus=True):
     @work(thread=True, exclusive=True, group="hidden-units")
     def _trace(self, request: int, config, codec, segments, weights, label: str) -> None:
         from rnntui.hidden_units import trace_units
-        from rnntui.replica import Replica
 
         try:
             if self.helper is not None:  # the app's TensorFlow helper process
                 trace = self.helper("trace", config, codec, weights, segments)
             else:
-                with self._lock:
-                    key = (repr(config.model), config.train.seed, codec)
-                    if key != self._replica_key:
-                        self._replica, self._replica_key = Replica(config, codec), key
-                        self._fresh = self._replica.model.get_weights()
-                    self._replica.set_weights(weights if weights is not None else self._fresh)
-                    trace = trace_units(self._replica, segments)
+                with self._replicas.lock:
+                    replica = self._replicas.get(config, codec, weights)
+                    trace = trace_units(replica, segments)
         except Exception as error:  # shown in the view; the app carries on
             self.post_message(self.Traced(request, None, label, f"{type(error).__name__}: {error}"))
             return
