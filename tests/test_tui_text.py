@@ -56,6 +56,9 @@ def test_the_path_field_checks_the_text_and_the_picker_chooses_it(tmp_path):
         shown = plain(app.preview.content)
         assert "6,000 characters" in shown and "held out" in shown
         assert words(6000).split("\n")[0][:40] in shown  # the excerpt
+        await wait_for(
+            pilot, lambda: static_text(app, "#note-task--path").startswith("✓"), 10, "the note"
+        )
         note = static_text(app, "#note-task--path")
         assert note.startswith("✓ 6,000 characters") and "1 file" in note
 
