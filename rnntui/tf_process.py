@@ -57,8 +57,17 @@ def _trace(config: Any, codec: Any, weights: Any, segments: Any) -> Any:
     return trace_units(_replica(config, codec, weights), segments)
 
 
+def _probe(folder: Any, gradients: bool) -> Any:
+    """Probe a run folder's checkpoint (the app's probe pane, after the run has ended)."""
+    from rnntui.engine.probes import probe_run
+    from rnntui.engine.runs import RunFolder
+
+    return probe_run(RunFolder(folder), gradients)
+
+
 JOBS: dict[str, Callable[..., Any]] = {
     "preload": _preload,
+    "probe": _probe,
     "inspect": _inspect,
     "sample": _sample,
     "trace": _trace,

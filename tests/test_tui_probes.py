@@ -64,6 +64,14 @@ def test_probe_pane_shows_what_the_network_learns_while_it_trains():
         assert app.session.run_folder.read_control().get("probe_interval", 0.0) == 0.0
         await wait_for(pilot, lambda: app.state == "finished", 90, "the second run")
 
+        # After the run, asking for the gradient reach probes its last checkpoint (in the helper).
+        await pilot.press("v", "G")
+        reach = lambda: app.probe.result is not None and app.probe.result.gradient_reach  # noqa: E731
+        await wait_for(pilot, reach, 60, "the reach after the run")
+        assert app.probe.result.step == 600
+        assert [g.truncated for g in app.probe.result.gradient_reach[5:]] == [0.0] * 6
+        assert "truncation cuts every lag k ≥ 5" in pane_text(app.probe)
+
     run(scenario, app)
 
 

@@ -655,10 +655,35 @@ class RnnTuiApp(App[None]):
         return self.query_one("#tabs", Tabs).active == "tab-probe"
 
     def _sync_probe(self) -> None:
-        """The trainer probes between chunks while the pane shows, and not otherwise."""
-        if self.session is not None and self.session.running:
+        """The trainer probes between chunks while the pane shows, and not otherwise; after
+        the run, the helper probes its last checkpoint when the gradient reach is asked for."""
+        session = self.session
+        if session is not None and session.running:
             shown = self._probe_shown()
-            self.session.set_probe(PROBE_INTERVAL_S if shown else 0.0, self.probe.wants_gradients)
+            session.set_probe(PROBE_INTERVAL_S if shown else 0.0, self.probe.wants_gradients)
+            return
+        result = self.probe.result
+        if (
+            session is not None
+            and session.run_folder is not None
+            and self.tensorflow is not None
+            and self.tf_ready
+            and self._probe_shown()
+            and not self.probe.problem
+            and self.probe.wants_gradients
+            and (result is None or not result.gradient_reach)
+        ):
+            self._probe_checkpoint(self.run_number, session.run_folder.path)
+
+    @work(thread=True, exclusive=True, group="probe")
+    def _probe_checkpoint(self, run: int, folder: Path) -> None:
+        assert self.tensorflow is not None
+        try:
+            result = self.tensorflow.call("probe", folder, True)
+        except RuntimeError as error:  # e.g. no checkpoint: the pane keeps what it shows
+            self.call_from_thread(self.notify, str(error), severity="warning")
+            return
+        self.post_message(ProbeUpdated(run, result))
 
     def action_probe(self) -> None:
         self.query_one("#panes").remove_class("-bottom-generate")
