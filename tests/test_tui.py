@@ -172,6 +172,11 @@ def test_start_pause_resume_stop():
         assert app.state in ("starting", "training")
         await wait_for(pilot, lambda: len(app.chart.losses) > 0, 60, "the first losses")
         assert app.status.state == "training"
+        # the settings lock at once; their editors grey one per frame
+        assert app.settings.locked and app.query_one("#start", Button).disabled
+        editors = list(app.settings.query("Input, Select, Checkbox, .field-row Button"))
+        await wait_for(pilot, lambda: app.settings.settled, 10, "the editors greyed")
+        assert len(editors) > 10 and all(editor.disabled for editor in editors)
         await pilot.press("p")
         await wait_for(pilot, lambda: app.state == "paused", 10, "the pause")
         held = len(app.chart.losses)
@@ -193,6 +198,8 @@ def test_start_pause_resume_stop():
         assert app.status.loss == pytest.approx(app.chart.smoothed_loss)
         assert app.status.device
         assert not app.query_one("#start", Button).disabled
+        await wait_for(pilot, lambda: app.settings.settled, 10, "the editors back")
+        assert not any(editor.disabled for editor in editors if editor.id != "tensorboard")
 
         # A second run keeps the first as a faded comparison curve, which can be cleared.
         app.query_one("#task--size", Input).value = "20000"

@@ -194,6 +194,7 @@ class SettingsPane(VerticalScroll):
         self.errors: dict[str, str] = {}
         self.runs_dir = runs_dir
         self.locked = False  # while a run trains (`set_locked`)
+        self._greying: list = []  # editors still to (un)grey, one per frame
         self.tensorboard_problem = tensorboard_problem  # why it cannot be used ("" when it can)
 
     @property
@@ -400,13 +401,30 @@ class SettingsPane(VerticalScroll):
     def set_locked(self, locked: bool) -> None:
         """Settings cannot change while a run trains (the run keeps the values it started with).
 
-        Only the editors whose state changes are touched: restyling the pane's ~170 widgets (a
-        class on the pane) took 250 ms of the UI thread when a run started and again when it
-        ended, the largest stall `benchmarks/bench_ui` found."""
+        The lock holds at once (Start, and the focus leaves the pane); the editors grey one per
+        frame. Restyling them all at once took 100-250 ms of the UI thread when a run started and
+        again when it ended (a class on the whole pane, as before, restyled ~170 widgets), the
+        largest stalls `benchmarks/bench_ui` found."""
         self.locked = locked
-        for editor in self.query("Input, Select, Checkbox, .field-row Button"):
-            unusable = editor.id == "tensorboard" and bool(self.tensorboard_problem)
-            if editor.disabled != (locked or unusable):
-                editor.disabled = locked or unusable
+        focused = self.screen.focused if self.is_attached else None
+        if locked and focused is not None and self in focused.ancestors:
+            self.screen.set_focus(None)
+        self._greying = list(self.query("Input, Select, Checkbox, .field-row Button"))
+        self._grey_next()
         for start in self.query("#start").results(Button):  # none once the app is closing
             start.disabled = locked or bool(self.errors)
+
+    def _grey_next(self) -> None:
+        """(Un)grey the next editor whose state is behind the lock, then the next after a frame."""
+        while self._greying:
+            editor = self._greying.pop(0)
+            unusable = editor.id == "tensorboard" and bool(self.tensorboard_problem)
+            if editor.is_attached and editor.disabled != (self.locked or unusable):
+                editor.disabled = self.locked or unusable
+                self.call_after_refresh(self._grey_next)
+                return
+
+    @property
+    def settled(self) -> bool:
+        """Every editor shows the lock's state (they grey one per frame)."""
+        return not self._greying
