@@ -37,6 +37,7 @@ from typer.testing import CliRunner
 
 from rnntui.cli import app as cli_app
 from rnntui.config import apply_overrides, load_preset
+from rnntui.engine import trainer as trainer_module
 from rnntui.engine.events import Progress
 from rnntui.engine.run_lock import LOCK_FILE
 from rnntui.engine.runs import RunFolder, describe_run, read_metrics
@@ -106,7 +107,11 @@ def template(tmp_path_factory) -> Path:
             trainer.stop()
 
     trainer = Trainer(config, on_event, run=run)
-    summary = trainer.run()
+    with pytest.MonkeyPatch.context() as patch:
+        # progress after every chunk, so the stop lands at step 260 however fast the machine is
+        # (at the default interval a quick machine reported only the two epoch ends)
+        patch.setattr(trainer_module, "EMIT_INTERVAL_S", 0.0)
+        summary = trainer.run()
     assert summary["stopped"] and 0 < summary["steps"] < TOTAL, summary
     assert run.read_checkpoint().window > 0
     return run.path

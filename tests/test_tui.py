@@ -415,7 +415,7 @@ def test_layout_fits_small_and_uses_large_terminals(size):
         else:
             assert shown == panes, "every pane at once on a large terminal"
             assert app.chart.region.width > 100
-        for widget in (app.status, app.query_one("Footer")):
+        for widget in (app.status, app.query_one("AppFooter")):
             assert widget.region.bottom <= size[1]
 
     run(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"), size)

@@ -212,7 +212,7 @@ class RnnTuiApp(App[None]):
             yield self.generate_pane
             yield self.probe
         yield self.status
-        yield AppFooter(show_command_palette=False)
+        yield AppFooter()
 
     def on_mount(self) -> None:
         titles = {

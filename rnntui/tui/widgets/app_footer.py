@@ -1,25 +1,26 @@
-"""The footer, trimmed on narrow terminals, and updated in place.
+"""The footer: the keys that apply now, drawn as one line of text.
 
-At 80 columns not every key fits on one line. The keys of `LESS_IMPORTANT` actions, and keys that
-are greyed out because they cannot apply right now (except Start, whose grey says "fix the
-settings"), get a class the stylesheet hides below the wide breakpoint. Unlike an action that
-`check_action` disables, a hidden key still works, from the keyboard and the command palette, and
-the help screen lists it.
+Textual's `Footer` builds a widget per key and rebuilds them all whenever the bindings may have
+changed; with this app's ~20 keys that took 100-250 ms of the UI thread at 160x48 each time a run
+started, paused or ended, the largest stalls `benchmarks/bench_ui` measured. This footer is one
+widget that renders a line of text (a millisecond), so a bindings refresh is a repaint.
 
-Textual's `Footer` recomposes (a new widget per key, each styled on mount) whenever the bindings
-may have changed: with this app's ~20 keys that took 100-250 ms of the UI thread at 160x48, the
-largest stalls `benchmarks/bench_ui` measured. Mostly only a key's greying changes (a run starts,
-pauses, ends), so this footer restyles just those keys, and recomposes only when the keys shown
-are different ones.
+At 80 columns not every key fits on one line. Below the wide breakpoint the keys of
+`LESS_IMPORTANT` actions, and keys that are greyed out because they cannot apply right now
+(except Start, whose grey says "fix the settings"), are left out. Unlike an action that
+`check_action` disables, a left-out key still works, from the keyboard and the command palette,
+and the help screen lists it. A click on a key presses it.
 """
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
 
 # The inspector's ←/→ are also explained in the pane itself; the probe pane names its G key.
 LESS_IMPORTANT = frozenset(
@@ -32,55 +33,77 @@ def _action_name(action: object) -> str:
     return str(action).partition("(")[0]
 
 
-class AppFooter(Footer):
-    """A `Footer` whose less important keys can be hidden by the stylesheet."""
+class AppFooter(Widget):
+    """The keys of the focused widget, the screen and the app, as Textual's footer shows them."""
 
-    _keys_shown: tuple = ()  # (key, action, tooltip) of each binding shown when last composed
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"footer--key", "footer--description"}
+    DEFAULT_CSS = """
+    AppFooter {
+        dock: bottom;
+        height: 1;
+        color: $footer-foreground;
+        background: $footer-background;
+        .footer--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+        }
+        .footer--description {
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+    }
+    """
 
-    def _shown(self) -> list[tuple[tuple[str, str, str], bool]]:
-        """((key, action, tooltip), enabled) of each binding the footer shows, in order."""
-        return [
-            ((binding.key, binding.action, tooltip), enabled)
-            for (_, binding, enabled, tooltip) in self.screen.active_bindings.values()
-            if binding.show
-        ]
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.spans: list[tuple[int, int, str, bool]] = []  # (start, end, key, enabled) as drawn
 
-    def compose(self) -> ComposeResult:
-        if self._bindings_ready:
-            self._keys_shown = tuple(keys for keys, _ in self._shown())
-        for widget in super().compose():
-            self._mark(widget, not widget.has_class("-disabled"))
-            yield widget
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
 
-    @staticmethod
-    def _mark(widget: Widget, enabled: bool) -> None:
-        action = _action_name(getattr(widget, "action", ""))
-        greyed = not enabled and action not in ALWAYS_SHOWN
-        widget.set_class(action in LESS_IMPORTANT or greyed, "-less-important")
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
 
-    def bindings_changed(self, screen: Screen) -> None:
-        self._bindings_ready = True
-        if not screen.app.app_focus:
-            return
-        if self.is_attached and screen is self.screen:
-            self.call_after_refresh(self._update)
+    def _bindings_changed(self, screen: Screen) -> None:
+        self.refresh()
 
-    async def _update(self) -> None:
-        if not self.is_attached:
-            return
-        shown = self._shown()
-        if tuple(keys for keys, _ in shown) != self._keys_shown:
-            await self.recompose()
-            return
-        enabled_of = {}
-        for (_, action, _), enabled in shown:
-            enabled_of.setdefault(action, enabled)  # the footer shows an action's first binding
-        for key in self.query(FooterKey):
-            if key.has_class("-command-palette") or key.action not in enabled_of:
+    def shown(self) -> list[tuple[str, str, str, bool]]:
+        """(key, display, description, enabled) of each key drawn, in order."""
+        narrow = self.screen.has_class("-narrow")
+        keys: list[tuple[str, str, str, bool]] = []
+        actions: set[str] = set()
+        for _, binding, enabled, _tooltip in self.screen.active_bindings.values():
+            if not binding.show or binding.action in actions:
+                continue  # one key per action, as Textual's footer does
+            actions.add(binding.action)
+            action = _action_name(binding.action)
+            greyed = not enabled and action not in ALWAYS_SHOWN
+            if narrow and (action in LESS_IMPORTANT or greyed):
                 continue
-            enabled = enabled_of[key.action]
-            if key.has_class("-disabled") == enabled:  # only the keys whose greying changed
-                key._disabled = not enabled
-                key.set_class(not enabled, "-disabled")
-                self._mark(key, enabled)
-                key.refresh()
+            display = self.app.get_key_display(binding)
+            keys.append((binding.key, display, binding.description, enabled))
+        return keys
+
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("footer--key", partial=True)
+        description_style = self.get_component_rich_style("footer--description", partial=True)
+        greyed = Style(dim=True)
+        text = Text(no_wrap=True, overflow="crop", end="")
+        spans: list[tuple[int, int, str, bool]] = []
+        for key, display, description, enabled in self.shown():
+            start = len(text)
+            text.append(f" {display} ", style=key_style if enabled else key_style + greyed)
+            text.append(
+                f"{description} ",
+                style=description_style if enabled else description_style + greyed,
+            )
+            spans.append((start, len(text), key, enabled))
+        self.spans = spans
+        return text
+
+    def on_click(self, event: events.Click) -> None:
+        for start, end, key, enabled in self.spans:
+            if start <= event.x < end and enabled:
+                self.app.simulate_key(key)
+                return
