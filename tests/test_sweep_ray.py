@@ -58,7 +58,10 @@ def test_a_sweep_on_ray_brings_every_run_home(tmp_path, ray_address, monkeypatch
 
 
 def test_a_killed_ray_worker_is_retried_and_the_sweep_completes(tmp_path, ray_address):
-    args = ["echo-raw-5", *SLOW, "--seeds", "2", "--ray", ray_address, "--runs-dir", str(tmp_path)]
+    # 4,800 steps a run, so it is still running when looked at (1,600 can end between looks)
+    longer = [*SLOW, "--set", "train.epochs=24"]
+    args = ["echo-raw-5", *longer, "--seeds", "2", "--ray", ray_address]
+    args += ["--runs-dir", str(tmp_path)]
     process = start_sweep([*args, "--json"])
     victim, pid = wait_for_running(tmp_path, process, steps=200)
     os.kill(pid, signal.SIGKILL)  # a Ray worker process on "another machine"
@@ -67,7 +70,7 @@ def test_a_killed_ray_worker_is_retried_and_the_sweep_completes(tmp_path, ray_ad
     (row,) = last_json(stdout)["rows"]
     assert (row["seeds"], row["failed"]) == (2, 0)
     metrics = read_metrics(sweep_folder(tmp_path) / "runs" / victim / "metrics.jsonl")
-    assert [r["step"] for r in metrics] == list(range(1, 1601))  # the retry's curve, whole
+    assert [r["step"] for r in metrics] == list(range(1, 24 * 200 + 1))  # the retry's, whole
 
 
 @pytest.mark.parametrize(
