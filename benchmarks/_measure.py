@@ -17,6 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -76,6 +77,28 @@ def run_child(args: list[str], env: dict[str, str] | None = None, timeout: float
     cpu = usage.ru_utime + usage.ru_stime
     others = max(0.0, busy - cpu) / wall if wall > 0 else 0.0
     return ChildRun(child.returncode, stdout, stderr, wall, cpu, usage.ru_maxrss / 1024, others)
+
+
+def with_sets(command: list[str], overrides: list[str]) -> list[str]:
+    """`command` with a `--set` for each override."""
+    return [*command, *(arg for text in overrides for arg in ("--set", text))]
+
+
+def run_json_child(command: list[str], what: str) -> tuple[dict, ChildRun]:
+    """Run a child whose last line is its result as JSON; stop the benchmark if it fails."""
+    child = run_child(command)
+    if child.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{child.stderr[-3000:]}")
+    return child.last_json(), child
+
+
+async def wait_for_tensorflow(app: Any, pilot: Any, limit_s: float = 120) -> None:
+    """Until the app's TensorFlow helper has loaded (what a user waits for before training)."""
+    started = time.perf_counter()
+    while not app.tf_ready:
+        await pilot.pause(0.05)
+        if time.perf_counter() - started > limit_s:
+            raise SystemExit(f"TensorFlow did not load within {limit_s:.0f} s")
 
 
 def machine() -> str:

@@ -19,7 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._measure import machine, median, python, run_child
+from benchmarks._measure import (
+    machine,
+    median,
+    python,
+    run_json_child,
+    wait_for_tensorflow,
+    with_sets,
+)
 
 DEFAULT_PRESETS = ("echo-raw-10", "count-lstm")
 
@@ -33,11 +40,7 @@ async def app_scenario(preset: str, overrides: list[str], runs_dir: Path) -> dic
     app.exit_watchdog = False
     info: dict = {}
     async with app.run_test(size=(160, 48)) as pilot:
-        started = time.perf_counter()
-        while not app.tf_ready:
-            await pilot.pause(0.05)
-            if time.perf_counter() - started > 120:
-                raise SystemExit("TensorFlow did not load within 120 s")
+        await wait_for_tensorflow(app, pilot)
         await pilot.pause(0.5)
         started = time.perf_counter()
         app.action_start()
@@ -63,12 +66,7 @@ def worker(preset: str, overrides: list[str]) -> dict:
 def headless(preset: str, overrides: list[str]) -> dict:
     with tempfile.TemporaryDirectory(prefix="rnntui-bench-") as folder:
         command = [python(), "-m", "rnntui", "train", preset, "--json", "--runs-dir", folder]
-        for override in overrides:
-            command += ["--set", override]
-        child = run_child(command)
-        if child.returncode != 0:
-            raise SystemExit(f"headless run failed:\n{child.stderr[-3000:]}")
-        summary = child.last_json()
+        summary, child = run_json_child(with_sets(command, overrides), "headless run")
         return {
             "steps_per_s": summary["steps_per_s"],
             "wall_s": child.wall_s,
@@ -78,12 +76,7 @@ def headless(preset: str, overrides: list[str]) -> dict:
 
 def in_app(preset: str, overrides: list[str]) -> dict:
     command = [python(), "-m", "benchmarks.bench_app_speed", "--worker", "--preset", preset]
-    for override in overrides:
-        command += ["--set", override]
-    child = run_child(command)
-    if child.returncode != 0:
-        raise SystemExit(f"the app run failed:\n{child.stderr[-3000:]}")
-    run = child.last_json()
+    run, child = run_json_child(with_sets(command, overrides), "the app run")
     run["others"] = child.others_cores
     return run
 

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from benchmarks._measure import machine, median, python, run_child
+from benchmarks._measure import machine, median, python, run_json_child
 
 CASES = [
     ("echo-raw-5, 1 epoch (1,000 windows)", "echo", 1),
@@ -141,10 +141,8 @@ def main() -> None:
         for _ in range(args.repeat):
             for contender in ("tutorial", "rnntui"):
                 spec = json.dumps([contender, kind, epochs])
-                child = run_child([python(), "-m", "benchmarks.bench_e2e", "--worker", spec])
-                if child.returncode != 0:
-                    raise SystemExit(f"{contender} failed:\n{child.stderr[-3000:]}")
-                result = child.last_json()
+                command = [python(), "-m", "benchmarks.bench_e2e", "--worker", spec]
+                result, child = run_json_child(command, contender)
                 walls[contender].append(result["wall_s"])
                 finals[contender] = result["final"]
                 others = max(others, child.others_cores)

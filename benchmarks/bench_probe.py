@@ -23,7 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._measure import machine, median, python, run_child
+from benchmarks._measure import (
+    machine,
+    median,
+    python,
+    run_json_child,
+    wait_for_tensorflow,
+    with_sets,
+)
 from rnntui.config import apply_overrides, load_preset
 
 
@@ -35,10 +42,7 @@ async def scenario(config, name: str, runs_dir: Path, probe: bool) -> dict:
     app.exit_watchdog = False
     async with app.run_test(size=(160, 48)) as pilot:
         started = time.perf_counter()
-        while not app.tf_ready:
-            await pilot.pause(0.05)
-            if time.perf_counter() - started > 120:
-                raise SystemExit("TensorFlow did not load within 120 s")
+        await wait_for_tensorflow(app, pilot)
         if probe:
             await pilot.press("v")
         cpu = _cpu()
@@ -118,12 +122,7 @@ def main() -> None:
         for kind in order:
             command = [python(), "-m", "benchmarks.bench_probe", "--worker", kind]
             command += ["--preset", args.preset, "--epochs", str(args.epochs)]
-            for override in args.overrides:
-                command += ["--set", override]
-            child = run_child(command)
-            if child.returncode != 0:
-                raise SystemExit(f"the app run failed:\n{child.stderr[-3000:]}")
-            run = child.last_json()
+            run, child = run_json_child(with_sets(command, args.overrides), "the app run")
             run["others"] = child.others_cores
             runs[kind].append(run)
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._measure import machine, python, run_child
+from benchmarks._measure import machine, python, run_json_child, with_sets
 from rnntui.config import apply_overrides, load_preset
 
 INTERVAL = 0.05
@@ -122,12 +122,7 @@ def main() -> None:
     for _ in range(args.repeat):
         command = [python(), "-m", "benchmarks.bench_ui", "--worker", "--preset", args.preset]
         command += ["--epochs", str(args.epochs)]
-        for override in args.overrides:
-            command += ["--set", override]
-        child = run_child(command)
-        if child.returncode != 0:
-            raise SystemExit(f"the app run failed:\n{child.stderr[-3000:]}")
-        run = child.last_json()
+        run, child = run_json_child(with_sets(command, args.overrides), "the app run")
         run["others"] = child.others_cores
         runs.append(run)
 

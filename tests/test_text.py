@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnntui.config import Config, ConfigError, apply_overrides, load_preset
+from rnntui.config import ConfigError, load_preset
 from rnntui.engine.events import Progress
 from rnntui.engine.runs import RunFolder, read_metrics
 from rnntui.engine.trainer import Trainer
@@ -20,25 +20,7 @@ from rnntui.tasks import corpus as corpus_module
 from rnntui.tasks import make_task
 from rnntui.tasks.corpus import UNKNOWN, resolve
 from rnntui.tasks.text import TextTask
-from tests.text_corpora import words, write
-
-
-def text_config(path: Path | str, *overrides: str) -> Config:
-    """A small, fast text config (tiny LSTM, short windows) on `path`."""
-    return apply_overrides(
-        load_preset("text-lstm"),
-        [
-            f"task.path='{path}'",
-            "task.max_chars=0",
-            "model.state_size=16",
-            "model.embedding=8",
-            "train.batch_size=8",
-            "train.num_steps=10",
-            "train.chunk=7",
-            "train.epochs=1",
-            *overrides,
-        ],
-    )
+from tests.text_corpora import text_config, words, write
 
 
 def load(path: Path | str, *overrides: str) -> TextTask:

@@ -16,23 +16,11 @@ from rnntui.engine.runs import RunFolder
 from rnntui.tui.app import RnnTuiApp
 from rnntui.tui.screens.file_picker import FilePicker
 from tests.test_tui import plain, run, static_text, wait_for
-from tests.text_corpora import words, write
+from tests.text_corpora import text_config, words, write
 
 
 def text_app(path: Path, runs: Path, *overrides: str) -> RnnTuiApp:
-    config = apply_overrides(
-        load_preset("text-lstm"),
-        [
-            f"task.path='{path}'",
-            "task.max_chars=0",
-            "model.state_size=16",
-            "model.embedding=8",
-            "train.batch_size=8",
-            "train.num_steps=10",
-            "train.chunk=5",
-            *overrides,
-        ],
-    )
+    config = text_config(path, "train.chunk=5", "train.epochs=3", *overrides)
     return RnnTuiApp(config, preset_name="text-lstm", runs_dir=runs)
 
 

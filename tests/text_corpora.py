@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnntui.config import Config, apply_overrides, load_preset
+
 
 def markov2(length: int, symbols: int = 16, alpha: float = 0.1, seed: int = 0) -> tuple[str, float]:
     """An order-2 Markov text over `symbols` letters (a, b, ...) and its entropy rate in nats.
@@ -46,3 +48,21 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def text_config(path: Path | str, *overrides: str) -> Config:
+    """A small, fast text config (tiny LSTM, short windows, one epoch) on `path`."""
+    return apply_overrides(
+        load_preset("text-lstm"),
+        [
+            f"task.path='{path}'",
+            "task.max_chars=0",
+            "model.state_size=16",
+            "model.embedding=8",
+            "train.batch_size=8",
+            "train.num_steps=10",
+            "train.chunk=7",
+            "train.epochs=1",
+            *overrides,
+        ],
+    )

@@ -216,6 +216,29 @@ class TrainingSession(Session):
             self.trainer.set_probe(interval_s, gradients)
 
 
+def new_session(
+    config: Config,
+    on_event: Callable[[Event], None],
+    *,
+    runs_dir: Path | None = None,
+    tensorboard: bool = False,
+    trainer_factory: Callable[..., Trainer] | None = None,
+) -> Session:
+    """The session for a new run: in a process of its own (the app's process never imports
+    TensorFlow), or, given a test's `trainer_factory`, on a thread of this process."""
+    if trainer_factory is not None:
+        return TrainingSession(
+            config,
+            on_event,
+            runs_dir=runs_dir,
+            tensorboard=tensorboard,
+            trainer_factory=trainer_factory,
+        )
+    from rnntui.engine.child_session import ChildSession
+
+    return ChildSession(config, on_event, runs_dir=runs_dir, tensorboard=tensorboard)
+
+
 class SignalledSession(Session):
     """A session whose trainer is another process: pause, resume and stop are signals to its
     pid (SIGUSR1, SIGUSR2, SIGTERM), which `rnntui train` handles (engine/signals.py)."""

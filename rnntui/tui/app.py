@@ -1,10 +1,11 @@
 """The Textual app: layout, bindings, and routing messages to the panes.
 
-Runs are not the app's business: a `TrainingSession` (engine/session.py) owns each one — its run
-folder, its trainer on a background thread, its state. The session's events reach the app as
-messages (posted from the training thread, which is thread-safe) tagged with the run's number,
-and the app turns them into widget updates on the UI thread. TensorFlow is imported by a
-background worker at start-up, so the first frame never waits for it.
+Runs are not the app's business: a session (engine/session.py) owns each one — its run folder,
+its trainer in a child process (`ChildSession`), its state. The session's events reach the app as
+messages (posted from its reader thread, which is thread-safe) tagged with the run's number, and
+the app turns them into widget updates on the UI thread. This process never imports TensorFlow:
+the inspector, Generate and the hidden units use a helper process (`tf_process.py`), so the
+first frame and every key never wait for it.
 
 SIGTERM, SIGHUP and SIGINT stop the run with a checkpoint and exit (see `shutdown`); past runs can
 be loaded into the chart and the shown curves exported as CSV.
@@ -36,7 +37,7 @@ from rnntui.curves import knob_mark
 from rnntui.engine.child_session import ChildSession
 from rnntui.engine.events import Event
 from rnntui.engine.followed_session import FollowedSession, NotLive
-from rnntui.engine.session import RunState, Session, TrainingSession
+from rnntui.engine.session import RunState, Session, new_session
 from rnntui.extras import missing_extra
 from rnntui.tasks import task_class
 from rnntui.tui import shutdown
@@ -450,18 +451,13 @@ class RnnTuiApp(App[None]):
         self.status.clear_run(config.train.epochs, task_class(config.task.kind).metrics)
         runs_dir = self.runs_dir if self.runs_dir_given else None
         tensorboard = self.settings.tensorboard
-        if self.trainer_factory is not None:  # a test's trainer: on a thread of this process
-            self.session = TrainingSession(
-                config,
-                self._poster(self.run_number),
-                runs_dir=runs_dir,
-                tensorboard=tensorboard,
-                trainer_factory=self.trainer_factory,
-            )
-        else:
-            self.session = ChildSession(
-                config, self._poster(self.run_number), runs_dir=runs_dir, tensorboard=tensorboard
-            )
+        self.session = new_session(
+            config,
+            self._poster(self.run_number),
+            runs_dir=runs_dir,
+            tensorboard=tensorboard,
+            trainer_factory=self.trainer_factory,
+        )
         warning = self.session.start()
         self.live.run_started(self.session, f"run {self.run_number}")
         if warning:

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rnntui.config import Config
-from rnntui.engine.child_session import ChildSession
 from rnntui.engine.events import Event
-from rnntui.engine.session import Session, TrainingSession
+from rnntui.engine.session import Session, new_session
 
 if TYPE_CHECKING:
     from rnntui.engine.trainer import Trainer
@@ -59,12 +58,9 @@ class CompanionRun:
         self.run -= 1
         self.cell = cell
         companion = companion_config(config, cell)
-        if trainer_factory is not None:  # a test's trainer: on a thread of this process
-            self.session = TrainingSession(
-                companion, poster(self.run), runs_dir=runs_dir, trainer_factory=trainer_factory
-            )
-        else:  # like A, in a process of its own: the UI process never imports TensorFlow
-            self.session = ChildSession(companion, poster(self.run), runs_dir=runs_dir)
+        self.session = new_session(  # like A
+            companion, poster(self.run), runs_dir=runs_dir, trainer_factory=trainer_factory
+        )
         return self.session.start()
 
     def pause(self) -> None:
