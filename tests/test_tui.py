@@ -34,6 +34,7 @@ from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.screens.preset_picker import PresetPicker
 from rnntui.tui.screens.run_picker import RunPicker
 from rnntui.tui.screens.save_preset import SavePresetDialog
+from rnntui.tui.widgets.app_footer import AppFooter
 
 TINY = ["task.size=20000", "train.batch_size=20", "train.num_steps=5", "train.chunk=20"]
 LONG = ["task.size=6000000", "train.batch_size=20", "train.num_steps=5", "train.chunk=20"]
@@ -386,6 +387,17 @@ def test_help_and_command_palette_list_every_action():
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+
+        # the footer draws the keys that apply now, and a click on one presses it
+        footer = app.query_one(AppFooter)
+        shown = footer.shown()
+        assert [key for key, *_ in shown][:3] == ["s", "r", "o"]
+        descriptions = [description for _, _, description, _ in shown]
+        start = footer.spans[descriptions.index("Help")][0]
+        await pilot.click(AppFooter, offset=(start + 1, 0))
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
 
         provider = RnnTuiCommands(app.screen)
         titles = []
