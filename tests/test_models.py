@@ -202,3 +202,58 @@ def test_the_fused_step_math_is_the_keras_cells_own(cell, many_to_many):
         tape.gradient(our_loss, variables), tape.gradient(their_loss, variables), strict=True
     ):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["raw_rnn", "lstm", "stacked"])
+@pytest.mark.parametrize("many_to_many", [True, False])
+def test_hand_written_window_gradients_match_the_step_by_step_ones(cell, many_to_many):
+    """The window paths (LSTM's hand-written backward pass, the raw cell's split kernel) give
+    the gradients TensorFlow derives for the plain one-step-at-a-time loop: for every weight and
+    the starting state, with the loss reading the outputs and the final state both."""
+    model = make(cell, many_to_many, state_size=5, layers=[4, 6], stacked_cell="lstm")
+    x = tf.constant(sequence(7))
+    start = [tf.Variable(s + 0.1 * (k + 1)) for k, s in enumerate(model.initial_state(BATCH))]
+
+    def loss(logits, state):
+        return tf.reduce_sum(logits**2) + tf.reduce_sum(tf.sin(state[-1])) + tf.reduce_sum(state[0])
+
+    def step_by_step():
+        state = list(start)
+        outputs = []
+        for t in range(7):
+            output, state = model.step(x[:, t], state)
+            outputs.append(output)
+        return model.head(tf.stack(outputs, 1) if many_to_many else outputs[-1]), state
+
+    watched = [*model.trainable_variables, *start]
+    with tf.GradientTape(persistent=True) as tape:
+        ours, our_state = model(x, list(start))
+        theirs, their_state = step_by_step()
+        our_loss, their_loss = loss(ours, our_state), loss(theirs, their_state)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-6)
+    for a, b in zip(our_state, their_state, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
+    ours_grads = tape.gradient(our_loss, watched)
+    theirs_grads = tape.gradient(their_loss, watched)
+    for a, b in zip(ours_grads, theirs_grads, strict=True):
+        assert a is not None and float(tf.reduce_sum(tf.abs(a))) > 0
+        np.testing.assert_allclose(tf.convert_to_tensor(a).numpy(), b.numpy(), atol=1e-5)
+
+
+def test_the_lstm_window_passes_no_gradient_where_nothing_reads_the_output():
+    """Only the final state feeds the loss (a window whose outputs are dropped): still right."""
+    model = make("lstm", True, state_size=5)
+    x = tf.constant(sequence(6))
+    with tf.GradientTape(persistent=True) as tape:
+        _, state = model(x, model.initial_state(BATCH))
+        ours = tf.reduce_sum(state[1])
+        steps = model.initial_state(BATCH)
+        for t in range(6):
+            _, steps = model.step(x[:, t], steps)
+        theirs = tf.reduce_sum(steps[1])
+    for a, b in zip(
+        tape.gradient(ours, model.trainable_variables[:3]),
+        tape.gradient(theirs, model.trainable_variables[:3]),
+        strict=True,
+    ):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)

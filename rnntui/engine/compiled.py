@@ -14,6 +14,13 @@ Why it looks the way it does (each point measured; see README "Performance"):
 - Grappler off on CPU without XLA: it rewrites the function on first use, and for these tiny
   ops that cost time and won nothing (first call -20 %, steady state +15 % without it; under
   XLA it is worth keeping, +10 %).
+- At these sizes the op count is the run time (each op costs the executor about a microsecond,
+  whatever it computes), so a window is built from few ops: the optimizer step is TensorFlow's
+  fused kernels (`fused_updates.py`), the LSTM's backward pass is written out
+  (`models/cells.lstm_window`), the raw cell splits its kernel once a window, windows are taken
+  with one `gather`, and whole-item tasks' zero state is made once outside the loop. count-lstm's
+  window went from 619 ops to 392 (0.63x the time per window), echo-raw-5's from 278 to 157
+  (tracing 0.7x; its steady state is bound by a few kernels' own cost, the cross-entropy most).
 - XLA (`train.xla`, "auto" picks it for runs long enough to repay its ~1 s compile). Under XLA
   every call has the same shape (a short last chunk is padded and only its first `count`
   windows run), so it compiles once.
@@ -28,6 +35,7 @@ import numpy as np
 
 from rnntui.config import Config
 from rnntui.devices import choose_gpus
+from rnntui.engine.fused_updates import apply_gradients
 from rnntui.models import build_model
 from rnntui.tasks import Task
 from rnntui.tf_runtime import import_tf
@@ -146,8 +154,6 @@ class CompiledSteps:
 
     def _step(self, x, y, state):
         tf = self.tf
-        if not self.carry_state:
-            state = self.model.initial_state(self.batch_size)
         with tf.GradientTape() as tape:
             logits, new_state = self.model(self._inputs(x), state)
             per_prediction = tf.nn.sparse_softmax_cross_entropy_with_logits(
@@ -162,16 +168,20 @@ class CompiledSteps:
             lambda: tf.clip_by_global_norm(grads, self.clip_norm)[0],
             lambda: grads,
         )
-        self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
+        apply_gradients(self.optimizer, grads, self.variables)
         return mean, new_state
 
     def _chunk_graph(self, xs, ys, count, state):
         """Train on windows 0..count-1 of xs, ys (any rows after `count` are padding)."""
         tf = self.tf
         losses = tf.TensorArray(tf.float32, size=tf.shape(xs)[0])
+        # made once, outside the loop: whole-item tasks start every window from zeros
+        zeros = None if self.carry_state else self.model.initial_state(self.batch_size)
 
         def body(i, losses, *state):
-            loss, new_state = self._step(xs[i], ys[i], list(state))
+            # gather: one op where xs[i] was seven (a strided slice and its index packing)
+            x, y = tf.gather(xs, i), tf.gather(ys, i)
+            loss, new_state = self._step(x, y, list(state) if zeros is None else zeros)
             return (i + 1, losses.write(i, loss), *new_state)
 
         _, losses, *state = tf.while_loop(

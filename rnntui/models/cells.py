@@ -40,6 +40,74 @@ def recurrent_product(h: Any, kernel: Any, kernel_t: Any) -> Any:
     return product(h, kernel)
 
 
+def lstm_window(
+    projected: Any, h: Any, c: Any, recurrent: Any, keep_all: bool
+) -> tuple[Any, Any, Any]:
+    """One LSTM layer over a window: projected inputs [B, T, 4U] and (h, c) -> (outputs, h, c).
+
+    The outputs are [B, T, U] when `keep_all`, else the last h. Keras' LSTMCell math (gates i,
+    f, g, o), with the backward pass written out by hand: TensorFlow's own gradient of the
+    step ops took ~30 ops a step (zeros for unused outputs, a sum per fan-out, the recurrent
+    kernel's gradient as one matmul a step); this takes ~15, and the recurrent kernel's
+    gradient is one matmul over the whole window. At count-lstm's size every op costs about a
+    microsecond whatever it computes, so the op count is the run time.
+    """
+    tf = import_tf()
+    raw = tf.raw_ops
+
+    @tf.custom_gradient
+    def window(projected: Any, h: Any, c: Any, recurrent: Any) -> Any:
+        saved, outputs = [], []
+        for xp_t in tf.unstack(projected, axis=1):
+            z_i, z_f, z_g, z_o = tf.split(xp_t + tf.matmul(h, recurrent), 4, axis=1)
+            i, f, g, o = tf.sigmoid(z_i), tf.sigmoid(z_f), tf.tanh(z_g), tf.sigmoid(z_o)
+            c_new = f * c + i * g
+            tanh_c = tf.tanh(c_new)
+            saved.append((h, c, i, f, g, o, tanh_c))
+            h, c = o * tanh_c, c_new
+            outputs.append(h)
+        out = tf.stack(outputs, axis=1) if keep_all else h
+
+        def gradient(d_out: Any, d_h: Any, d_c: Any) -> tuple:
+            recurrent_t = tf.transpose(recurrent)  # once a window (see recurrent_product)
+            d_outs = tf.unstack(d_out, axis=1) if keep_all and d_out is not None else None
+            dh = _add(d_h, None if keep_all else d_out)
+            dc = d_c
+            d_z: list = [None] * len(saved)
+            for t in reversed(range(len(saved))):
+                h_prev, c_prev, i, f, g, o, tanh_c = saved[t]
+                if d_outs is not None:
+                    dh = _add(dh, d_outs[t])
+                if dh is None:  # nothing downstream uses this step (nor any later one)
+                    dh = tf.zeros_like(h_prev)
+                d_c_t = _add(raw.TanhGrad(y=tanh_c, dy=dh * o), dc)
+                d_z[t] = tf.concat(
+                    [
+                        raw.SigmoidGrad(y=i, dy=d_c_t * g),
+                        raw.SigmoidGrad(y=f, dy=d_c_t * c_prev),
+                        raw.TanhGrad(y=g, dy=d_c_t * i),
+                        raw.SigmoidGrad(y=o, dy=dh * tanh_c),
+                    ],
+                    axis=1,
+                )
+                dc = d_c_t * f
+                dh = tf.matmul(d_z[t], recurrent_t)
+            h_prevs = tf.concat([step[0] for step in saved], axis=0)  # [T*B, U]
+            d_recurrent = tf.matmul(h_prevs, tf.concat(d_z, axis=0), transpose_a=True)
+            return tf.stack(d_z, axis=1), dh, dc, d_recurrent
+
+        return (out, h, c), gradient
+
+    return window(projected, h, c, recurrent)
+
+
+def _add(a: Any, b: Any) -> Any:
+    """a + b where either may be None (no gradient flows that way)."""
+    if a is None:
+        return b
+    return a if b is None else a + b
+
+
 def make_cell(kind: str, units: int, seed: int) -> Any:
     """One seeded Keras cell of `kind` ("rnn", "gru" or "lstm")."""
     import_tf()
@@ -121,8 +189,11 @@ class KerasCellModel(SequenceModel):
         tf = import_tf()
         input_bias = bias[0] if self.kind == "gru" else bias  # GRU (reset_after): [input; rec]
         if x.shape.rank == 2:
-            return tf.matmul(x, kernel) + input_bias
-        flat = tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), kernel) + input_bias
+            return tf.nn.bias_add(tf.matmul(x, kernel), input_bias)
+        # bias_add: its gradient is one op (a broadcasting + added a sum and reshapes)
+        flat = tf.nn.bias_add(tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), kernel), input_bias)
+        if x.shape[1:-1].is_fully_defined():  # a static shape: no shape ops in the graph
+            return tf.reshape(flat, [-1, *x.shape[1:-1], kernel.shape[1]])
         return tf.reshape(flat, tf.concat([tf.shape(x)[:-1], [kernel.shape[1]]], 0))
 
     def _cell_step(self, xp_t: Any, state: list, weights: tuple) -> tuple[Any, list]:
@@ -174,15 +245,21 @@ class KerasCellModel(SequenceModel):
         x, new_state, n = inputs, [], self._per_cell
         for layer, cell in enumerate(self.cells):
             weights = self._weights(cell)
-            projected = tf.unstack(self._project(x, weights[0], weights[3]), axis=1)
+            projected = self._project(x, weights[0], weights[3])
             layer_state = list(state[layer * n : (layer + 1) * n])
+            last = layer == len(self.cells) - 1
+            keep_all = self.many_to_many or not last
+            if self.kind == "lstm":
+                x, h, c = lstm_window(projected, *layer_state, weights[1], keep_all)
+                new_state += [h, c]
+                continue
+            projected = tf.unstack(projected, axis=1)
             outputs = []
             for xp_t in projected:
                 h, layer_state = self._cell_step(xp_t, layer_state, weights)
                 outputs.append(h)
             new_state += layer_state
-            last = layer == len(self.cells) - 1
-            x = outputs[-1] if last and not self.many_to_many else tf.stack(outputs, axis=1)
+            x = tf.stack(outputs, axis=1) if keep_all else outputs[-1]
         return self.head(x), new_state
 
     def head(self, outputs: Any) -> Any:

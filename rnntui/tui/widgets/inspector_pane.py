@@ -151,9 +151,11 @@ class InspectorPane(Vertical, can_focus=True):
     def recompute(self) -> None:
         from rnntui.lstm_inspect import parse_inputs  # NumPy; kept out of the first frame's imports
 
-        text = self.query_one("#inspector-input", Input).value
+        field = next(iter(self.query("#inspector-input").results(Input)), None)
+        if field is None:  # the app is closing and the pane's widgets are going
+            return
         try:
-            inputs = parse_inputs(text)
+            inputs = parse_inputs(field.value)
         except ValueError as error:
             self._error(str(error))
             return
@@ -235,10 +237,16 @@ class InspectorPane(Vertical, can_focus=True):
         self._show()
 
     def _status(self, text: str) -> None:
-        self.query_one("#inspector-agreement", Static).update(Text(text, style="dim"))
+        self._say(Text(text, style="dim"))
 
     def _error(self, text: str) -> None:
-        self.query_one("#inspector-agreement", Static).update(Text(f"✗ {text}", style="bold red"))
+        self._say(Text(f"✗ {text}", style="bold red"))
+
+    def _say(self, text: Text) -> None:
+        """The line under the table (status, error or the agreement check)."""
+        # none while the app closes (TensorFlow may report ready as the widgets go)
+        for line in self.query("#inspector-agreement").results(Static):
+            line.update(text)
 
     def _source_text(self) -> str:
         if self.trained and self.use_trained:
@@ -311,4 +319,4 @@ class InspectorPane(Vertical, can_focus=True):
             )
         else:
             text = Text(f"✗ NumPy recomputation differs: max |difference| {diff:.1e}", "bold red")
-        self.query_one("#inspector-agreement", Static).update(text)
+        self._say(text)
