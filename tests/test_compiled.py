@@ -81,3 +81,44 @@ def test_xla_auto_turns_on_for_long_runs_only():
     assert not use_xla(few_per_call, task)  # thousands of windows, but 4 a call
     assert use_xla(tiny("train.xla=true"), task)
     assert not use_xla(tiny("train.xla=false"), task)
+
+
+@pytest.mark.parametrize(
+    ("name", "settings"),
+    [("adam", {}), ("adagrad", {"initial_accumulator_value": 0.1}), ("sgd", {}), ("rmsprop", {})],
+)
+def test_fused_updates_do_what_the_keras_optimizer_does(name, settings):
+    """The fused kernels update the Keras optimizer's own variables as its apply_gradients
+    would: the same weights, slots and iteration count after several steps, inside a graph."""
+    import keras
+
+    from rnntui.engine.fused_updates import apply_gradients, fused_kind
+    from rnntui.tf_runtime import import_tf
+
+    tf = import_tf()
+    cls = {"adam": "Adam", "adagrad": "Adagrad", "sgd": "SGD", "rmsprop": "RMSprop"}[name]
+    rng = np.random.default_rng(0)
+    start = [rng.normal(size=shape).astype(np.float32) for shape in ((3, 4), (4,))]
+    grads = [[rng.normal(size=w.shape).astype(np.float32) for w in start] for _ in range(5)]
+
+    def train(fused: bool):
+        variables = [tf.Variable(w) for w in start]
+        optimizer = getattr(keras.optimizers, cls)(0.05, **settings)
+        optimizer.build(variables)
+
+        @tf.function(autograph=False)
+        def step(g0, g1):
+            if fused:
+                apply_gradients(optimizer, [g0, g1], variables)
+            else:
+                optimizer.apply_gradients(zip([g0, g1], variables, strict=True))
+
+        for g in grads:
+            step(*g)
+        return [v.numpy() for v in variables], [np.asarray(v) for v in optimizer.variables]
+
+    assert (fused_kind(getattr(keras.optimizers, cls)(0.1)) is None) == (name == "rmsprop")
+    (ours, our_slots), (theirs, their_slots) = train(True), train(False)
+    for a, b in zip(ours + our_slots, theirs + their_slots, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert int(our_slots[0]) == 5  # iterations, which Adam's bias correction reads
