@@ -122,3 +122,37 @@ def test_fused_updates_do_what_the_keras_optimizer_does(name, settings):
     for a, b in zip(ours + our_slots, theirs + their_slots, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert int(our_slots[0]) == 5  # iterations, which Adam's bias correction reads
+
+
+def test_a_sparse_gradient_with_repeated_ids_updates_as_keras_does():
+    """An embedding's gradient (IndexedSlices, the same id several times in a window) takes
+    Keras' own update, whose Adam differs from the dense kernel's when ids repeat."""
+    import keras
+
+    from rnntui.engine.fused_updates import apply_gradients
+    from rnntui.tf_runtime import import_tf
+
+    tf = import_tf()
+    start = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
+    ids = [[0, 5, 5, 5], [1, 5, 2, 2], [5, 5, 5, 9]]
+
+    def train(ours: bool) -> np.ndarray:
+        table = tf.Variable(start)
+        optimizer = keras.optimizers.Adam(0.05)
+        optimizer.build([table])
+
+        @tf.function(autograph=False)
+        def step(rows):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(tf.gather(table, rows) ** 2)
+            grads = tape.gradient(loss, [table])
+            if ours:
+                apply_gradients(optimizer, grads, [table])
+            else:
+                optimizer.apply_gradients(zip(grads, [table], strict=True))
+
+        for rows in ids:
+            step(tf.constant(rows))
+        return table.numpy()
+
+    np.testing.assert_allclose(train(True), train(False), rtol=1e-6)

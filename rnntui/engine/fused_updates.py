@@ -13,7 +13,11 @@ learning-rate knob are unchanged.
   Keras adds its epsilon (1e-7) inside the square root, a relative 5e-7 at the smallest
   accumulator (0.1), below float32's resolution for these weights.
 - SGD without momentum: `ResourceApplyGradientDescent`.
-Anything else (RMSprop, SGD with momentum) goes through Keras' own `apply_gradients`.
+Anything else (RMSprop, SGD with momentum) goes through Keras' own `apply_gradients`, and so does
+a step with a sparse gradient (an embedding's `IndexedSlices`): Keras squares each gathered row's
+gradient before summing repeated ids (Adam's v gets sum(g^2), not (sum g)^2 as a dense kernel
+would), and text-lstm's losses moved by 0.12 nats in an epoch when the fused kernel did the
+dense arithmetic. Runs keep training as they did, and as Keras `fit` does.
 """
 
 from __future__ import annotations
@@ -39,11 +43,11 @@ def fused_kind(optimizer: Any) -> str | None:
 
 def apply_gradients(optimizer: Any, grads: list, variables: list) -> None:
     """One update of `variables` (the list the optimizer was built on, in that order)."""
+    tf = import_tf()
     kind = fused_kind(optimizer)
-    if kind is None:
+    if kind is None or any(isinstance(grad, tf.IndexedSlices) for grad in grads):
         optimizer.apply_gradients(zip(grads, variables, strict=True))
         return
-    tf = import_tf()
     raw = tf.raw_ops
     lr = tf.cast(optimizer._learning_rate.value, tf.float32)  # a variable: the live knob
     if kind == "adam":
