@@ -151,25 +151,7 @@ def train_keras_fit(
     x = np.eye(2, dtype=np.float32)[xs.reshape(-1, num_steps)]
     y = ys.reshape(-1, num_steps)
 
-    class PerBatch(keras.callbacks.Callback):
-        """Each batch's own loss (Keras logs a running mean) and when the first call ended."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.losses: list[float] = []
-            self.done = 0  # batches accounted for
-            self.total = 0.0
-            self.first_end = 0.0
-
-        def on_train_batch_end(self, batch, logs=None):
-            total = float(logs["loss"]) * (batch + 1)
-            count = batch + 1 - self.done  # > 1 when steps_per_execution > 1
-            self.losses += [(total - self.total) / count] * count
-            self.done, self.total = batch + 1, total
-            if not self.first_end:
-                self.first_end = time.perf_counter()
-
-    record = PerBatch()
+    record = _PerBatch()
     fit_started = time.perf_counter()
     model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[record])
     ended = time.perf_counter()
@@ -242,13 +224,13 @@ def _per_batch_class():
         def __init__(self) -> None:
             super().__init__()
             self.losses: list[float] = []
-            self.done = 0
+            self.done = 0  # batches accounted for
             self.total = 0.0
             self.first_end = 0.0
 
         def on_train_batch_end(self, batch, logs=None):
             total = float(logs["loss"]) * (batch + 1)
-            count = batch + 1 - self.done
+            count = batch + 1 - self.done  # > 1 when steps_per_execution > 1
             self.losses += [(total - self.total) / count] * count
             self.done, self.total = batch + 1, total
             if not self.first_end:
