@@ -24,6 +24,19 @@ def derive_seeds(seed: int, count: int) -> list[int]:
     return [int(s) & 0x7FFF_FFFF for s in state]
 
 
+def project(x: Any, kernel: Any, bias: Any) -> Any:
+    """x [..., D] @ kernel [D, N] + bias -> [..., N]: one matmul whatever x's leading axes (a
+    window's every step at once). `bias_add`, whose gradient is one op where a broadcasting +
+    added a sum and reshapes; a static shape where x has one, so no shape ops in the graph."""
+    tf = import_tf()
+    if x.shape.rank == 2:
+        return tf.nn.bias_add(tf.matmul(x, kernel), bias)
+    flat = tf.nn.bias_add(tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), kernel), bias)
+    if x.shape[1:-1].is_fully_defined():
+        return tf.reshape(flat, [-1, *x.shape[1:-1], kernel.shape[1]])
+    return tf.reshape(flat, tf.concat([tf.shape(x)[:-1], [kernel.shape[1]]], 0))
+
+
 def run_over_time(step: StepFn, inputs: Any, state: list, keep_all: bool) -> tuple[Any, list]:
     """Apply `step` along axis 1 of `inputs` [B, T, D].
 

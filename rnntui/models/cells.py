@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from rnntui.models.base import SequenceModel, derive_seeds
+from rnntui.models.base import SequenceModel, derive_seeds, project
 from rnntui.tf_runtime import import_tf
 
 CELL_CLASSES = {"rnn": "SimpleRNNCell", "gru": "GRUCell", "lstm": "LSTMCell"}
@@ -186,15 +186,8 @@ class KerasCellModel(SequenceModel):
 
     def _project(self, x: Any, kernel: Any, bias: Any) -> Any:
         """x [..., D] @ kernel + the input bias -> [..., gates * units]."""
-        tf = import_tf()
         input_bias = bias[0] if self.kind == "gru" else bias  # GRU (reset_after): [input; rec]
-        if x.shape.rank == 2:
-            return tf.nn.bias_add(tf.matmul(x, kernel), input_bias)
-        # bias_add: its gradient is one op (a broadcasting + added a sum and reshapes)
-        flat = tf.nn.bias_add(tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), kernel), input_bias)
-        if x.shape[1:-1].is_fully_defined():  # a static shape: no shape ops in the graph
-            return tf.reshape(flat, [-1, *x.shape[1:-1], kernel.shape[1]])
-        return tf.reshape(flat, tf.concat([tf.shape(x)[:-1], [kernel.shape[1]]], 0))
+        return project(x, kernel, input_bias)
 
     def _cell_step(self, xp_t: Any, state: list, weights: tuple) -> tuple[Any, list]:
         """One step of one layer from its input projection: Keras' math, fused form."""

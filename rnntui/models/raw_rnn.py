@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rnntui.models.base import SequenceModel, derive_seeds
+from rnntui.models.base import SequenceModel, derive_seeds, project
 from rnntui.tf_runtime import import_tf
 
 
@@ -66,23 +66,12 @@ class RawRNN(SequenceModel):
             return super().__call__(inputs, state)
         W = tf.convert_to_tensor(self.W)  # noqa: N806 (the tutorial's names)
         w_x, w_h = W[: self.input_dim], W[self.input_dim :]
-        flat = tf.reshape(inputs, [-1, self.input_dim])
-        projected = tf.nn.bias_add(tf.matmul(flat, w_x), self.b)
-        projected = tf.reshape(projected, [-1, steps, self.state_size])
         h, outputs = state[0], []
-        for xp_t in tf.unstack(projected, axis=1):
+        for xp_t in tf.unstack(project(inputs, w_x, self.b), axis=1):
             h = tf.tanh(xp_t + tf.matmul(h, w_h))
             outputs.append(h)
         return self.head(tf.stack(outputs, axis=1) if self.many_to_many else h), [h]
 
     def head(self, outputs: Any) -> Any:
-        tf = import_tf()
-        if not self.many_to_many:
-            return tf.nn.bias_add(tf.matmul(outputs, self.W_out), self.b_out)
-        # One matmul over all timesteps: [B, T, S] -> [B*T, S] -> [B, T, C].
-        flat = tf.reshape(outputs, [-1, self.state_size])
-        logits = tf.nn.bias_add(tf.matmul(flat, self.W_out), self.b_out)
-        steps = outputs.shape[1]
-        if steps is None:  # a window of unknown length (the inspector's)
-            return tf.reshape(logits, tf.concat([tf.shape(outputs)[:2], [self.num_classes]], 0))
-        return tf.reshape(logits, [-1, steps, self.num_classes])
+        # one matmul over all timesteps: [B, T, S] -> [B, T, C] (or [B, S] -> [B, C])
+        return project(outputs, self.W_out, self.b_out)
