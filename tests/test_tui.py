@@ -565,3 +565,19 @@ def test_sigterm_while_training_checkpoints_and_exits(tmp_path):
     assert summary["stopped"] is True and 0 < summary["steps"] < 60_000
     assert run_folder.read_checkpoint().step == summary["steps"]
     assert "stopped by SIGTERM" in app.exit_note
+
+
+def test_tensorflow_reporting_in_as_the_app_closes_wakes_nothing():
+    """The helper process can report TensorFlow ready (or failed) while the app shuts down and
+    its panes' widgets are being removed: the app ignores it rather than query what is gone."""
+    from rnntui.tui.messages import TensorFlowFailed, TensorFlowReady
+
+    async def scenario(app, pilot):
+        assert not app.tf_ready and not app.inspector.active  # the helper is still importing
+        app.exit()
+        app._tf_ready(TensorFlowReady("CPU"))
+        app._tf_failed(TensorFlowFailed("gone"))
+        assert not app.tf_ready and not app.inspector.active
+        assert app.status.device != "no TensorFlow"
+
+    run(scenario, RnnTuiApp(tiny(), preset_name="echo-raw-5"))

@@ -370,8 +370,15 @@ class RnnTuiApp(App[None]):
         assert self.tensorflow is not None
         return self.tensorflow.call("inspect", *args, **kwargs)
 
+    def _shutting_down(self) -> bool:
+        """The app is shutting down: its screen's widgets are being removed (a TensorFlow helper
+        that reports in now has nothing left to wake, and the panes' children may be gone)."""
+        return not self.inspector.is_attached
+
     @on(TensorFlowReady)
     def _tf_ready(self, message: TensorFlowReady) -> None:
+        if self._shutting_down():
+            return
         self.tf_ready = True
         self.device = message.device
         if self.session is None or not self.session.running:
@@ -388,6 +395,8 @@ class RnnTuiApp(App[None]):
 
     @on(TensorFlowFailed)
     def _tf_failed(self, message: TensorFlowFailed) -> None:
+        if self._shutting_down():
+            return
         self.status.device = "no TensorFlow"
         self._set_state(RunState.FAILED, message.error)
         self.notify(message.error, title="TensorFlow failed to load", severity="error", timeout=10)
