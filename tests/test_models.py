@@ -125,7 +125,7 @@ def test_runs_in_a_tf_range_loop_carrying_state(cell, xla):
     def run(windows, state):
         logits = tf.zeros([BATCH, STEPS, CLASSES])
         for k in tf.range(tf.shape(windows)[0]):
-            logits, state = model(windows[k], state)
+            logits, state = model(windows[k], state, xla=xla)  # the LSTM's XLA-able form
         return logits, state
 
     logits, state = run(tf.constant(windows), model.initial_state(BATCH))
@@ -204,12 +204,15 @@ def test_the_fused_step_math_is_the_keras_cells_own(cell, many_to_many):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("cell", ["raw_rnn", "lstm", "stacked"])
+@pytest.mark.parametrize(
+    ("cell", "xla"), [("raw_rnn", False), ("lstm", False), ("lstm", True), ("stacked", False)]
+)
 @pytest.mark.parametrize("many_to_many", [True, False])
-def test_hand_written_window_gradients_match_the_step_by_step_ones(cell, many_to_many):
-    """The window paths (LSTM's hand-written backward pass, the raw cell's split kernel) give
-    the gradients TensorFlow derives for the plain one-step-at-a-time loop: for every weight and
-    the starting state, with the loss reading the outputs and the final state both."""
+def test_hand_written_window_gradients_match_the_step_by_step_ones(cell, xla, many_to_many):
+    """The window paths (the LSTM in TensorFlow's fused kernels, or with its hand-written
+    backward pass for XLA; the raw cell's split kernel) give the gradients TensorFlow derives
+    for the plain one-step-at-a-time loop: for every weight and the starting state, with the
+    loss reading the outputs and the final state both."""
     model = make(cell, many_to_many, state_size=5, layers=[4, 6], stacked_cell="lstm")
     x = tf.constant(sequence(7))
     start = [tf.Variable(s + 0.1 * (k + 1)) for k, s in enumerate(model.initial_state(BATCH))]
@@ -227,7 +230,7 @@ def test_hand_written_window_gradients_match_the_step_by_step_ones(cell, many_to
 
     watched = [*model.trainable_variables, *start]
     with tf.GradientTape(persistent=True) as tape:
-        ours, our_state = model(x, list(start))
+        ours, our_state = model(x, list(start), xla=xla)
         theirs, their_state = step_by_step()
         our_loss, their_loss = loss(ours, our_state), loss(theirs, their_state)
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-6)
@@ -240,20 +243,41 @@ def test_hand_written_window_gradients_match_the_step_by_step_ones(cell, many_to
         np.testing.assert_allclose(tf.convert_to_tensor(a).numpy(), b.numpy(), atol=1e-5)
 
 
-def test_the_lstm_window_passes_no_gradient_where_nothing_reads_the_output():
-    """Only the final state feeds the loss (a window whose outputs are dropped): still right."""
+@pytest.mark.parametrize("xla", [False, True])
+@pytest.mark.parametrize("reads", ["c", "h"])
+def test_the_lstm_window_passes_no_gradient_where_nothing_reads_the_output(xla, reads):
+    """Only the final c or h feeds the loss (a window whose outputs are dropped): still right."""
     model = make("lstm", True, state_size=5)
     x = tf.constant(sequence(6))
+    which = {"h": 0, "c": 1}[reads]
     with tf.GradientTape(persistent=True) as tape:
-        _, state = model(x, model.initial_state(BATCH))
-        ours = tf.reduce_sum(state[1])
+        _, state = model(x, model.initial_state(BATCH), xla=xla)
+        ours = tf.reduce_sum(state[which])
         steps = model.initial_state(BATCH)
         for t in range(6):
             _, steps = model.step(x[:, t], steps)
-        theirs = tf.reduce_sum(steps[1])
+        theirs = tf.reduce_sum(steps[which])
     for a, b in zip(
         tape.gradient(ours, model.trainable_variables[:3]),
         tape.gradient(theirs, model.trainable_variables[:3]),
         strict=True,
     ):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+
+
+def test_small_lstms_run_in_fused_kernels_except_under_xla():
+    """The graph executor gets TensorFlow's fused LSTM ops for small layers; XLA, which has no
+    kernel for them, and layers too wide for them to pay, the written-out window."""
+
+    def op_types(model, xla: bool) -> list[str]:
+        spec = tf.TensorSpec([BATCH, STEPS, INPUT_DIM], tf.float32)
+        states = [tf.TensorSpec([BATCH, size], tf.float32) for size in model.state_sizes]
+        traced = tf.function(lambda x, state: model(x, state, xla=xla), autograph=False)
+        graph = traced.get_concrete_function(spec, states).graph
+        return [op.type for op in graph.get_operations()]
+
+    small = make("stacked")
+    assert op_types(small, False).count("BlockLSTMV2") == 2  # one a layer, every step in it
+    assert "BlockLSTMV2" not in op_types(small, True)
+    wide = make("lstm", state_size=256)  # 3 x (2 + 256) x 1024 multiply-adds a step
+    assert "BlockLSTMV2" not in op_types(wide, False)

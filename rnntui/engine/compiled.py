@@ -16,10 +16,11 @@ Why it looks the way it does (each point measured; see README "Performance"):
   XLA it is worth keeping, +10 %).
 - At these sizes the op count is the run time (each op costs the executor about a microsecond,
   whatever it computes), so a window is built from few ops: the optimizer step is TensorFlow's
-  fused kernels (`fused_updates.py`), the LSTM's backward pass is written out
-  (`models/cells.lstm_window`), the raw cell splits its kernel once a window, windows are taken
-  with one `gather`, and whole-item tasks' zero state is made once outside the loop. count-lstm's
-  window went from 619 ops to 392 (0.63x the time per window), echo-raw-5's from 278 to 157
+  fused kernels (`fused_updates.py`), a small LSTM layer runs in TensorFlow's fused LSTM
+  kernels and a wide one has its backward pass written out (`models/cells`), the raw cell
+  splits its kernel once a window, windows are taken with one `gather`, and whole-item tasks'
+  zero state is made once outside the loop. count-lstm's window went from 619 ops to 392 (0.63x
+  the time per window) and then to 118 (the fused LSTM kernels), echo-raw-5's from 278 to 157
   (tracing 0.7x; its steady state is bound by a few kernels' own cost, the cross-entropy most).
 - XLA (`train.xla`, "auto" picks it for runs long enough to repay its ~1 s compile). Under XLA
   every call has the same shape (a short last chunk is padded and only its first `count`
@@ -155,7 +156,7 @@ class CompiledSteps:
     def _step(self, x, y, state):
         tf = self.tf
         with tf.GradientTape() as tape:
-            logits, new_state = self.model(self._inputs(x), state)
+            logits, new_state = self.model(self._inputs(x), state, xla=self.xla)
             per_prediction = tf.nn.sparse_softmax_cross_entropy_with_logits(
                 labels=tf.cast(y, tf.int32), logits=logits
             )

@@ -106,7 +106,9 @@ class SequenceModel:
         tf = import_tf()
         return [tf.zeros([batch_size, size], tf.float32) for size in self.state_sizes]
 
-    def __call__(self, inputs: Any, state: Sequence) -> tuple[Any, list]:
+    def __call__(self, inputs: Any, state: Sequence, xla: bool = False) -> tuple[Any, list]:
+        """Logits and the final state for a window `inputs` [B, T, D] from `state`. `xla`: the
+        caller compiles this with XLA, so only ops XLA has kernels for (see `cells`)."""
         tf = import_tf()
         inputs = tf.convert_to_tensor(inputs, tf.float32)
         if len(state) != len(self.state_sizes):

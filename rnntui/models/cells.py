@@ -7,7 +7,9 @@ follow from its seed alone); the step math is Keras' own, written out here in th
   for all steps instead of one per step, for the forward and the backward pass;
 - the recurrent product h @ recurrent_kernel has a hand-written gradient that multiplies by the
   kernel transposed once per window: TensorFlow's own gradient (a matmul with transpose_b) took
-  3x longer on this CPU.
+  3x longer on this CPU;
+- a small LSTM layer runs in TensorFlow's fused LSTM kernels (two ops a window), a wide one
+  or one XLA compiles in `lstm_window`, its backward pass written out.
 The state stays a flat list of tensors the trainer can carry between windows.
 """
 
@@ -21,6 +23,12 @@ import numpy as np
 from rnntui.models.base import SequenceModel, derive_seeds, project
 from rnntui.tf_runtime import import_tf
 
+# The fused LSTM kernels (`block_lstm_window`) win while a step's matmul is small: their backward
+# pass multiplies for the kernel's gradient every step, where `lstm_window` does it once a
+# window. Forward and backward, interleaved, against `lstm_window`, by multiply-adds a step
+# (batch x (inputs + units) x 4 units): 1.2x at 19k (echo-lstm), 1.4x at 62k (count-lstm), 1.6x
+# at 262k, 1.0-1.07x at 410k-870k, 0.8x at 2.6M (text-lstm's LSTM(128)).
+FUSED_LSTM_MAX_WORK = 500_000
 CELL_CLASSES = {"rnn": "SimpleRNNCell", "gru": "GRUCell", "lstm": "LSTMCell"}
 STATES_PER_CELL = {"rnn": 1, "gru": 1, "lstm": 2}  # lstm carries [h, c]
 STATE_NAMES = {"rnn": ("h",), "gru": ("h",), "lstm": ("h", "c")}
@@ -99,6 +107,60 @@ def lstm_window(
         return (out, h, c), gradient
 
     return window(projected, h, c, recurrent)
+
+
+def block_lstm_window(
+    x: Any, h: Any, c: Any, kernel: Any, recurrent: Any, bias: Any, keep_all: bool
+) -> tuple[Any, Any, Any]:
+    """One LSTM layer over a window in TensorFlow's fused LSTM kernels: the layer's inputs
+    x [B, T, D] and (h, c) -> (outputs, h, c), the same math and results as `lstm_window`.
+
+    `BlockLSTMV2` runs the window's forward pass as one op and `BlockLSTMGradV2` its backward
+    pass (Keras' gate order i, f, g, o; no peepholes, no cell clipping): two ops where the
+    written-out window has ~25 a step, so small layers train faster (see `FUSED_LSTM_MAX_WORK`)
+    and trace 2-3x sooner. TensorFlow registers BlockLSTM's gradient (V1, gate order i, g, f, o)
+    for this op, which is wrong for it, so the gradient op is called here. XLA has no kernel
+    for either op: a window XLA compiles takes `lstm_window`.
+    """
+    tf = import_tf()
+    raw = tf.raw_ops
+    no_peephole = tf.zeros([recurrent.shape[0]])
+    steps = tf.constant(x.shape[1], tf.int64)
+
+    @tf.custom_gradient
+    def window(x_by_time: Any, h: Any, c: Any, w: Any, b: Any) -> Any:
+        inputs = {"seq_len_max": steps, "x": x_by_time, "cs_prev": c, "h_prev": h, "w": w}
+        inputs.update(wci=no_peephole, wcf=no_peephole, wco=no_peephole, b=b)
+        i, cs, f, o, ci, co, hs = raw.BlockLSTMV2(**inputs, cell_clip=0.0, use_peephole=False)
+
+        def gradient(d_hs: Any, d_cs: Any) -> tuple:
+            d_x, d_c, d_h, d_w, _, _, _, d_b = raw.BlockLSTMGradV2(
+                **inputs,
+                i=i,
+                cs=cs,
+                f=f,
+                o=o,
+                ci=ci,
+                co=co,
+                h=hs,
+                cs_grad=tf.zeros_like(cs) if d_cs is None else d_cs,
+                h_grad=tf.zeros_like(hs) if d_hs is None else d_hs,
+                use_peephole=False,
+            )
+            return d_x, d_h, d_c, d_w, d_b
+
+        return (hs, cs), gradient
+
+    w = tf.concat([kernel, recurrent], axis=0)  # the op multiplies [x_t, h] by both at once
+    hs, cs = window(tf.transpose(x, [1, 0, 2]), h, c, w, bias)  # the ops are time-major
+    h, c = hs[-1], cs[-1]
+    return (tf.transpose(hs, [1, 0, 2]) if keep_all else h), h, c
+
+
+def _fused_lstm_pays(x: Any, recurrent: Any) -> bool:
+    """Whether an LSTM layer's window of inputs x [B, T, D] runs faster in the fused kernels."""
+    batch, inputs, units = x.shape[0], x.shape[-1], recurrent.shape[0]
+    return batch is not None and batch * (inputs + units) * 4 * units <= FUSED_LSTM_MAX_WORK
 
 
 def _add(a: Any, b: Any) -> Any:
@@ -222,12 +284,13 @@ class KerasCellModel(SequenceModel):
             new_state += layer_state
         return output, new_state
 
-    def __call__(self, inputs: Any, state: Sequence) -> tuple[Any, list]:
-        """A window of known length layer by layer: each layer's input projection at once."""
+    def __call__(self, inputs: Any, state: Sequence, xla: bool = False) -> tuple[Any, list]:
+        """A window of known length layer by layer: each layer's input projection at once (an
+        LSTM layer in TensorFlow's fused kernels, or written out when `xla` compiles it)."""
         tf = import_tf()
         inputs = tf.convert_to_tensor(inputs, tf.float32)
         if inputs.shape[1] is None:
-            return super().__call__(inputs, state)
+            return super().__call__(inputs, state, xla)
         if len(state) != len(self.state_sizes):
             raise ValueError(
                 f"expected {len(self.state_sizes)} state tensors, got {len(state)}; "
@@ -238,12 +301,17 @@ class KerasCellModel(SequenceModel):
         x, new_state, n = inputs, [], self._per_cell
         for layer, cell in enumerate(self.cells):
             weights = self._weights(cell)
-            projected = self._project(x, weights[0], weights[3])
+            kernel, recurrent, _, bias = weights
             layer_state = list(state[layer * n : (layer + 1) * n])
             last = layer == len(self.cells) - 1
             keep_all = self.many_to_many or not last
+            if self.kind == "lstm" and not xla and _fused_lstm_pays(x, recurrent):
+                x, h, c = block_lstm_window(x, *layer_state, kernel, recurrent, bias, keep_all)
+                new_state += [h, c]
+                continue
+            projected = self._project(x, kernel, bias)
             if self.kind == "lstm":
-                x, h, c = lstm_window(projected, *layer_state, weights[1], keep_all)
+                x, h, c = lstm_window(projected, *layer_state, recurrent, keep_all)
                 new_state += [h, c]
                 continue
             projected = tf.unstack(projected, axis=1)

@@ -44,8 +44,8 @@ class Embedded(SequenceModel):
     def step(self, x_t: Any, state: list) -> tuple[Any, list]:
         return self.inner.step(x_t, state)
 
-    def __call__(self, inputs: Any, state: Any) -> tuple[Any, list]:
-        return self.inner(inputs, state)  # its own loop over time (e.g. fused projections)
+    def __call__(self, inputs: Any, state: Any, xla: bool = False) -> tuple[Any, list]:
+        return self.inner(inputs, state, xla)  # its own loop over time (fused projections)
 
     def head(self, outputs: Any) -> Any:
         return self.inner.head(outputs)

@@ -55,7 +55,7 @@ class RawRNN(SequenceModel):
         h = rnn_step(x_t, state[0], self.W, self.b)
         return h, [h]
 
-    def __call__(self, inputs: Any, state: Sequence) -> tuple[Any, list]:
+    def __call__(self, inputs: Any, state: Sequence, xla: bool = False) -> tuple[Any, list]:
         """A window of known length: the same cell with W split into its input and recurrent
         rows once, and every step's input product in one matmul, so a step is matmul, add,
         tanh (the concat per step, and its gradient's slices, were a third of a window's ops)."""
@@ -63,7 +63,7 @@ class RawRNN(SequenceModel):
         inputs = tf.convert_to_tensor(inputs, tf.float32)
         steps = inputs.shape[1]
         if steps is None or steps == 0 or len(state) != 1:
-            return super().__call__(inputs, state)
+            return super().__call__(inputs, state, xla)
         W = tf.convert_to_tensor(self.W)  # noqa: N806 (the tutorial's names)
         w_x, w_h = W[: self.input_dim], W[self.input_dim :]
         h, outputs = state[0], []
