@@ -10,7 +10,7 @@ that the same) and stops when the last window is trained:
             data, building, tracing, compiling, every call, the metrics log, summaries and
             checkpoints.
 
-    python -m benchmarks.bench_e2e [--repeat 3]
+    python -m benchmarks.bench_e2e [--repeat 3] [--only count-lstm]
 """
 
 from __future__ import annotations
@@ -122,6 +122,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender (medians)")
+    parser.add_argument("--only", default="", help="run the cases whose label contains this")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -135,6 +136,8 @@ def main() -> None:
         f"{'tutorial':>9} {'rnntui':>9} {'others':>7}"
     )
     for label, kind, epochs in CASES:
+        if args.only not in label:
+            continue
         walls: dict[str, list[float]] = {"tutorial": [], "rnntui": []}
         finals: dict[str, float] = {}
         others = 0.0

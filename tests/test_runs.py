@@ -174,3 +174,20 @@ def test_resume_of_a_missing_run_is_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("rnntui: --resume: no run folder 'nope'")
     assert os.listdir(tmp_path) == []
+
+
+def test_metrics_rows_are_what_json_writes(tmp_path):
+    """The metrics log formats its rows itself (speed): they must stay json.dumps' own lines,
+    floats to the last digit."""
+    run = RunFolder.create(load_preset("echo-raw-5"), tmp_path)
+    losses = [0.5, 1e-9, 1.2345678901234567, 3.0, 12345678.9]
+    run.append_metrics(3, 1, losses, 1.23456)
+    run.append_metrics(8, 2, [0.25], 2.0)
+    run.flush()
+    rows = [*enumerate(losses, 4), (9, 0.25)]
+    expected = [
+        json.dumps({"step": step, "epoch": 1 if step < 9 else 2, "loss": loss, "wall_s": wall})
+        for (step, loss), wall in zip(rows, [1.235] * 5 + [2.0], strict=True)
+    ]
+    assert (run.path / "metrics.jsonl").read_text().splitlines() == expected
+    assert [row["loss"] for row in read_metrics(run.path / "metrics.jsonl")] == [*losses, 0.25]

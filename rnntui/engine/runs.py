@@ -226,9 +226,12 @@ class RunFolder:
     ) -> None:
         """Log a chunk of steps; the file is flushed at least once a second."""
         log = self._log()
-        wall = round(wall_s, 3)
+        wall = round(float(wall_s), 3)
+        # the line json.dumps writes (floats as repr), formatted directly: count-lstm logs
+        # 10,000 steps in ~5 s and json.dumps of each cost ~2 % of that (losses are finite here)
         lines = (
-            json.dumps({"step": first_step + i + 1, "epoch": epoch, "loss": loss, "wall_s": wall})
+            f'{{"step": {first_step + i + 1}, "epoch": {int(epoch)}, '
+            f'"loss": {float(loss)!r}, "wall_s": {wall!r}}}'
             for i, loss in enumerate(losses)
         )
         log.write("\n".join(lines) + "\n")
