@@ -8,8 +8,8 @@ follow from its seed alone); the step math is Keras' own, written out here in th
 - the recurrent product h @ recurrent_kernel has a hand-written gradient that multiplies by the
   kernel transposed once per window: TensorFlow's own gradient (a matmul with transpose_b) took
   3x longer on this CPU;
-- a small LSTM layer runs in TensorFlow's fused LSTM kernels (two ops a window), a wide one
-  or one XLA compiles in `lstm_window`, its backward pass written out.
+- an LSTM or SimpleRNN layer runs a whole window with its backward pass written out, a small
+  LSTM layer in TensorFlow's fused LSTM kernels (`windows.py`).
 The state stays a flat list of tensors the trainer can carry between windows.
 """
 
@@ -21,14 +21,9 @@ from typing import Any
 import numpy as np
 
 from rnntui.models.base import SequenceModel, derive_seeds, project
+from rnntui.models.windows import block_lstm_window, fused_lstm_pays, lstm_window, tanh_window
 from rnntui.tf_runtime import import_tf
 
-# The fused LSTM kernels (`block_lstm_window`) win while a step's matmul is small: their backward
-# pass multiplies for the kernel's gradient every step, where `lstm_window` does it once a
-# window. Forward and backward, interleaved, against `lstm_window`, by multiply-adds a step
-# (batch x (inputs + units) x 4 units): 1.2x at 19k (echo-lstm), 1.4x at 62k (count-lstm), 1.6x
-# at 262k, 1.0-1.07x at 410k-870k, 0.8x at 2.6M (text-lstm's LSTM(128)).
-FUSED_LSTM_MAX_WORK = 500_000
 CELL_CLASSES = {"rnn": "SimpleRNNCell", "gru": "GRUCell", "lstm": "LSTMCell"}
 STATES_PER_CELL = {"rnn": 1, "gru": 1, "lstm": 2}  # lstm carries [h, c]
 STATE_NAMES = {"rnn": ("h",), "gru": ("h",), "lstm": ("h", "c")}
@@ -46,128 +41,6 @@ def recurrent_product(h: Any, kernel: Any, kernel_t: Any) -> Any:
         return tf.matmul(h, kernel), gradient
 
     return product(h, kernel)
-
-
-def lstm_window(
-    projected: Any, h: Any, c: Any, recurrent: Any, keep_all: bool
-) -> tuple[Any, Any, Any]:
-    """One LSTM layer over a window: projected inputs [B, T, 4U] and (h, c) -> (outputs, h, c).
-
-    The outputs are [B, T, U] when `keep_all`, else the last h. Keras' LSTMCell math (gates i,
-    f, g, o), with the backward pass written out by hand: TensorFlow's own gradient of the
-    step ops took ~30 ops a step (zeros for unused outputs, a sum per fan-out, the recurrent
-    kernel's gradient as one matmul a step); this takes ~15, and the recurrent kernel's
-    gradient is one matmul over the whole window. At count-lstm's size every op costs about a
-    microsecond whatever it computes, so the op count is the run time.
-    """
-    tf = import_tf()
-    raw = tf.raw_ops
-
-    @tf.custom_gradient
-    def window(projected: Any, h: Any, c: Any, recurrent: Any) -> Any:
-        saved, outputs = [], []
-        for xp_t in tf.unstack(projected, axis=1):
-            z_i, z_f, z_g, z_o = tf.split(xp_t + tf.matmul(h, recurrent), 4, axis=1)
-            i, f, g, o = tf.sigmoid(z_i), tf.sigmoid(z_f), tf.tanh(z_g), tf.sigmoid(z_o)
-            c_new = f * c + i * g
-            tanh_c = tf.tanh(c_new)
-            saved.append((h, c, i, f, g, o, tanh_c))
-            h, c = o * tanh_c, c_new
-            outputs.append(h)
-        out = tf.stack(outputs, axis=1) if keep_all else h
-
-        def gradient(d_out: Any, d_h: Any, d_c: Any) -> tuple:
-            recurrent_t = tf.transpose(recurrent)  # once a window (see recurrent_product)
-            d_outs = tf.unstack(d_out, axis=1) if keep_all and d_out is not None else None
-            dh = _add(d_h, None if keep_all else d_out)
-            dc = d_c
-            d_z: list = [None] * len(saved)
-            for t in reversed(range(len(saved))):
-                h_prev, c_prev, i, f, g, o, tanh_c = saved[t]
-                if d_outs is not None:
-                    dh = _add(dh, d_outs[t])
-                if dh is None:  # nothing downstream uses this step (nor any later one)
-                    dh = tf.zeros_like(h_prev)
-                d_c_t = _add(raw.TanhGrad(y=tanh_c, dy=dh * o), dc)
-                d_z[t] = tf.concat(
-                    [
-                        raw.SigmoidGrad(y=i, dy=d_c_t * g),
-                        raw.SigmoidGrad(y=f, dy=d_c_t * c_prev),
-                        raw.TanhGrad(y=g, dy=d_c_t * i),
-                        raw.SigmoidGrad(y=o, dy=dh * tanh_c),
-                    ],
-                    axis=1,
-                )
-                dc = d_c_t * f
-                dh = tf.matmul(d_z[t], recurrent_t)
-            h_prevs = tf.concat([step[0] for step in saved], axis=0)  # [T*B, U]
-            d_recurrent = tf.matmul(h_prevs, tf.concat(d_z, axis=0), transpose_a=True)
-            return tf.stack(d_z, axis=1), dh, dc, d_recurrent
-
-        return (out, h, c), gradient
-
-    return window(projected, h, c, recurrent)
-
-
-def block_lstm_window(
-    x: Any, h: Any, c: Any, kernel: Any, recurrent: Any, bias: Any, keep_all: bool
-) -> tuple[Any, Any, Any]:
-    """One LSTM layer over a window in TensorFlow's fused LSTM kernels: the layer's inputs
-    x [B, T, D] and (h, c) -> (outputs, h, c), the same math and results as `lstm_window`.
-
-    `BlockLSTMV2` runs the window's forward pass as one op and `BlockLSTMGradV2` its backward
-    pass (Keras' gate order i, f, g, o; no peepholes, no cell clipping): two ops where the
-    written-out window has ~25 a step, so small layers train faster (see `FUSED_LSTM_MAX_WORK`)
-    and trace 2-3x sooner. TensorFlow registers BlockLSTM's gradient (V1, gate order i, g, f, o)
-    for this op, which is wrong for it, so the gradient op is called here. XLA has no kernel
-    for either op: a window XLA compiles takes `lstm_window`.
-    """
-    tf = import_tf()
-    raw = tf.raw_ops
-    no_peephole = tf.zeros([recurrent.shape[0]])
-    steps = tf.constant(x.shape[1], tf.int64)
-
-    @tf.custom_gradient
-    def window(x_by_time: Any, h: Any, c: Any, w: Any, b: Any) -> Any:
-        inputs = {"seq_len_max": steps, "x": x_by_time, "cs_prev": c, "h_prev": h, "w": w}
-        inputs.update(wci=no_peephole, wcf=no_peephole, wco=no_peephole, b=b)
-        i, cs, f, o, ci, co, hs = raw.BlockLSTMV2(**inputs, cell_clip=0.0, use_peephole=False)
-
-        def gradient(d_hs: Any, d_cs: Any) -> tuple:
-            d_x, d_c, d_h, d_w, _, _, _, d_b = raw.BlockLSTMGradV2(
-                **inputs,
-                i=i,
-                cs=cs,
-                f=f,
-                o=o,
-                ci=ci,
-                co=co,
-                h=hs,
-                cs_grad=tf.zeros_like(cs) if d_cs is None else d_cs,
-                h_grad=tf.zeros_like(hs) if d_hs is None else d_hs,
-                use_peephole=False,
-            )
-            return d_x, d_h, d_c, d_w, d_b
-
-        return (hs, cs), gradient
-
-    w = tf.concat([kernel, recurrent], axis=0)  # the op multiplies [x_t, h] by both at once
-    hs, cs = window(tf.transpose(x, [1, 0, 2]), h, c, w, bias)  # the ops are time-major
-    h, c = hs[-1], cs[-1]
-    return (tf.transpose(hs, [1, 0, 2]) if keep_all else h), h, c
-
-
-def _fused_lstm_pays(x: Any, recurrent: Any) -> bool:
-    """Whether an LSTM layer's window of inputs x [B, T, D] runs faster in the fused kernels."""
-    batch, inputs, units = x.shape[0], x.shape[-1], recurrent.shape[0]
-    return batch is not None and batch * (inputs + units) * 4 * units <= FUSED_LSTM_MAX_WORK
-
-
-def _add(a: Any, b: Any) -> Any:
-    """a + b where either may be None (no gradient flows that way)."""
-    if a is None:
-        return b
-    return a if b is None else a + b
 
 
 def make_cell(kind: str, units: int, seed: int) -> Any:
@@ -305,7 +178,7 @@ class KerasCellModel(SequenceModel):
             layer_state = list(state[layer * n : (layer + 1) * n])
             last = layer == len(self.cells) - 1
             keep_all = self.many_to_many or not last
-            if self.kind == "lstm" and not xla and _fused_lstm_pays(x, recurrent):
+            if self.kind == "lstm" and not xla and fused_lstm_pays(x, recurrent):
                 x, h, c = block_lstm_window(x, *layer_state, kernel, recurrent, bias, keep_all)
                 new_state += [h, c]
                 continue
@@ -313,6 +186,10 @@ class KerasCellModel(SequenceModel):
             if self.kind == "lstm":
                 x, h, c = lstm_window(projected, *layer_state, recurrent, keep_all)
                 new_state += [h, c]
+                continue
+            if self.kind == "rnn":
+                x, h = tanh_window(projected, layer_state[0], recurrent, keep_all)
+                new_state.append(h)
                 continue
             projected = tf.unstack(projected, axis=1)
             outputs = []

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rnntui.models.base import SequenceModel, derive_seeds, project
+from rnntui.models.windows import tanh_window
 from rnntui.tf_runtime import import_tf
 
 
@@ -57,20 +58,19 @@ class RawRNN(SequenceModel):
 
     def __call__(self, inputs: Any, state: Sequence, xla: bool = False) -> tuple[Any, list]:
         """A window of known length: the same cell with W split into its input and recurrent
-        rows once, and every step's input product in one matmul, so a step is matmul, add,
-        tanh (the concat per step, and its gradient's slices, were a third of a window's ops)."""
+        rows once, every step's input product in one matmul, and the backward pass written out
+        (`tanh_window`), so a step is matmul, add, tanh (the concat per step, and its
+        gradient's slices, were a third of a window's ops)."""
         tf = import_tf()
         inputs = tf.convert_to_tensor(inputs, tf.float32)
         steps = inputs.shape[1]
         if steps is None or steps == 0 or len(state) != 1:
             return super().__call__(inputs, state, xla)
-        W = tf.convert_to_tensor(self.W)  # noqa: N806 (the tutorial's names)
-        w_x, w_h = W[: self.input_dim], W[self.input_dim :]
-        h, outputs = state[0], []
-        for xp_t in tf.unstack(project(inputs, w_x, self.b), axis=1):
-            h = tf.tanh(xp_t + tf.matmul(h, w_h))
-            outputs.append(h)
-        return self.head(tf.stack(outputs, axis=1) if self.many_to_many else h), [h]
+        # one split (its gradient one concat; two slices' were two full-size scatters and a sum)
+        w_x, w_h = tf.split(self.W, [self.input_dim, self.state_size], axis=0)
+        projected = project(inputs, w_x, self.b)
+        outputs, h = tanh_window(projected, state[0], w_h, self.many_to_many)
+        return self.head(outputs), [h]
 
     def head(self, outputs: Any) -> Any:
         # one matmul over all timesteps: [B, T, S] -> [B, T, C] (or [B, S] -> [B, C])
