@@ -156,3 +156,36 @@ def test_a_sparse_gradient_with_repeated_ids_updates_as_keras_does():
         return table.numpy()
 
     np.testing.assert_allclose(train(True), train(False), rtol=1e-6)
+
+
+@pytest.mark.parametrize("xla", ["false", "true"])
+def test_clipping_turned_on_and_off_live_retraces_once_each(xla):
+    """Whether the chunk clips is fixed when it is traced: turning clipping on mid-run traces it
+    again and clips from then on, a new clip value does not retrace, turning it off traces the
+    unclipped chunk again. Each stretch trains as a run configured that way would."""
+
+    def run(settings: list[float]) -> tuple[CompiledSteps, list[float]]:
+        config = tiny("train.chunk=6", f"train.xla={xla}", f"train.clip_norm={settings[0]}")
+        task = make_task(config.task, config.train.seed)
+        xs, ys = task.windows(0, config.train.batch_size, config.train.num_steps)
+        steps = CompiledSteps(config, task)
+        state, losses = steps.initial_state(), []
+        for k, clip in enumerate(settings):
+            steps.set_knob("clip_norm", clip)
+            chunk_losses, state = steps.train_chunk(
+                xs[6 * k : 6 * k + 6], ys[6 * k : 6 * k + 6], state
+            )
+            losses += chunk_losses
+        return steps, losses
+
+    live, live_losses = run([0.0, 0.05, 0.02, 0.0])
+    assert live.traces == 3  # unclipped, clipped (0.05 then 0.02: a variable), unclipped
+    assert not live.clipping
+    # the same schedule with clipping on from the start and never off: diverges at the 4th call
+    steady, steady_losses = run([0.0, 0.05, 0.02, 0.02])
+    assert steady.traces == 2
+    assert live_losses[:19] == steady_losses[:19]  # a call's first loss precedes its update
+    assert live_losses[19:] != steady_losses[19:]
+    unclipped, unclipped_losses = run([0.0, 0.0, 0.0, 0.0])
+    assert unclipped.traces == 1
+    assert unclipped_losses[:7] == live_losses[:7] and unclipped_losses[7:] != live_losses[7:]
