@@ -189,3 +189,30 @@ def test_clipping_turned_on_and_off_live_retraces_once_each(xla):
     unclipped, unclipped_losses = run([0.0, 0.0, 0.0, 0.0])
     assert unclipped.traces == 1
     assert unclipped_losses[:7] == live_losses[:7] and unclipped_losses[7:] != live_losses[7:]
+
+
+@pytest.mark.parametrize("classes", [2, 5])
+@pytest.mark.parametrize("shape", [(7,), (3, 4)])
+def test_cross_entropy_is_tensorflows_own(classes, shape):
+    """The two-class form (softplus of the margin) and the general one: the same losses and
+    gradients as sparse_softmax_cross_entropy_with_logits, large logits included."""
+    tf = compiled.import_tf()
+    rng = np.random.default_rng(classes)
+    logits = tf.constant(rng.normal(scale=20.0, size=(*shape, classes)).astype(np.float32))
+    labels = tf.constant(rng.integers(0, classes, size=shape), tf.int64)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(logits)
+        ours = compiled.cross_entropy(labels, logits)
+        theirs = tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.cast(labels, tf.int32), logits=logits
+        )
+        weights = tf.constant(rng.normal(size=shape).astype(np.float32))
+        ours_total, theirs_total = tf.reduce_sum(ours * weights), tf.reduce_sum(theirs * weights)
+    assert ours.shape == theirs.shape == shape
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        tape.gradient(ours_total, logits).numpy(),
+        tape.gradient(theirs_total, logits).numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
