@@ -46,20 +46,13 @@ def tanh_window(projected: Any, h: Any, recurrent: Any, keep_all: bool) -> tuple
 
         def gradient(d_out: Any, d_h: Any) -> tuple:
             recurrent_t = tf.transpose(recurrent)  # once a window
-            d_outs = tf.unstack(d_out, axis=1) if keep_all and d_out is not None else None
-            dh = _add(d_h, None if keep_all else d_out)
-            d_z: list = [None] * len(outputs)
+            incoming = _incoming(d_out, d_h, keep_all, len(outputs))
+            dh, d_z = None, [None] * len(outputs)
             for t in reversed(range(len(outputs))):
-                if d_outs is not None:
-                    dh = _add(dh, d_outs[t])
-                if dh is None:  # nothing downstream uses this step (nor any later one)
-                    dh = tf.zeros_like(h_prevs[t])
+                dh = _into_step(dh, incoming[t], h_prevs[t])
                 d_z[t] = raw.TanhGrad(y=outputs[t], dy=dh)
                 dh = tf.matmul(d_z[t], recurrent_t)
-            d_recurrent = tf.matmul(
-                tf.concat(h_prevs, axis=0), tf.concat(d_z, axis=0), transpose_a=True
-            )
-            return tf.stack(d_z, axis=1), dh, d_recurrent
+            return tf.stack(d_z, axis=1), dh, _recurrent_gradient(h_prevs, d_z)
 
         return (out, h), gradient
 
@@ -95,17 +88,12 @@ def lstm_window(
         out = tf.stack(outputs, axis=1) if keep_all else h
 
         def gradient(d_out: Any, d_h: Any, d_c: Any) -> tuple:
-            recurrent_t = tf.transpose(recurrent)  # once a window (see recurrent_product)
-            d_outs = tf.unstack(d_out, axis=1) if keep_all and d_out is not None else None
-            dh = _add(d_h, None if keep_all else d_out)
-            dc = d_c
-            d_z: list = [None] * len(saved)
+            recurrent_t = tf.transpose(recurrent)  # once a window (see cells.recurrent_product)
+            incoming = _incoming(d_out, d_h, keep_all, len(saved))
+            dh, dc, d_z = None, d_c, [None] * len(saved)
             for t in reversed(range(len(saved))):
                 h_prev, c_prev, i, f, g, o, tanh_c = saved[t]
-                if d_outs is not None:
-                    dh = _add(dh, d_outs[t])
-                if dh is None:  # nothing downstream uses this step (nor any later one)
-                    dh = tf.zeros_like(h_prev)
+                dh = _into_step(dh, incoming[t], h_prev)
                 d_c_t = _add(raw.TanhGrad(y=tanh_c, dy=dh * o), dc)
                 d_z[t] = tf.concat(
                     [
@@ -118,9 +106,8 @@ def lstm_window(
                 )
                 dc = d_c_t * f
                 dh = tf.matmul(d_z[t], recurrent_t)
-            h_prevs = tf.concat([step[0] for step in saved], axis=0)  # [T*B, U]
-            d_recurrent = tf.matmul(h_prevs, tf.concat(d_z, axis=0), transpose_a=True)
-            return tf.stack(d_z, axis=1), dh, dc, d_recurrent
+            h_prevs = [step[0] for step in saved]
+            return tf.stack(d_z, axis=1), dh, dc, _recurrent_gradient(h_prevs, d_z)
 
         return (out, h, c), gradient
 
@@ -179,6 +166,30 @@ def fused_lstm_pays(x: Any, recurrent: Any) -> bool:
     """Whether an LSTM layer's window of inputs x [B, T, D] runs faster in the fused kernels."""
     batch, inputs, units = x.shape[0], x.shape[-1], recurrent.shape[0]
     return batch is not None and batch * (inputs + units) * 4 * units <= FUSED_LSTM_MAX_WORK
+
+
+def _incoming(d_out: Any, d_h: Any, keep_all: bool, steps: int) -> list:
+    """The gradient reaching each step's h from outside the recurrence: the outputs' (every
+    step's when `keep_all`, else the last's) and the final state's, None where nothing reads it."""
+    tf = import_tf()
+    incoming: list = [None] * steps
+    if keep_all and d_out is not None:
+        incoming = tf.unstack(d_out, axis=1)
+    incoming[-1] = _add(_add(d_h, None if keep_all else d_out), incoming[-1])
+    return incoming
+
+
+def _into_step(from_later: Any, incoming: Any, h_prev: Any) -> Any:
+    """The gradient for a step's h: what the later steps and the outside send it (zeros when
+    neither reads this step, nor any later one)."""
+    dh = _add(from_later, incoming)
+    return import_tf().zeros_like(h_prev) if dh is None else dh
+
+
+def _recurrent_gradient(h_prevs: list, d_z: list) -> Any:
+    """The recurrent kernel's gradient for the whole window in one matmul: [T*B, U]^T @ [T*B, G]."""
+    tf = import_tf()
+    return tf.matmul(tf.concat(h_prevs, axis=0), tf.concat(d_z, axis=0), transpose_a=True)
 
 
 def _add(a: Any, b: Any) -> Any:
