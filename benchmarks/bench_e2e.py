@@ -8,7 +8,9 @@ that the same) and stops when the last window is trained:
             add ~0.6 s per million samples, which would flatter us).
   rnntui    `Trainer.run()` with a run folder, exactly as `rnntui train` does it: making the
             data, building, tracing, compiling, every call, the metrics log, summaries and
-            checkpoints.
+            checkpoints. "cold": no kept XLA programs (an empty RNNTUI_XLA_CACHE), as a first
+            run; "warm": the same run again in a new process, loading the program the cold run
+            kept (what every later run of those shapes, and each run of a sweep, pays).
 
     python -m benchmarks.bench_e2e [--repeat 3] [--only count-lstm]
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 
@@ -132,28 +135,34 @@ def main() -> None:
     print(f"Machine: {machine()}")
     print(f"Wall time after TensorFlow's import, medians of {args.repeat} (interleaved)\n")
     print(
-        f"  {'run':<42} {'tutorial s':>10} {'rnntui s':>9} {'ratio':>6} "
+        f"  {'run':<42} {'tutorial s':>10} {'cold s':>7} {'ratio':>6} {'warm s':>7} {'ratio':>6} "
         f"{'tutorial':>9} {'rnntui':>9} {'others':>7}"
     )
     for label, kind, epochs in CASES:
         if args.only not in label:
             continue
-        walls: dict[str, list[float]] = {"tutorial": [], "rnntui": []}
+        walls: dict[str, list[float]] = {"tutorial": [], "cold": [], "warm": []}
         finals: dict[str, float] = {}
         others = 0.0
         for _ in range(args.repeat):
-            for contender in ("tutorial", "rnntui"):
-                spec = json.dumps([contender, kind, epochs])
-                command = [python(), "-m", "benchmarks.bench_e2e", "--worker", spec]
-                result, child = run_json_child(command, contender)
-                walls[contender].append(result["wall_s"])
-                finals[contender] = result["final"]
-                others = max(others, child.others_cores)
-        tutorial, ours = median(walls["tutorial"]), median(walls["rnntui"])
+            with tempfile.TemporaryDirectory(prefix="rnntui-xla-") as kept:
+                os.environ["RNNTUI_XLA_CACHE"] = kept  # empty for the cold run
+                for contender in ("tutorial", "cold", "warm"):
+                    spec = json.dumps(
+                        ["tutorial" if contender == "tutorial" else "rnntui", kind, epochs]
+                    )
+                    command = [python(), "-m", "benchmarks.bench_e2e", "--worker", spec]
+                    result, child = run_json_child(command, contender)
+                    walls[contender].append(result["wall_s"])
+                    finals[contender] = result["final"]
+                    others = max(others, child.others_cores)
+        tutorial, cold, warm = (median(walls[c]) for c in ("tutorial", "cold", "warm"))
+        assert finals["cold"] == finals["warm"], "a kept program trained different numbers"
         unit = " %" if kind == "count" else ""
         print(
-            f"  {label:<42} {tutorial:>10.2f} {ours:>9.2f} {tutorial / ours:>5.1f}x "
-            f"{finals['tutorial']:>7.4f}{unit:2} {finals['rnntui']:>7.4f}{unit:2} {others:>7.2f}"
+            f"  {label:<42} {tutorial:>10.2f} {cold:>7.2f} {tutorial / cold:>5.1f}x "
+            f"{warm:>7.2f} {tutorial / warm:>5.1f}x "
+            f"{finals['tutorial']:>7.4f}{unit:2} {finals['cold']:>7.4f}{unit:2} {others:>7.2f}"
         )
     print("\n  (last two columns: final loss for echo, test error for count)")
 

@@ -8,6 +8,7 @@ full-screen terminal app; those are swallowed here and replayed only if the impo
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
 import os
@@ -16,6 +17,8 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from typing import Any
+
+from rnntui import xla_cache
 
 _lock = threading.Lock()
 _native_stderr_detached = False
@@ -73,6 +76,8 @@ def import_tf() -> Any:
         return sys.modules["tensorflow"]
     with _lock:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        if xla_cache.prepare() is not None:  # TensorFlow reads its XLA flags once
+            atexit.register(xla_cache.close)
         quiet = contextlib.nullcontext() if _native_stderr_detached else quiet_native_stderr()
         # The import allocates millions of long-lived objects: collecting mid-import is wasted
         # time (2.2 -> 1.7 s measured), and freezing them keeps later collections short.

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from rnntui import xla_cache
 from rnntui.config import Config
 from rnntui.devices import choose_gpus
 from rnntui.engine.fused_updates import apply_gradients
@@ -254,7 +255,8 @@ class CompiledSteps:
     def train_chunk(self, xs: np.ndarray, ys: np.ndarray, state: list) -> tuple[list[float], list]:
         """Run len(xs) windows in one call; return each window's mean loss and the state."""
         count = len(xs)
-        if self._train is None or (self._rows is not None and count > self._rows):
+        fresh = self._train is None or (self._rows is not None and count > self._rows)
+        if fresh:
             # callers pass at most `chunk` windows, so under XLA this compiles once
             self._rows = max(min(self.chunk, self.per_epoch), count) if self.xla else None
             self._train = self._trace(xs, ys, self._rows)
@@ -265,6 +267,8 @@ class CompiledSteps:
         losses, state = self._train(
             tf.constant(xs), tf.constant(ys), tf.constant(count, tf.int32), list(state)
         )
+        if fresh and self.xla:  # the program it compiled is complete now: keep it for later runs
+            xla_cache.publish()
         return losses.numpy()[:count].tolist(), state
 
     def mean_loss(self, xs: np.ndarray, ys: np.ndarray, chunk: int = 50) -> float:

@@ -1,0 +1,142 @@
+"""Compiled XLA programs kept between runs: real runs of the CLI share one folder, a later run
+loads what an earlier one compiled, and nothing a kill, a torn file or an unusable folder
+leaves behind can fail a run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rnntui import xla_cache
+from tests.conftest import run_cli
+
+XLA_RUN = ["--set", "task.size=20000", "--set", "train.batch_size=20", "--set", "train.xla=on"]
+LOADED = "Loading cached entry"  # TensorFlow's own log line when it loads a kept program
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "xla"
+    monkeypatch.setenv("RNNTUI_XLA_CACHE", str(folder))
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
+    monkeypatch.setenv("TF_CPP_VMODULE", "device_executable_persistor=1")
+    monkeypatch.delenv("TF_XLA_FLAGS", raising=False)
+    return folder
+
+
+def train(runs: Path) -> subprocess.CompletedProcess:
+    return run_cli("train", "echo-raw-5", *XLA_RUN, "--json", "--runs-dir", str(runs))
+
+
+def final_loss(result: subprocess.CompletedProcess) -> float:
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])["final_loss"]
+
+
+def kept(cache: Path) -> list[Path]:
+    return sorted(cache.glob("*/programs/*"))
+
+
+def test_two_runs_at_once_then_a_third_loads_the_kept_program(cache, tmp_path):
+    command = [sys.executable, "-m", "rnntui", "train", "echo-raw-5", *XLA_RUN, "--json"]
+    both = [
+        subprocess.Popen(
+            [*command, "--runs-dir", str(tmp_path / f"runs{i}")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ.copy(),
+        )
+        for i in range(2)
+    ]
+    outputs = [p.communicate(timeout=240) for p in both]  # read while they run: logs are long
+    results = [
+        subprocess.CompletedProcess(p.args, p.returncode, *out)
+        for p, out in zip(both, outputs, strict=True)
+    ]
+    first = [final_loss(result) for result in results]
+    programs = kept(cache)
+    assert len(programs) == 1  # both compiled the same program; one copy is kept
+    name, _, size = programs[0].name.rpartition(".")
+    assert name.endswith("XLA_CPU_JIT.pb") and int(size) == programs[0].stat().st_size
+    assert not list(cache.glob("*/stage-*"))  # each process removed its own stage
+
+    third = train(tmp_path / "runs3")
+    assert LOADED in third.stderr and all(LOADED not in r.stderr for r in results)
+    assert final_loss(third) == first[0] == first[1]  # the kept program trains the same numbers
+
+
+def test_a_torn_program_is_never_loaded_and_is_replaced(cache, tmp_path):
+    final = final_loss(train(tmp_path / "runs1"))
+    [program] = kept(cache)
+    whole = program.read_bytes()
+    program.write_bytes(whole[: len(whole) // 3])  # as a kill or a full disk would leave it
+
+    again = train(tmp_path / "runs2")
+    assert final_loss(again) == final
+    assert LOADED not in again.stderr  # compiled again instead of failing on the torn file
+    assert program.stat().st_size == len(whole)  # and a complete program took its place
+
+
+def test_an_unusable_folder_turns_the_cache_off_and_the_run_trains(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("RNNTUI_XLA_CACHE", str(blocker / "xla"))  # cannot be made, even by root
+    result = train(tmp_path / "runs")
+    assert 0.3 < final_loss(result) < 0.8
+    assert "Traceback" not in result.stderr
+
+
+def test_a_folder_tensorflow_cannot_be_told_is_not_used(monkeypatch, tmp_path):
+    monkeypatch.setenv("RNNTUI_XLA_CACHE", str(tmp_path / "with space"))
+    monkeypatch.setattr(xla_cache, "_stage", None)
+    assert xla_cache.prepare() is None  # TF splits its flags at spaces and exits on the rest
+    assert not (tmp_path / "with space").exists()
+
+
+def test_off_means_off(monkeypatch):
+    for value in ("off", "0", "false"):
+        monkeypatch.setenv("RNNTUI_XLA_CACHE", value)
+        assert xla_cache.cache_folder() is None
+    monkeypatch.setenv("RNNTUI_XLA_CACHE", "/somewhere")
+    folder = xla_cache.cache_folder()
+    assert folder.parent == Path("/somewhere") and folder.name.startswith("tf")
+
+
+def test_only_whole_programs_are_linked_into_a_stage(tmp_path):
+    programs, stage = tmp_path / "programs", tmp_path / "stage"
+    programs.mkdir()
+    stage.mkdir()
+    (programs / "a.pb.5").write_bytes(b"12345")
+    (programs / "torn.pb.9").write_bytes(b"1234")
+    (programs / "notes.txt").write_text("x")
+    os.mkfifo(programs / "fifo.pb.0")  # reading it would block TensorFlow forever
+    (programs / "empty.pb.0").write_bytes(b"")
+    xla_cache._link_programs(programs, stage)
+    assert sorted(p.name for p in stage.iterdir()) == ["a.pb"]
+    assert (stage / "a.pb").read_bytes() == b"12345"
+
+
+def test_stages_of_dead_processes_are_removed(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], stdout=-1)
+    gone = tmp_path / f"stage-{int(dead.stdout)}-1"
+    mine = tmp_path / f"stage-{os.getpid()}-2"
+    for stage in (gone, mine):
+        stage.mkdir()
+        (stage / "x.pb").write_bytes(b"half")
+    xla_cache._remove_dead_stages(tmp_path)
+    assert not gone.exists() and mine.exists()
+
+
+def test_the_oldest_programs_go_first(tmp_path):
+    for age, name in enumerate(["new", "mid", "old"]):
+        path = tmp_path / name
+        path.write_bytes(b"x" * 100)
+        os.utime(path, (1_000_000 - age, 1_000_000 - age))
+    xla_cache._evict(tmp_path, 250)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mid", "new"]
