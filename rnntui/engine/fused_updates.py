@@ -49,7 +49,9 @@ def apply_gradients(optimizer: Any, grads: list, variables: list) -> None:
         optimizer.apply_gradients(zip(grads, variables, strict=True))
         return
     raw = tf.raw_ops
-    lr = tf.cast(optimizer._learning_rate.value, tf.float32)  # a variable: the live knob
+    # a variable (the live knob), read once: tf.cast of a float32 variable returns the variable,
+    # and each kernel given it read it again (one read a variable, measured in the graph)
+    lr = tf.convert_to_tensor(optimizer._learning_rate.value, tf.float32)
     if kind == "adam":
         step = tf.cast(optimizer.iterations.value + 1, tf.float32)
         beta_1, beta_2 = (tf.constant(b, tf.float32) for b in (optimizer.beta_1, optimizer.beta_2))
