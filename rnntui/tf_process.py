@@ -84,7 +84,8 @@ class TensorFlowProcess:
     """
 
     def __init__(self) -> None:
-        environment = {"TF_CPP_MIN_LOG_LEVEL": "2", **os.environ}
+        # it compiles no XLA and is killed at close: it keeps no XLA programs (see xla_cache)
+        environment = {"TF_CPP_MIN_LOG_LEVEL": "2", **os.environ, "RNNTUI_XLA_CACHE": "off"}
         self._process = subprocess.Popen(
             [sys.executable, "-c", "from rnntui.tf_process import serve; serve()"],
             stdin=subprocess.PIPE,

@@ -20,6 +20,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from rnntui import xla_cache
 from rnntui.config import Config
 from rnntui.sweep.folder import Job
 
@@ -94,6 +95,7 @@ class Worker:
         trainer = self.trainer  # no lock: this runs on the main thread, which may hold it
         if trainer is None:
             if signum == signal.SIGTERM:
+                xla_cache.close()  # os._exit skips the exit handlers
                 os._exit(0)  # idle: nothing to save
             return
         if signum == signal.SIGTERM:
