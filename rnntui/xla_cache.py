@@ -14,7 +14,8 @@ removed by the next process.
 
 Programs are machine code for this CPU and this TensorFlow: the folder is per TensorFlow version
 and CPU feature set (a home folder shared by different machines never mixes them). GPU programs
-are not kept. The kept programs are limited to `LIMIT_BYTES` (oldest go first).
+are not kept. The kept programs are limited to `LIMIT_BYTES` and `LIMIT_COUNT` (oldest go
+first).
 
 RNNTUI_XLA_CACHE=off turns it off; RNNTUI_XLA_CACHE=DIR puts it elsewhere. A folder that cannot
 be written or a disk with less than `MIN_FREE_BYTES` free turns it off silently: it is only
@@ -32,6 +33,7 @@ import time
 from pathlib import Path
 
 LIMIT_BYTES = 256 * 2**20
+LIMIT_COUNT = 400  # each is linked at every start (~20 us each): bounded even for tiny programs
 MIN_FREE_BYTES = 512 * 2**20
 STALE_STAGE_S = 24 * 3600  # a stage of a process whose pid was reused is removed after this
 _FLAG = "--tf_xla_persistent_cache_directory"
@@ -131,7 +133,7 @@ def publish() -> int:
             with contextlib.suppress(OSError):
                 source.unlink()
     if moved:
-        _evict(programs, LIMIT_BYTES)
+        _evict(programs, LIMIT_BYTES, LIMIT_COUNT)
     return moved
 
 
@@ -193,17 +195,19 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _evict(programs: Path, limit: int) -> None:
-    """Remove the oldest kept programs until the rest fit in `limit` bytes."""
+def _evict(programs: Path, limit: int, count: int) -> None:
+    """Remove the oldest kept programs until at most `count` are left, in `limit` bytes."""
     kept = []
     for entry in os.scandir(programs):
         with contextlib.suppress(OSError):
             info = entry.stat(follow_symlinks=False)
             kept.append((info.st_mtime, info.st_size, entry.path))
     total = sum(size for _, size, _ in kept)
+    left = len(kept)
     for _, size, path in sorted(kept):
-        if total <= limit:
+        if total <= limit and left <= count:
             break
         with contextlib.suppress(OSError):
             os.unlink(path)
             total -= size
+            left -= 1

@@ -138,5 +138,7 @@ def test_the_oldest_programs_go_first(tmp_path):
         path = tmp_path / name
         path.write_bytes(b"x" * 100)
         os.utime(path, (1_000_000 - age, 1_000_000 - age))
-    xla_cache._evict(tmp_path, 250)
+    xla_cache._evict(tmp_path, 250, 10)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mid", "new"]
+    xla_cache._evict(tmp_path, 10_000, 1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new"]
