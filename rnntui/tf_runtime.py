@@ -76,11 +76,15 @@ def import_tf() -> Any:
     if "tensorflow" in sys.modules and hasattr(sys.modules["tensorflow"], "function"):
         return sys.modules["tensorflow"]
     with _lock:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        if xla_cache.prepare() is not None:  # TensorFlow reads its XLA flags once
+        caching = xla_cache.prepare() is not None  # TensorFlow reads its XLA flags once
+        if caching:
             atexit.register(xla_cache.close)
             # a multiprocessing worker (a sweep's) ends in os._exit, past atexit: not past these
             multiprocessing.util.Finalize(None, xla_cache.close, exitpriority=0)
+        # Loading a kept program, TensorFlow first tries it as a text proto and logs that failure
+        # at ERROR level ("Error parsing text-format ..."), on every such run: errors that matter
+        # reach us as exceptions, so its C++ log stays quiet (a user's own setting wins).
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3" if caching else "2")
         quiet = contextlib.nullcontext() if _native_stderr_detached else quiet_native_stderr()
         # The import allocates millions of long-lived objects: collecting mid-import is wasted
         # time (2.2 -> 1.7 s measured), and freezing them keeps later collections short.

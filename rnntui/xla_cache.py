@@ -12,6 +12,11 @@ folder (atomic), named with its size so that a truncated one is never linked. Ha
 process evicting a program cannot pull it from under a reader. Stages of dead processes are
 removed by the next process.
 
+TensorFlow finds a program by a fingerprint of the compiled graph, and the graph's function
+names carry a counter of the whole process: a run finds a kept program when it traces the same
+graph at the same point of its process. Every headless and detached run does, and the app's
+first run; a sweep worker's n-th run finds the program of an earlier sweep's n-th run.
+
 Programs are machine code for this CPU and this TensorFlow: the folder is per TensorFlow version
 and CPU feature set (a home folder shared by different machines never mixes them). GPU programs
 are not kept. The kept programs are limited to `LIMIT_BYTES` and `LIMIT_COUNT` (oldest go

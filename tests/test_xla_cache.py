@@ -83,6 +83,16 @@ def test_a_torn_program_is_never_loaded_and_is_replaced(cache, tmp_path):
     assert program.stat().st_size == len(whole)  # and a complete program took its place
 
 
+def test_a_warm_run_prints_nothing_of_tensorflow_s(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNTUI_XLA_CACHE", str(tmp_path / "xla"))
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL")  # as a user runs it
+    cold = train(tmp_path / "runs1")
+    warm = train(tmp_path / "runs2")
+    assert kept(tmp_path / "xla") and final_loss(warm) == final_loss(cold)
+    # TensorFlow logs "Error parsing text-format" at ERROR level when it loads a kept program
+    assert warm.stderr.strip() == "", warm.stderr[-2000:]
+
+
 def test_an_unusable_folder_turns_the_cache_off_and_the_run_trains(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
