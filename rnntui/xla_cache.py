@@ -8,23 +8,24 @@ every later run too (measured: "Read less bytes than requested"); a folder it ca
 the op as well. So TensorFlow only ever sees a folder private to this process ("stage-PID-..."),
 holding links to the kept programs. A program it writes there is complete once the training call
 that compiled it has returned; only then is it fsynced and renamed into the shared `programs/`
-folder (atomic), named with its size so that a truncated one is never linked. Hard links: another
-process evicting a program cannot pull it from under a reader. Stages of dead processes are
-removed by the next process.
+folder (atomic), named with its size and a digest of its bytes, which are checked before it is
+linked: a damaged program is removed (loading one failed runs, crashed one, and once trained
+wrong losses without an error). Hard links: another process evicting a program cannot pull it
+from under a reader. Stages of dead processes are removed by the next process.
 
 TensorFlow finds a program by a fingerprint of the compiled graph, and the graph's function
 names carry a counter of the whole process: a run finds a kept program when it traces the same
 graph at the same point of its process. Every headless and detached run does, and the app's
 first run; a sweep worker's n-th run finds the program of an earlier sweep's n-th run.
 
-Programs are machine code for this CPU and this TensorFlow: the folder is per TensorFlow version
-and CPU feature set (a home folder shared by different machines never mixes them). GPU programs
-are not kept. The kept programs are limited to `LIMIT_BYTES` and `LIMIT_COUNT` (oldest go
-first).
+Programs are machine code for this CPU and this TensorFlow, made by the XLA flags in force: the
+folder is per TensorFlow version, CPU feature set and the user's XLA_FLAGS/TF_XLA_FLAGS (a home
+folder shared by different machines never mixes them). GPU programs are not kept. The kept
+programs are limited to `LIMIT_BYTES` and `LIMIT_COUNT` (oldest go first).
 
-RNNTUI_XLA_CACHE=off turns it off; RNNTUI_XLA_CACHE=DIR puts it elsewhere. A folder that cannot
-be written or a disk with less than `MIN_FREE_BYTES` free turns it off silently: it is only
-ever a speed-up. The setting must be made before TensorFlow is imported (`prepare`).
+RNNTUI_XLA_CACHE=off turns it off; RNNTUI_XLA_CACHE=DIR (absolute) puts it elsewhere. A folder
+that cannot be written or a disk with less than `MIN_FREE_BYTES` free turns it off silently: it
+is only ever a speed-up. The setting must be made before TensorFlow is imported (`prepare`).
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ import shutil
 import time
 from pathlib import Path
 
-LIMIT_BYTES = 256 * 2**20
-LIMIT_COUNT = 400  # each is linked at every start (~20 us each): bounded even for tiny programs
+# every start checks each kept program's bytes (~2 ms a MB): these bound that to ~0.1 s
+LIMIT_BYTES = 64 * 2**20
+LIMIT_COUNT = 200
 MIN_FREE_BYTES = 512 * 2**20
 STALE_STAGE_S = 24 * 3600  # a stage of a process whose pid was reused is removed after this
 _FLAG = "--tf_xla_persistent_cache_directory"
@@ -53,8 +55,10 @@ def cache_folder() -> Path | None:
     setting = os.environ.get("RNNTUI_XLA_CACHE", "").strip()
     if setting.lower() in {"off", "0", "false", "no"}:
         return None
-    if setting:
+    if setting and setting.lower() not in {"on", "1", "true", "yes"}:
         root = Path(setting).expanduser()
+        if not root.is_absolute():  # a cache made wherever the command ran would surprise
+            return None
     else:
         from platformdirs import user_cache_dir
 
@@ -63,7 +67,9 @@ def cache_folder() -> Path | None:
 
 
 def _machine_key() -> str:
-    """TensorFlow's version and the CPU's feature flags: a program runs only where both match."""
+    """TensorFlow's version, the CPU's feature flags and the user's XLA flags: a program runs
+    only where the first two match, and is what the flags made it (an optimisation level, fast
+    math, a dump folder that must be written)."""
     from importlib import metadata
 
     version = "unknown"
@@ -77,15 +83,16 @@ def _machine_key() -> str:
             if line.startswith(("flags", "Features")):  # x86, ARM
                 cpu += line
                 break
-    return f"tf{version}-{hashlib.sha256(cpu.encode()).hexdigest()[:12]}"
+    flags = os.environ.get("XLA_FLAGS", "") + "\0" + os.environ.get("TF_XLA_FLAGS", "")
+    return f"tf{version}-{hashlib.sha256((cpu + flags).encode()).hexdigest()[:12]}"
 
 
 def prepare() -> Path | None:
     """Point TensorFlow at a fresh stage of kept programs (call before importing TensorFlow).
     Returns the stage, or None when the cache is off, unusable, or the user set TF's flag."""
     global _stage, _owner
-    if _stage is not None or _FLAG in os.environ.get("TF_XLA_FLAGS", ""):
-        return _stage
+    if _stage is not None or "persistent_cache" in os.environ.get("TF_XLA_FLAGS", ""):
+        return _stage  # the user configures TensorFlow's cache themselves
     folder = cache_folder()
     if folder is None or any(c.isspace() or c in "'\"" for c in str(folder)):
         return None  # TensorFlow splits its flags at spaces and exits on a piece it can't parse
@@ -126,10 +133,10 @@ def publish() -> int:
     for entry in names:
         source = Path(entry.path)
         try:
-            size = entry.stat(follow_symlinks=False).st_size
             with open(source, "rb") as handle:
+                data = handle.read()
                 os.fsync(handle.fileno())
-            target = programs / f"{entry.name}.{size}"
+            target = programs / f"{entry.name}.{len(data)}.{_digest(data)}"
             os.replace(source, target)
             _link(target, source)  # a later compile in this process finds it too
             _linked.add(entry.name)
@@ -153,18 +160,47 @@ def close() -> None:
 
 
 def _link_programs(programs: Path, stage: Path) -> None:
+    """Link every intact kept program into the stage under the name TensorFlow looks for (the
+    newest, where two processes compiled a graph at once; the other is removed). A program whose
+    bytes no longer match its name is removed: TensorFlow would fail the run on it, crash, or
+    load damaged machine code (a flipped bit measured all three, one as wrong losses with no
+    error)."""
+    newest: dict[str, tuple[float, Path]] = {}
     for entry in os.scandir(programs):
-        name, _, size = entry.name.rpartition(".")
-        if not name.endswith(".pb") or not size.isdigit() or int(size) == 0:
+        name, size, digest = _parse(entry.name)
+        if not name:
             continue
         try:
-            # torn, tampered, or not a file (a FIFO would block TensorFlow's read): never shown
-            if not entry.is_file(follow_symlinks=False) or entry.stat().st_size != int(size):
+            if not entry.is_file(follow_symlinks=False):  # a FIFO would block TensorFlow's read
                 continue
-            _link(Path(entry.path), stage / name)
-            _linked.add(name)
+            info = entry.stat(follow_symlinks=False)
+            if info.st_size != size or _digest(Path(entry.path).read_bytes()) != digest:
+                os.unlink(entry.path)
+                continue
         except OSError:
             continue
+        program = (info.st_mtime, Path(entry.path))
+        if name in newest:  # two processes compiled it at once (the bytes differ a little)
+            program, older = max(program, newest[name]), min(program, newest[name])
+            with contextlib.suppress(OSError):
+                os.unlink(older[1])  # a stage that linked it keeps its own link
+        newest[name] = program
+    for name, (_, program) in newest.items():
+        with contextlib.suppress(OSError):
+            _link(program, stage / name)
+            _linked.add(name)
+
+
+def _parse(file_name: str) -> tuple[str, int, str]:
+    """("X.pb", size, digest) of a kept program's file name "X.pb.SIZE.DIGEST", else ("", 0, "")."""
+    name, size, digest = (file_name.rsplit(".", 2) + ["", ""])[:3]
+    if not name.endswith(".pb") or not size.isdigit() or int(size) == 0 or len(digest) != 32:
+        return "", 0, ""
+    return name, int(size), digest
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _link(program: Path, name: Path) -> None:
@@ -180,6 +216,10 @@ def _remove_dead_stages(folder: Path) -> None:
     now = time.time()
     for entry in os.scandir(folder):
         if not entry.name.startswith("stage-"):
+            continue
+        if not entry.is_dir(follow_symlinks=False):  # rmtree opens its path: a FIFO would block
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
             continue
         pid = entry.name.split("-")[1]
         try:

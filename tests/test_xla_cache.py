@@ -60,27 +60,36 @@ def test_two_runs_at_once_then_a_third_loads_the_kept_program(cache, tmp_path):
         for p, out in zip(both, outputs, strict=True)
     ]
     first = [final_loss(result) for result in results]
-    programs = kept(cache)
-    assert len(programs) == 1  # both compiled the same program; one copy is kept
-    name, _, size = programs[0].name.rpartition(".")
-    assert name.endswith("XLA_CPU_JIT.pb") and int(size) == programs[0].stat().st_size
+    names = {program.name.rsplit(".", 2)[0] for program in kept(cache)}
+    assert len(names) == 1 and names.pop().endswith("XLA_CPU_JIT.pb")  # both compiled one graph
+    for program in kept(cache):  # one copy each (their bytes differ a little): both whole
+        assert int(program.name.rsplit(".", 2)[1]) == program.stat().st_size
     assert not list(cache.glob("*/stage-*"))  # each process removed its own stage
 
     third = train(tmp_path / "runs3")
     assert LOADED in third.stderr and all(LOADED not in r.stderr for r in results)
     assert final_loss(third) == first[0] == first[1]  # the kept program trains the same numbers
+    assert len(kept(cache)) == 1  # a second copy of one graph is removed once one is linked
 
 
-def test_a_torn_program_is_never_loaded_and_is_replaced(cache, tmp_path):
+@pytest.mark.parametrize("damage", ["torn", "one flipped byte"])
+def test_a_damaged_program_is_never_loaded_and_is_replaced(cache, tmp_path, damage):
     final = final_loss(train(tmp_path / "runs1"))
     [program] = kept(cache)
     whole = program.read_bytes()
-    program.write_bytes(whole[: len(whole) // 3])  # as a kill or a full disk would leave it
+    if damage == "torn":  # as a kill or a full disk would leave it
+        program.write_bytes(whole[: len(whole) // 3])
+    else:  # the same size: loaded, this gave wrong losses without an error (or a crash)
+        flipped = bytearray(whole)
+        flipped[int(len(whole) * 0.97)] ^= 0x10
+        program.write_bytes(bytes(flipped))
 
     again = train(tmp_path / "runs2")
     assert final_loss(again) == final
-    assert LOADED not in again.stderr  # compiled again instead of failing on the torn file
-    assert program.stat().st_size == len(whole)  # and a complete program took its place
+    assert LOADED not in again.stderr  # compiled again instead of loading the damaged one
+    [replaced] = kept(cache)
+    name, size, _ = replaced.name.rsplit(".", 2)
+    assert int(size) == replaced.stat().st_size == len(whole)  # a whole program in its place
 
 
 def test_a_warm_run_prints_nothing_of_tensorflow_s(tmp_path, monkeypatch):
@@ -116,22 +125,49 @@ def test_off_means_off(monkeypatch):
     monkeypatch.setenv("RNNTUI_XLA_CACHE", "/somewhere")
     folder = xla_cache.cache_folder()
     assert folder.parent == Path("/somewhere") and folder.name.startswith("tf")
+    monkeypatch.setenv("RNNTUI_XLA_CACHE", "on")  # the default folder, not ./on
+    assert xla_cache.cache_folder().parent.parent.name == "rnntui"
+    monkeypatch.setenv("RNNTUI_XLA_CACHE", "relative/folder")  # never a cache where you stand
+    assert xla_cache.cache_folder() is None
 
 
-def test_only_whole_programs_are_linked_into_a_stage(tmp_path):
+def keep(programs: Path, name: str, data: bytes) -> Path:
+    path = programs / f"{name}.{len(data)}.{xla_cache._digest(data)}"
+    path.write_bytes(data)
+    return path
+
+
+def test_only_intact_programs_are_linked_into_a_stage(tmp_path):
     programs, stage = tmp_path / "programs", tmp_path / "stage"
     programs.mkdir()
     stage.mkdir()
-    (programs / "a.pb.5").write_bytes(b"12345")
-    (programs / "torn.pb.9").write_bytes(b"1234")
+    keep(programs, "a.pb", b"12345")
+    old = keep(programs, "b.pb", b"first")
+    os.utime(old, (1_000_000, 1_000_000))
+    keep(programs, "b.pb", b"second")  # compiled at once by two processes: the newest is kept
+    flipped = keep(programs, "c.pb", b"abcdef")
+    flipped.write_bytes(b"abcdeF")  # same size, other bytes
+    torn = keep(programs, "d.pb", b"abcdef")
+    torn.write_bytes(b"abc")
     (programs / "notes.txt").write_text("x")
-    os.mkfifo(programs / "fifo.pb.0")  # reading it would block TensorFlow forever
-    (programs / "empty.pb.0").write_bytes(b"")
+    os.mkfifo(programs / f"fifo.pb.5.{'0' * 32}")  # reading it would block TensorFlow forever
+    (programs / f"empty.pb.0.{'0' * 32}").write_bytes(b"")
     xla_cache._link_programs(programs, stage)
-    assert sorted(p.name for p in stage.iterdir()) == ["a.pb"]
-    assert (stage / "a.pb").read_bytes() == b"12345"
+    assert sorted(p.name for p in stage.iterdir()) == ["a.pb", "b.pb"]
+    assert (stage / "a.pb").read_bytes() == b"12345" and (stage / "b.pb").read_bytes() == b"second"
+    assert not flipped.exists() and not torn.exists()  # damaged: removed, compiled afresh later
+    assert not old.exists()
 
 
+def test_the_xla_flags_in_force_choose_the_folder(monkeypatch):
+    monkeypatch.setenv("RNNTUI_XLA_CACHE", "/somewhere")
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    plain = xla_cache.cache_folder()
+    monkeypatch.setenv("XLA_FLAGS", "--xla_backend_optimization_level=0")
+    assert xla_cache.cache_folder() != plain  # a program is what the flags compiled it to
+
+
+@pytest.mark.timeout(20)
 def test_stages_of_dead_processes_are_removed(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], stdout=-1)
     gone = tmp_path / f"stage-{int(dead.stdout)}-1"
@@ -139,8 +175,10 @@ def test_stages_of_dead_processes_are_removed(tmp_path):
     for stage in (gone, mine):
         stage.mkdir()
         (stage / "x.pb").write_bytes(b"half")
+    os.mkfifo(tmp_path / "stage-1-fifo")  # rmtree would open it and wait forever
     xla_cache._remove_dead_stages(tmp_path)
     assert not gone.exists() and mine.exists()
+    assert not (tmp_path / "stage-1-fifo").exists()
 
 
 def test_the_oldest_programs_go_first(tmp_path):
