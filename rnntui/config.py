@@ -75,7 +75,8 @@ class TrainConfig:
     learning_rate: float = 0.1
     clip_norm: float = 0.0  # cap on the gradients' global norm per window; 0 = no clipping
     seed: int = 0
-    chunk: int = 100  # windows per compiled call; Python only touches chunk boundaries
+    # windows per compiled call (Python only touches chunk boundaries); 0 = the engine's choice
+    chunk: int = 0
     xla: str = "auto"  # one of XLA_MODES; true/false are read as on/off
     eval_every: int = 1  # count: epochs between test-set evaluations
     device: str = "auto"  # auto, cpu, gpu or gpu:N (see rnntui.devices)
@@ -143,7 +144,7 @@ RULES: dict[str, Rule] = {
     "train.learning_rate": Rule(1e-6, 10.0),
     "train.clip_norm": Rule(0.0, 1e6),
     "train.seed": Rule(0, 2**31 - 1),
-    "train.chunk": Rule(1, 10_000),
+    "train.chunk": Rule(0, 10_000),
     "train.xla": Rule(choices=XLA_MODES),
     "train.eval_every": Rule(1, 1_000_000),
 }

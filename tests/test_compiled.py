@@ -7,7 +7,7 @@ import pytest
 
 from rnntui.config import Config, apply_overrides
 from rnntui.engine import compiled
-from rnntui.engine.compiled import CompiledSteps, use_xla
+from rnntui.engine.compiled import CompiledSteps, use_xla, windows_per_call
 from rnntui.tasks import make_task
 
 
@@ -81,6 +81,21 @@ def test_xla_auto_turns_on_for_long_runs_only():
     assert not use_xla(few_per_call, task)  # thousands of windows, but 4 a call
     assert use_xla(tiny("train.xla=true"), task)
     assert not use_xla(tiny("train.xla=false"), task)
+
+
+def test_calls_of_small_windows_span_an_epoch_under_xla_only():
+    small = tiny()  # 20 x 5 x 4: a small window
+    assert windows_per_call(small, xla=True) == compiled.XLA_SMALL_CHUNK
+    assert windows_per_call(small, xla=False) == compiled.DEFAULT_CHUNK
+    wide = tiny("model.state_size=256")  # 20 x 5 x 256: calls would take seconds
+    assert windows_per_call(wide, xla=True) == compiled.DEFAULT_CHUNK
+    assert windows_per_call(tiny("train.chunk=7"), xla=True) == 7  # the user's choice stands
+    task = make_task(small.task, 0)
+    steps = CompiledSteps(tiny("train.xla=true"), task)
+    assert steps.chunk == compiled.XLA_SMALL_CHUNK
+    xs, ys = task.windows(0, 20, 5)  # 120 windows: one call, padded to the epoch
+    losses, _ = steps.train_chunk(xs, ys, steps.initial_state())
+    assert len(losses) == 120 and steps._rows == 120 and steps.traces == 1
 
 
 @pytest.mark.parametrize(

@@ -331,14 +331,15 @@ class Trainer:
     def _next_call(self, task: Task, per_epoch: int) -> list[tuple[int, int, int]]:
         """The (epoch, first window, end window) pieces the next compiled call trains on.
 
-        Up to `train.chunk` windows. When the state does not carry from window to window, one
-        call may span several short epochs (count-lstm's 5-window epochs: 20 a call, not one),
-        up to an epoch whose end is evaluated (that needs the model as it is then).
+        Up to the compiled chunk's windows (`train.chunk`, or the engine's choice). When the state
+        does not carry from window to window, one call may span several short epochs
+        (count-lstm's 5-window epochs: 20 a call, not one), up to an epoch whose end is evaluated
+        (that needs the model as it is then).
         """
         train = self.config.train
         epoch, window = self._position
         pieces: list[tuple[int, int, int]] = []
-        room = train.chunk
+        room = self.compiled.chunk
         while room > 0 and epoch < train.epochs:
             end = min(window + room, per_epoch)
             pieces.append((epoch, window, end))

@@ -71,7 +71,7 @@ COMMON_TRAINING = (
     FieldSpec("train.learning_rate", "learning rate"),
     FieldSpec("train.clip_norm", "clip norm", hint="gradient norm cap; 0 = off"),
     FieldSpec("train.seed", "seed"),
-    FieldSpec("train.chunk", "windows/call", hint="windows per compiled call"),
+    FieldSpec("train.chunk", "windows/call", hint="windows per compiled call (0 = auto)"),
     FieldSpec("train.xla", "XLA", XLA_MODES, hint="auto: XLA when the run repays its compile"),
 )
 
