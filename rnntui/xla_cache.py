@@ -44,6 +44,7 @@ LIMIT_COUNT = 200
 MIN_FREE_BYTES = 512 * 2**20
 STALE_STAGE_S = 24 * 3600  # a stage of a process whose pid was reused is removed after this
 _FLAG = "--tf_xla_persistent_cache_directory"
+_ADDED = "RNNTUI_XLA_FLAGS_ADDED"  # what prepare() added to TF_XLA_FLAGS, for its children
 
 _stage: Path | None = None
 _owner = 0  # the process that made the stage (a forked child must not publish or remove it)
@@ -91,8 +92,16 @@ def prepare() -> Path | None:
     """Point TensorFlow at a fresh stage of kept programs (call before importing TensorFlow).
     Returns the stage, or None when the cache is off, unusable, or the user set TF's flag."""
     global _stage, _owner
-    if _stage is not None or "persistent_cache" in os.environ.get("TF_XLA_FLAGS", ""):
-        return _stage  # the user configures TensorFlow's cache themselves
+    if _stage is not None:
+        return _stage
+    # A child of a process that prepared (a detached run, a sweep worker) inherits its flags,
+    # which point at the parent's stage: those are not the user's, and go.
+    inherited = os.environ.pop(_ADDED, "")
+    if inherited:
+        flags = os.environ.get("TF_XLA_FLAGS", "").replace(inherited, "").strip()
+        os.environ["TF_XLA_FLAGS"] = flags
+    if "persistent_cache" in os.environ.get("TF_XLA_FLAGS", ""):
+        return None  # the user configures TensorFlow's cache themselves
     folder = cache_folder()
     if folder is None or any(c.isspace() or c in "'\"" for c in str(folder)):
         return None  # TensorFlow splits its flags at spaces and exits on a piece it can't parse
@@ -108,10 +117,9 @@ def prepare() -> Path | None:
     except OSError:
         return None
     _stage, _owner = stage, os.getpid()
-    flags = os.environ.get("TF_XLA_FLAGS", "")
-    os.environ["TF_XLA_FLAGS"] = (
-        f"{flags} {_FLAG}={stage} --tf_xla_persistent_cache_device_types=CPU".strip()
-    )
+    added = f"{_FLAG}={stage} --tf_xla_persistent_cache_device_types=CPU"
+    os.environ["TF_XLA_FLAGS"] = f"{os.environ.get('TF_XLA_FLAGS', '')} {added}".strip()
+    os.environ[_ADDED] = added
     return stage
 
 

@@ -102,6 +102,22 @@ def test_a_warm_run_prints_nothing_of_tensorflow_s(tmp_path, monkeypatch):
     assert warm.stderr.strip() == "", warm.stderr[-2000:]
 
 
+def test_a_child_of_a_prepared_process_gets_its_own_stage(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNTUI_XLA_CACHE", str(tmp_path / "xla"))
+    monkeypatch.delenv("TF_XLA_FLAGS", raising=False)
+    monkeypatch.delenv(xla_cache._ADDED, raising=False)
+    child = [sys.executable, "-c", "from rnntui import xla_cache; print(xla_cache.prepare())"]
+    parent = "import os, subprocess, sys; from rnntui import xla_cache; " + (
+        "print(xla_cache.prepare()); sys.stdout.flush(); "
+        f"subprocess.run({child!r}); print(os.environ['TF_XLA_FLAGS'])"
+    )
+    mine, theirs, flags = subprocess.run(
+        [sys.executable, "-c", parent], capture_output=True, text=True, check=True
+    ).stdout.split("\n")[:3]
+    assert "stage-" in mine and "stage-" in theirs and mine != theirs
+    assert flags.count("persistent_cache_directory") == 1 and mine in flags
+
+
 def test_an_unusable_folder_turns_the_cache_off_and_the_run_trains(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
