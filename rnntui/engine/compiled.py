@@ -72,8 +72,7 @@ def configure_runtime(config: Config) -> None:
     apply_device_settings(config.train.device, config.train.gpu_memory_growth)
     _runtime_configured = True
     tf = import_tf()
-    widest = max([config.model.state_size, *config.model.layers])
-    if config.train.batch_size * widest < SMALL_MODEL:
+    if config.train.batch_size * _widest(config) < SMALL_MODEL:
         try:
             tf.config.threading.set_intra_op_parallelism_threads(1)
             tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -98,9 +97,13 @@ def windows_per_call(config: Config, xla: bool) -> int:
     train = config.train
     if train.chunk:
         return train.chunk
-    widest = max([config.model.state_size, *config.model.layers])
-    small = train.batch_size * train.num_steps * widest <= XLA_SMALL_WINDOW
+    small = train.batch_size * train.num_steps * _widest(config) <= XLA_SMALL_WINDOW
     return XLA_SMALL_CHUNK if xla and small else DEFAULT_CHUNK
+
+
+def _widest(config: Config) -> int:
+    """The widest recurrent layer's units (what the size rules above measure)."""
+    return max([config.model.state_size, *config.model.layers])
 
 
 def make_optimizer(name: str, learning_rate: float) -> Any:
