@@ -8,7 +8,6 @@ full-screen terminal app; those are swallowed here and replayed only if the impo
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import gc
 import multiprocessing.util
@@ -78,8 +77,8 @@ def import_tf() -> Any:
     with _lock:
         caching = xla_cache.prepare() is not None  # TensorFlow reads its XLA flags once
         if caching:
-            atexit.register(xla_cache.close)
-            # a multiprocessing worker (a sweep's) ends in os._exit, past atexit: not past these
+            # multiprocessing runs these at any normal exit (its own atexit hook) and at the end
+            # of one of its workers (a sweep's), which ends in os._exit, past plain atexit
             multiprocessing.util.Finalize(None, xla_cache.close, exitpriority=0)
         # Loading a kept program, TensorFlow first tries it as a text proto and logs that failure
         # at ERROR level ("Error parsing text-format ..."), on every such run: errors that matter
