@@ -3,9 +3,11 @@
 Each contender runs in a fresh process; the clock starts once TensorFlow is imported (both pay
 that the same) and stops when the last window is trained:
   tutorial  the seed's TF1 graph (via tf.compat.v1) and its loop, one `sess.run` per window
-            (echo, seeds 000-002) or per batch (count, seed 004): graph building, session,
-            every call. Its data is handed over ready-made (its own Python generator would
-            add ~0.6 s per million samples, which would flatter us).
+            (echo, seeds 000-002) or per batch (count, seed 004, its `dynamic_rnn` included):
+            graph building, session, every call. Its data is handed over ready-made (its own
+            Python generator would add ~0.6 s per million samples, which would flatter us).
+            For count, also the seed's graph with its ten steps unrolled in Python: the same
+            math without dynamic_rnn's while loop, a faster loop than the seed's own.
   rnntui    `Trainer.run()` with a run folder, exactly as `rnntui train` does it: making the
             data, building, tracing, compiling, every call, the metrics log, summaries and
             checkpoints. "cold": no kept XLA programs (an empty RNNTUI_XLA_CACHE), as a first
@@ -27,6 +29,7 @@ import numpy as np
 
 from benchmarks._measure import machine, median, python, run_json_child
 
+TIMED = ["tutorial", "cold", "warm"]
 CASES = [
     ("echo-raw-5, 1 epoch (1,000 windows)", "echo", 1),
     ("echo-raw-5, 10 epochs (10,000 windows)", "echo", 10),
@@ -47,11 +50,49 @@ def tutorial_echo(epochs: int) -> dict:
     return {"wall_s": timed.wall_s, "final": float(np.mean(timed.losses[-100:]))}
 
 
-def tutorial_count(epochs: int) -> dict:
-    """Seed 004: LSTM(12) (BasicLSTMCell's equations, forget bias 1) over [batch, 10, 1], the
-    last output -> Dense(11) softmax, clipped summed cross-entropy, Adam, batch 100; one
-    sess.run per batch. (tf.contrib's BasicLSTMCell and dynamic_rnn are gone from TF 2; the
-    same graph is written out with tf.compat.v1 ops.)"""
+class BasicLSTMCell:
+    """tf.contrib.rnn.BasicLSTMCell(units, state_is_tuple=True), the cell seed 004 hands to
+    `dynamic_rnn`: the same variables (kernel [inputs + units, 4 units], Glorot-uniform; bias
+    zeros), gate order i, j, f, o and forget bias 1. tf.contrib is gone from TF 2, and Keras 3's
+    cells are not TF1 RNNCells; `tf.compat.v1.nn.dynamic_rnn` still runs any object with these
+    members, building the same `while_loop` over time the seed ran."""
+
+    def __init__(self, units: int) -> None:
+        self.units = units
+        self.state_size = (units, units)
+        self.output_size = units
+        self.kernel = self.bias = None
+
+    def zero_state(self, batch_size, dtype):  # noqa: ANN001, ANN201 (TF1's RNNCell signature)
+        import tensorflow as tf
+
+        zeros = tf.zeros([batch_size, self.units], dtype)
+        return (zeros, zeros)
+
+    def __call__(self, inputs, state, scope=None):  # noqa: ANN001, ANN201
+        import tensorflow as tf
+
+        v1 = tf.compat.v1
+        c, h = state
+        if self.kernel is None:
+            depth = int(inputs.shape[1]) + self.units
+            self.kernel = v1.get_variable("kernel", [depth, 4 * self.units])
+            self.bias = v1.get_variable(
+                "bias", [4 * self.units], initializer=v1.zeros_initializer()
+            )
+        gates = tf.nn.bias_add(tf.matmul(tf.concat([inputs, h], 1), self.kernel), self.bias)
+        i, j, f, o = tf.split(gates, 4, axis=1)
+        new_c = c * tf.sigmoid(f + 1.0) + tf.sigmoid(i) * tf.tanh(j)
+        new_h = tf.tanh(new_c) * tf.sigmoid(o)
+        return new_h, (new_c, new_h)
+
+
+def tutorial_count(epochs: int, unrolled: bool = False) -> dict:
+    """Seed 004 as written: BasicLSTMCell(12) through `dynamic_rnn` over [batch, 10, 1], the
+    last output (transpose, gather) -> softmax, clipped summed cross-entropy, Adam, batch 100;
+    one sess.run per batch. `unrolled`: the ten steps written out in Python instead of
+    dynamic_rnn's while loop (the same math; what this benchmark ran before the sixth session,
+    kept as a second, faster baseline)."""
     import tensorflow as tf
 
     from rnntui.tasks.count import CountTask
@@ -66,17 +107,18 @@ def tutorial_count(epochs: int) -> dict:
         data = v1.placeholder(tf.float32, [None, 10, 1])
         target = v1.placeholder(tf.float32, [None, 11])
         units = 12
-        kernel = v1.get_variable("kernel", [1 + units, 4 * units])
-        bias = v1.get_variable("bias", [4 * units], initializer=v1.zeros_initializer())
-        h = c = tf.zeros([tf.shape(data)[0], units])
-        for t in range(10):
-            z = tf.matmul(tf.concat([data[:, t], h], 1), kernel) + bias
-            i, g, f, o = tf.split(z, 4, axis=1)
-            c = c * tf.sigmoid(f + 1.0) + tf.sigmoid(i) * tf.tanh(g)
-            h = tf.tanh(c) * tf.sigmoid(o)
+        cell = BasicLSTMCell(units)
+        if unrolled:
+            state = cell.zero_state(tf.shape(data)[0], tf.float32)
+            for t in range(10):
+                last, state = cell(data[:, t], state)
+        else:
+            val, _ = v1.nn.dynamic_rnn(cell, data, dtype=tf.float32)
+            val = tf.transpose(val, [1, 0, 2])
+            last = tf.gather(val, int(val.get_shape()[0]) - 1)
         weight = tf.Variable(v1.truncated_normal([units, 11]))
         out_bias = tf.Variable(tf.constant(0.1, shape=[11]))
-        prediction = tf.nn.softmax(tf.matmul(h, weight) + out_bias)
+        prediction = tf.nn.softmax(tf.matmul(last, weight) + out_bias)
         cross_entropy = -tf.reduce_sum(
             target * tf.math.log(tf.clip_by_value(prediction, 1e-10, 1.0))
         )
@@ -117,7 +159,9 @@ def worker(contender: str, kind: str, epochs: int) -> dict:
     import_tf()
     if contender == "rnntui":
         return engine(kind, epochs)
-    return tutorial_echo(epochs) if kind == "echo" else tutorial_count(epochs)
+    if kind == "echo":
+        return tutorial_echo(epochs)
+    return tutorial_count(epochs, unrolled=contender == "unrolled")
 
 
 def main() -> None:
@@ -141,16 +185,17 @@ def main() -> None:
     for label, kind, epochs in CASES:
         if args.only not in label:
             continue
-        walls: dict[str, list[float]] = {"tutorial": [], "cold": [], "warm": []}
+        # count: seed 004's own graph, and the same with its ten steps unrolled (a faster loop)
+        contenders = ["tutorial", "unrolled", "cold", "warm"] if kind == "count" else TIMED
+        walls: dict[str, list[float]] = {contender: [] for contender in contenders}
         finals: dict[str, float] = {}
         others = 0.0
         for _ in range(args.repeat):
             with tempfile.TemporaryDirectory(prefix="rnntui-xla-") as kept:
                 os.environ["RNNTUI_XLA_CACHE"] = kept  # empty for the cold run
-                for contender in ("tutorial", "cold", "warm"):
-                    spec = json.dumps(
-                        ["tutorial" if contender == "tutorial" else "rnntui", kind, epochs]
-                    )
+                for contender in contenders:
+                    runner = "rnntui" if contender in ("cold", "warm") else contender
+                    spec = json.dumps([runner, kind, epochs])
                     command = [python(), "-m", "benchmarks.bench_e2e", "--worker", spec]
                     result, child = run_json_child(command, contender)
                     walls[contender].append(result["wall_s"])
@@ -164,6 +209,13 @@ def main() -> None:
             f"{warm:>7.2f} {tutorial / warm:>5.1f}x "
             f"{finals['tutorial']:>7.4f}{unit:2} {finals['cold']:>7.4f}{unit:2} {others:>7.2f}"
         )
+        if "unrolled" in walls:
+            unrolled = median(walls["unrolled"])
+            print(
+                f"  {'  against it unrolled (no while loop)':<42} {unrolled:>10.2f} {'':>7} "
+                f"{unrolled / cold:>5.1f}x {'':>7} {unrolled / warm:>5.1f}x "
+                f"{finals['unrolled']:>7.4f}{unit:2}"
+            )
     print("\n  (last two columns: final loss for echo, test error for count)")
 
 
