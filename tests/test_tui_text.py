@@ -201,3 +201,34 @@ def test_hidden_unit_colours_span_negative_to_positive():
     assert unit_colour(0.0, 1.0).triplet == NEUTRAL
     half = np.array(unit_colour(0.5, 1.0).triplet)
     assert np.all(half == np.round((np.array(NEUTRAL) + np.array(POSITIVE)) / 2))
+
+
+def test_the_generate_pane_ignores_a_late_message_while_its_lines_are_removed():
+    """The app's teardown removes the pane's children one by one; a sample or a note that arrives
+    then (TensorFlow reporting in as the app exits) must not crash the app with NoMatches."""
+    import asyncio
+
+    from textual.app import App
+
+    from rnntui.tui.widgets.generate_pane import GeneratePane
+
+    class Host(App):
+        def compose(self):
+            yield GeneratePane(id="generate")
+
+    async def scenario() -> None:
+        app = Host()
+        async with app.run_test() as pilot:
+            pane = app.query_one(GeneratePane)
+            await pane.query_one("#generate-source").remove()
+            await pilot.pause()
+            pane.sample(None, None, None, "untrained")  # would query the removed line
+            pane.show_note("gone")
+            pane.on_generate_pane_sampled(GeneratePane.Sampled(pane._request, None, "x", "e"))
+            assert pane.auto is True  # the checkbox is still there
+            await pane.query_one("#generate-auto").remove()
+            await pilot.pause()
+            assert pane.auto is False
+        assert not app.return_code  # the app ran to its end without an exception
+
+    asyncio.run(scenario())

@@ -372,8 +372,10 @@ class RnnTuiApp(App[None]):
 
     def _shutting_down(self) -> bool:
         """The app is shutting down: its screen's widgets are being removed (a TensorFlow helper
-        that reports in now has nothing left to wake, and the panes' children may be gone)."""
-        return not self.inspector.is_attached
+        that reports in now has nothing left to wake, and the panes' children may be gone).
+        Textual stops running before it removes them, in no fixed order: the inspector could
+        still be attached while the Generate pane's lines were gone (seen on a loaded CI box)."""
+        return not self.is_running or not self.inspector.is_attached
 
     @on(TensorFlowReady)
     def _tf_ready(self, message: TensorFlowReady) -> None:

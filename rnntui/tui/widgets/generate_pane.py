@@ -15,6 +15,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
@@ -72,16 +73,34 @@ class GeneratePane(Vertical, can_focus=True):
         with VerticalScroll(id="generate-scroll"):
             yield Static(Text(self.note, style="dim"), id="generate-output")
 
+    def _lines(self) -> tuple[Static, Static] | None:
+        """The source line and the sampled text; None while the app tears the pane down (its
+        children go one by one, and a late message, such as TensorFlow reporting in as the app
+        exits, found some already gone: NoMatches, seen on a loaded CI box)."""
+        try:
+            return (
+                self.query_one("#generate-source", Static),
+                self.query_one("#generate-output", Static),
+            )
+        except NoMatches:
+            return None
+
     @property
     def auto(self) -> bool:
         """Sample every few seconds while a run trains."""
-        return self.query_one("#generate-auto", Checkbox).value
+        try:
+            return self.query_one("#generate-auto", Checkbox).value
+        except NoMatches:  # being torn down (see _lines)
+            return False
 
     def request(self) -> SampleRequest | str:
         """The fields as a request, or the first problem with them (one line)."""
         from rnntui.generate import MAX_LENGTH, MAX_TEMPERATURE
 
-        fields = {name: self.query_one(f"#generate-{name}", Input).value for name in DEFAULTS}
+        try:
+            fields = {name: self.query_one(f"#generate-{name}", Input).value for name in DEFAULTS}
+        except NoMatches:  # being torn down (see _lines)
+            return "the pane is closing"
         try:
             temperature = float(fields["temperature"])
             length = int(fields["length"])
@@ -100,12 +119,13 @@ class GeneratePane(Vertical, can_focus=True):
 
     def sample(self, config: Any, codec: Any, weights: Any, label: str) -> None:
         """Sample with `weights` (None: the untrained model) in a worker."""
+        lines = self._lines()
         request = self.request()
-        if isinstance(request, str):
-            self._show_error(request)
+        if lines is None or isinstance(request, str):
+            self._show_error(str(request))
             return
         self._request += 1
-        self.query_one("#generate-source", Static).update(Text(f"{label} · sampling…", "dim"))
+        lines[0].update(Text(f"{label} · sampling…", "dim"))
         self._sample(self._request, config, codec, weights, label, request)
 
     @work(thread=True, exclusive=True, group="generate")
@@ -135,7 +155,8 @@ class GeneratePane(Vertical, can_focus=True):
 
     def on_generate_pane_sampled(self, message: Sampled) -> None:
         message.stop()
-        if message.request != self._request or not self.is_attached:
+        lines = self._lines()
+        if message.request != self._request or not self.is_attached or lines is None:
             return
         if message.generation is None:
             self._show_error(message.error)
@@ -143,7 +164,8 @@ class GeneratePane(Vertical, can_focus=True):
         self.generation, self.label = message.generation, message.label
         self.samples += 1
         generation = message.generation
-        self.query_one("#generate-source", Static).update(
+        source, output = lines
+        source.update(
             Text(
                 f"{message.label} · T {generation.temperature:g} · seed {generation.seed}",
                 style="dim",
@@ -151,17 +173,19 @@ class GeneratePane(Vertical, can_focus=True):
         )
         shown = Text(generation.prime, style="bold underline")
         shown.append(generation.text.replace("\t", "    "))
-        self.query_one("#generate-output", Static).update(shown)
+        output.update(shown)
 
     def show_note(self, note: str) -> None:
         """Why nothing can be sampled (e.g. the task does not generate)."""
         self.note = note
         self.generation = None
-        self.query_one("#generate-source", Static).update("")
-        self.query_one("#generate-output", Static).update(Text(note, style="dim"))
+        if (lines := self._lines()) is not None:
+            lines[0].update("")
+            lines[1].update(Text(note, style="dim"))
 
     def _show_error(self, text: str) -> None:
-        self.query_one("#generate-source", Static).update(Text(f"✗ {text}", style="bold red"))
+        if (lines := self._lines()) is not None:
+            lines[0].update(Text(f"✗ {text}", style="bold red"))
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
