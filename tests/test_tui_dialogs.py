@@ -22,11 +22,14 @@ import pytest
 from textual import events
 from textual.widgets import Input, Static
 
-from rnntui.config import load_preset
+from rnntui.config import apply_overrides, load_preset
 from rnntui.engine.runs import RunFolder, resume_command
 from rnntui.engine.session import Session
 from rnntui.tui.app import RnnTuiApp
+from rnntui.tui.screens.cell_picker import CellPicker
+from rnntui.tui.screens.file_picker import FilePicker
 from rnntui.tui.screens.help import HelpScreen
+from rnntui.tui.screens.knob_dialog import KnobDialog
 from rnntui.tui.screens.preset_picker import PresetPicker
 from rnntui.tui.screens.run_picker import RunPicker
 from rnntui.tui.screens.save_preset import SavePresetDialog
@@ -160,6 +163,77 @@ def test_double_escape_in_help_and_pickers():
             app.screen.set_focus(None)  # the second escape may have left a field: keys work
 
     run(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"))
+
+
+def test_double_keys_in_the_cell_knob_and_file_pickers_close_them_once(tmp_path):
+    """These three were plain ModalScreens: a second dismiss popped the main screen
+    (ScreenStackError, the app exited; seen in tmux with `b` then two Enters in one read)."""
+    from rnntui.engine.session import RunState
+    from tests.text_corpora import words, write
+
+    text = write(tmp_path / "t.txt", words(3000))
+
+    async def scenario(app, pilot):
+        await pilot.press("b")  # the A/B cell picker
+        assert isinstance(app.screen, CellPicker)
+        press_twice_at_once(app, "escape", None)
+        await settle(pilot)
+        assert app.is_running and len(app.screen_stack) == 1
+        assert not app.companion.running
+
+        app.query_one("#browse-task--path").focus()  # the file picker, for the text's path
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, FilePicker), 10, "the file picker")
+        press_twice_at_once(app, "escape", None)
+        await settle(pilot)
+        assert app.is_running and len(app.screen_stack) == 1
+
+        app.screen.set_focus(None)
+        await pilot.press("s")  # the knob dialog needs a run that trains
+        await wait_for(pilot, lambda: app.state is RunState.TRAINING, 60, "training")
+        await pilot.press("k")
+        assert isinstance(app.screen, KnobDialog)
+        app.screen.query_one("#knob-learning_rate").value = "0.002"
+        await pilot.pause()
+        press_twice_at_once(app, "enter", "\r")  # Input.Submitted twice: applied once
+        await settle(pilot)
+        assert app.is_running and len(app.screen_stack) == 1
+        assert app.session is not None and app.session.config.train.learning_rate == 0.002
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not app.running, 60, "the run to stop")
+
+    from tests.text_corpora import text_config
+
+    config = text_config(text, "train.epochs=200", "train.chunk=5")
+    run(scenario, RnnTuiApp(config, preset_name="text-lstm", runs_dir=tmp_path / "runs"))
+
+
+def test_a_run_message_that_arrives_while_the_app_shuts_down_is_ignored(tmp_path):
+    """Textual stops running, then removes the screens while it still handles its queue: a run's
+    TrainingFinished that came then hit an empty screen stack (ScreenStackError) or a removed
+    inspector field (NoMatches), and the app crashed on its way out."""
+    from rnntui.tui.messages import TrainingFinished
+
+    seen: list[TrainingFinished] = []
+
+    async def scenario(app, pilot):
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.last_finished is not None, 90, "the run's end")
+        await settle(pilot)
+        seen.append(app.last_finished)
+
+    class Recording(RnnTuiApp):
+        last_finished: TrainingFinished | None = None
+
+        def on_training_finished(self, message: TrainingFinished) -> None:
+            self.last_finished = message
+
+    config = apply_overrides(load_preset("echo-lstm"), ["train.epochs=1"])
+    app = Recording(config, preset_name="echo-lstm", runs_dir=tmp_path / "runs")
+    run(scenario, app)
+    assert seen and seen[0] is not None and seen[0].event.lstm_weights is not None
+    assert not app.is_running and not app.screen_stack  # torn down
+    app._finished(seen[0])  # as the queue delivered it after shutdown began: nothing happens
 
 
 # --- 2. FIFOs never freeze the app ---------------------------------------------------------------

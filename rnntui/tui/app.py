@@ -17,6 +17,7 @@ A/B companion run with another cell (tui/companion.py), `m` cycles the chart's s
 
 from __future__ import annotations
 
+import functools
 import gc
 import signal
 import threading
@@ -96,6 +97,21 @@ PANES = (
     ("probe", "Probe"),
 )
 PROBE_INTERVAL_S = 0.25  # while the probe pane shows: as often as the chart redraws, at most
+
+
+def while_running(handler: Callable) -> Callable:
+    """A message handler that skips messages reaching the app while it shuts down (see
+    `RnnTuiApp._shutting_down`): Textual stops running, then removes the screens and widgets
+    while it still handles its queue, and a run's or a worker's late message found the screen
+    stack empty (ScreenStackError from refresh_bindings) or a pane's children gone (NoMatches)
+    and crashed the app on its way out (seen in tests and on a loaded CI box)."""
+
+    @functools.wraps(handler)
+    def guarded(self: RnnTuiApp, message: object) -> None:
+        if not self._shutting_down():
+            handler(self, message)
+
+    return guarded
 
 
 class RnnTuiApp(App[None]):
@@ -321,6 +337,7 @@ class RnnTuiApp(App[None]):
             self.chart.refresh()
 
     @on(DatasetPreview.Ready)
+    @while_running
     def _preview_ready(self, message: DatasetPreview.Ready) -> None:
         if message.key != self.preview.key:
             return  # an older preview, already replaced
@@ -378,9 +395,8 @@ class RnnTuiApp(App[None]):
         return not self.is_running or not self.inspector.is_attached
 
     @on(TensorFlowReady)
+    @while_running
     def _tf_ready(self, message: TensorFlowReady) -> None:
-        if self._shutting_down():
-            return
         self.tf_ready = True
         self.device = message.device
         if self.session is None or not self.session.running:
@@ -396,9 +412,8 @@ class RnnTuiApp(App[None]):
         self.live.ready()
 
     @on(TensorFlowFailed)
+    @while_running
     def _tf_failed(self, message: TensorFlowFailed) -> None:
-        if self._shutting_down():
-            return
         self.status.device = "no TensorFlow"
         self._set_state(RunState.FAILED, message.error)
         self.notify(message.error, title="TensorFlow failed to load", severity="error", timeout=10)
@@ -504,6 +519,7 @@ class RnnTuiApp(App[None]):
         return run == self.run_number and self.session is not None
 
     @on(TrainingStarted)
+    @while_running
     def _started(self, message: TrainingStarted) -> None:
         if not self._current(message.run):
             return
@@ -515,6 +531,7 @@ class RnnTuiApp(App[None]):
         self._show_state()
 
     @on(TrainingProgress)
+    @while_running
     def _progress(self, message: TrainingProgress) -> None:
         if not self._current(message.run):
             return
@@ -525,6 +542,7 @@ class RnnTuiApp(App[None]):
             self._show_state()
 
     @on(EpochFinished)
+    @while_running
     def _epoch_finished(self, message: EpochFinished) -> None:
         if not self._current(message.run):
             return
@@ -535,11 +553,13 @@ class RnnTuiApp(App[None]):
 
     @on(TrainingPaused)
     @on(TrainingResumed)
+    @while_running
     def _pause_changed(self, message: TrainingPaused | TrainingResumed) -> None:
         if self._current(message.run):
             self._show_state()
 
     @on(TrainingFinished)
+    @while_running
     def _finished(self, message: TrainingFinished) -> None:
         if not self._current(message.run):
             return
@@ -572,6 +592,7 @@ class RnnTuiApp(App[None]):
             )
 
     @on(TrainingFailed)
+    @while_running
     def _failed(self, message: TrainingFailed) -> None:
         if not self._current(message.run):
             return
@@ -710,6 +731,7 @@ class RnnTuiApp(App[None]):
         self._sync_probe()  # the gradient reach is traced and measured only while on screen
 
     @on(ProbeUpdated)
+    @while_running
     def _probe_updated(self, message: ProbeUpdated) -> None:
         if self._current(message.run):
             self.probe.show_result(message.event)
@@ -732,6 +754,7 @@ class RnnTuiApp(App[None]):
         self.push_screen(KnobDialog(current, self.run_label), chosen)
 
     @on(KnobApplied)
+    @while_running
     def _knob_applied(self, message: KnobApplied) -> None:
         if not self._current(message.run):
             return
@@ -773,12 +796,14 @@ class RnnTuiApp(App[None]):
         self.push_screen(CellPicker(base.model.cell, running), chosen)
 
     @on(TrainingProgress)
+    @while_running
     def _companion_progress(self, message: TrainingProgress) -> None:
         if self.companion.owns(message.run):
             self.chart.add_companion_losses(message.event.losses)
 
     @on(TrainingFinished)
     @on(TrainingFailed)
+    @while_running
     def _companion_ended(self, message: TrainingFinished | TrainingFailed) -> None:
         if not self.companion.owns(message.run):
             return
@@ -877,6 +902,7 @@ class RnnTuiApp(App[None]):
         self.post_message(load_past_run(info))
 
     @on(PastRunLoaded)
+    @while_running
     def _past_run_loaded(self, message: PastRunLoaded) -> None:
         if message.curve is None:
             self.notify(message.error, title=f"Cannot load {message.name}", severity="error")
@@ -908,6 +934,7 @@ class RnnTuiApp(App[None]):
         self.post_message(CurvesExported(str(path), len(curves), rows))
 
     @on(CurvesExported)
+    @while_running
     def _exported(self, message: CurvesExported) -> None:
         if message.error:
             self.notify(message.error, title="Cannot export", severity="error", timeout=10)

@@ -7,11 +7,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from rnntui.config import CELL_KINDS
+from rnntui.tui.screens.dialog import Dialog
 
 CELL_NOTES = {
     "raw_rnn": "the tutorial's raw-op cell",
@@ -22,7 +22,7 @@ CELL_NOTES = {
 }
 
 
-class CellPicker(ModalScreen[str | None]):
+class CellPicker(Dialog[str | None]):
     """Dismisses with the chosen cell, or None when cancelled."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]

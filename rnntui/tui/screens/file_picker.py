@@ -12,11 +12,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Label, Static
 
+from rnntui.tui.screens.dialog import Dialog
 
-class FilePicker(ModalScreen[Path | None]):
+
+class FilePicker(Dialog[Path | None]):
     """Dismisses with the chosen file or folder, or None when cancelled."""
 
     BINDINGS = [

@@ -6,10 +6,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from rnntui.config import Config, ConfigError, set_value
+from rnntui.tui.screens.dialog import Dialog
 
 # (train.* key, label, hint) of every knob a run can change while it trains (Trainer.KNOBS)
 KNOB_FIELDS = (
@@ -18,7 +18,7 @@ KNOB_FIELDS = (
 )
 
 
-class KnobDialog(ModalScreen[dict[str, float] | None]):
+class KnobDialog(Dialog[dict[str, float] | None]):
     """Asks for new knob values; dismisses with the ones that changed, checked as the config
     checks them (one line under the field when a value is not allowed)."""
 
