@@ -120,9 +120,11 @@ class GeneratePane(Vertical, can_focus=True):
     def sample(self, config: Any, codec: Any, weights: Any, label: str) -> None:
         """Sample with `weights` (None: the untrained model) in a worker."""
         lines = self._lines()
+        if lines is None:  # being torn down: nothing to show it in
+            return
         request = self.request()
-        if lines is None or isinstance(request, str):
-            self._show_error(str(request))
+        if isinstance(request, str):
+            self._show_error(request)
             return
         self._request += 1
         lines[0].update(Text(f"{label} · sampling…", "dim"))
