@@ -24,8 +24,9 @@ from textual.widgets import Input, Static
 
 from rnntui.config import apply_overrides, load_preset
 from rnntui.engine.runs import RunFolder, resume_command
-from rnntui.engine.session import Session
+from rnntui.engine.session import RunState, Session
 from rnntui.tui.app import RnnTuiApp
+from rnntui.tui.messages import TrainingFinished
 from rnntui.tui.screens.cell_picker import CellPicker
 from rnntui.tui.screens.file_picker import FilePicker
 from rnntui.tui.screens.help import HelpScreen
@@ -34,6 +35,7 @@ from rnntui.tui.screens.preset_picker import PresetPicker
 from rnntui.tui.screens.run_picker import RunPicker
 from rnntui.tui.screens.save_preset import SavePresetDialog
 from tests.test_tui import notifications, plain, wait_for
+from tests.text_corpora import text_config, words, write
 
 HANG_AFTER_S = 20.0
 
@@ -168,9 +170,6 @@ def test_double_escape_in_help_and_pickers():
 def test_double_keys_in_the_cell_knob_and_file_pickers_close_them_once(tmp_path):
     """These three were plain ModalScreens: a second dismiss popped the main screen
     (ScreenStackError, the app exited; seen in tmux with `b` then two Enters in one read)."""
-    from rnntui.engine.session import RunState
-    from tests.text_corpora import words, write
-
     text = write(tmp_path / "t.txt", words(3000))
 
     async def scenario(app, pilot):
@@ -202,8 +201,6 @@ def test_double_keys_in_the_cell_knob_and_file_pickers_close_them_once(tmp_path)
         await pilot.press("x")
         await wait_for(pilot, lambda: not app.running, 60, "the run to stop")
 
-    from tests.text_corpora import text_config
-
     config = text_config(text, "train.epochs=200", "train.chunk=5")
     run(scenario, RnnTuiApp(config, preset_name="text-lstm", runs_dir=tmp_path / "runs"))
 
@@ -212,8 +209,6 @@ def test_a_run_message_that_arrives_while_the_app_shuts_down_is_ignored(tmp_path
     """Textual stops running, then removes the screens while it still handles its queue: a run's
     TrainingFinished that came then hit an empty screen stack (ScreenStackError) or a removed
     inspector field (NoMatches), and the app crashed on its way out."""
-    from rnntui.tui.messages import TrainingFinished
-
     seen: list[TrainingFinished] = []
 
     async def scenario(app, pilot):

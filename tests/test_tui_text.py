@@ -3,18 +3,21 @@ preview, the Generate pane and the hidden-unit view (for text and under echo's b
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 from rich.console import Console
+from textual.app import App
 from textual.widgets import DirectoryTree, Input
 
 from rnntui.config import apply_overrides, load_preset
 from rnntui.engine.runs import RunFolder
 from rnntui.tui.app import RnnTuiApp
 from rnntui.tui.screens.file_picker import FilePicker
+from rnntui.tui.widgets.generate_pane import GeneratePane
 from tests.test_tui import plain, run, static_text, wait_for
 from tests.text_corpora import text_config, words, write
 
@@ -206,11 +209,6 @@ def test_hidden_unit_colours_span_negative_to_positive():
 def test_the_generate_pane_ignores_a_late_message_while_its_lines_are_removed():
     """The app's teardown removes the pane's children one by one; a sample or a note that arrives
     then (TensorFlow reporting in as the app exits) must not crash the app with NoMatches."""
-    import asyncio
-
-    from textual.app import App
-
-    from rnntui.tui.widgets.generate_pane import GeneratePane
 
     class Host(App):
         def compose(self):
