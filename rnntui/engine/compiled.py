@@ -80,6 +80,17 @@ def configure_runtime(config: Config) -> None:
             pass
 
 
+def warm_up_matmuls() -> None:
+    """Make oneDNN generate its sgemm code for each transpose variant now (see `engine.ahead`):
+    run on a background thread while the training thread builds and traces, it took the 16-30 ms
+    of code generation out of echo-raw-5's first call (first window 16-30 ms -> 1.3 ms)."""
+    tf = import_tf()
+    square = tf.ones([8, 8])
+    for transpose_a in (False, True):
+        for transpose_b in (False, True):
+            tf.linalg.matmul(square, square, transpose_a=transpose_a, transpose_b=transpose_b)
+
+
 def use_xla(config: Config, task: Task) -> bool:
     """`train.xla`: "on", "off", or "auto" (on when the run is long enough to repay compiling)."""
     from rnntui.tasks import total_steps

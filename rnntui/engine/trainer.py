@@ -21,6 +21,7 @@ import numpy as np
 
 from rnntui.config import Config, ConfigError, set_value
 from rnntui.devices import device_memory_mb
+from rnntui.engine.ahead import AHEAD_MAX_BYTES, Ahead
 from rnntui.engine.events import (
     EpochEnd,
     Event,
@@ -138,6 +139,7 @@ class Trainer:
         self._last_save = float("-inf")
         self._windows: tuple[Any, Any] = ((), ())
         self._windows_epoch = -1  # the epoch `_windows` holds
+        self._ahead: Ahead | None = None  # the next epoch's windows, made on a background thread
         self._on_gpu = False
         self._memory_mb, self._memory_read = 0.0, float("-inf")  # the latest reading, and when
         # May this process write the run folder? Not before it owns the folder, and a resume
@@ -233,13 +235,15 @@ class Trainer:
             self.on_event(Failed(message=message, step=self.step))
             return self.summary
         finally:
+            if self._ahead is not None:
+                self._ahead.close()
             if folder is not None:
                 folder.close()
                 if took_lock:
                     folder.release()
 
     def _run(self) -> dict[str, Any]:
-        from rnntui.engine.compiled import CompiledSteps, configure_runtime
+        from rnntui.engine.compiled import CompiledSteps, configure_runtime, warm_up_matmuls
 
         cfg = self.config
         self._record_status("starting")
@@ -251,6 +255,9 @@ class Trainer:
         configure_runtime(cfg)  # threads and devices, before TensorFlow runs anything
         device = preload_tensorflow()
         self._on_gpu = device != "CPU"
+        ahead = self._ahead = self._start_ahead(task, checkpoint.epoch if checkpoint else 0)
+        if not self._on_gpu:
+            ahead.run(warm_up_matmuls)
         compiled = self.compiled = CompiledSteps(cfg, task)
         self.summary = self._summarize(task, device, 0, False)
         if checkpoint is not None:
@@ -281,6 +288,19 @@ class Trainer:
         finished = Finished(stopped=stopped, summary=dict(self.summary))
         self.on_event(replace(finished, lstm_weights=self.lstm_weights()))
         return self.summary
+
+    def _start_ahead(self, task: Task, first_epoch: int) -> Ahead:
+        """The background thread (engine/ahead.py), already making the first epoch's windows
+        while the model is built, when the task makes fresh data each epoch."""
+        train = self.config.train
+        fits = task.estimate_bytes(train.batch_size, train.num_steps) <= AHEAD_MAX_BYTES
+        ahead = Ahead(
+            lambda epoch: task.windows(epoch, train.batch_size, train.num_steps),
+            train.epochs,
+            enabled=task.fresh_data and fits,
+        )
+        ahead.start(first_epoch)
+        return ahead
 
     def _train_epochs(self, compiled: CompiledSteps, task: Task, total: int) -> None:
         last_emit = time.perf_counter()
@@ -354,8 +374,8 @@ class Trainer:
         parts = []
         for epoch, begin, end in pieces:
             if self._windows_epoch != epoch:  # echo makes a fresh million samples per epoch
-                train = self.config.train
-                self._windows = task.windows(epoch, train.batch_size, train.num_steps)
+                assert self._ahead is not None
+                self._windows = self._ahead.get(epoch)
                 self._windows_epoch = epoch
             xs, ys = self._windows
             parts.append((xs[begin:end], ys[begin:end]))

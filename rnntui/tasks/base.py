@@ -109,6 +109,7 @@ class Task(Protocol):
     metrics: ClassVar[tuple[Metric, ...]]  # what `evaluate` reports
     headline: ClassVar[str]  # the summary key that ranks runs: "final_loss" or a metric's key
     truncated: ClassVar[bool]  # windows of train.num_steps over long streams (else whole items)
+    fresh_data: ClassVar[bool]  # windows() makes new data every epoch (made ahead, engine/ahead)
 
     num_classes: int
     input_dim: int

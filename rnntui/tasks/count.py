@@ -41,6 +41,7 @@ class CountTask:
     metrics = (Metric("test_error_pct", "test error", ".2f", " %"),)
     headline = "test_error_pct"
     truncated = False  # whole strings; train.num_steps does not apply
+    fresh_data = False  # the same strings every epoch
     one_hot = False
     many_to_many = False  # one label per string, read from the last step's output
     sum_loss = True  # the tutorial minimises the summed cross-entropy of a batch

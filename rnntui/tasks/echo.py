@@ -83,6 +83,7 @@ class EchoTask:
     metrics: tuple[Metric, ...] = ()
     headline = "final_loss"
     truncated = True
+    fresh_data = True  # a fresh million samples each epoch
     num_classes = 2
     input_dim = 2
     one_hot = True

@@ -148,6 +148,7 @@ class TextTask:
     )
     headline = "valid_loss"
     truncated = True
+    fresh_data = False  # views of the same ids every epoch
     one_hot = True  # ids: one-hot, or a learned embedding (model.embedding)
     many_to_many = True
     sum_loss = False
