@@ -14,7 +14,7 @@ that the same) and stops when the last window is trained:
             run; "warm": the same run again in a new process, loading the program the cold run
             kept (what every later run of those shapes, and each run of a sweep, pays).
 
-    python -m benchmarks.bench_e2e [--repeat 3] [--only count-lstm]
+    python -m benchmarks.bench_e2e [--repeat 3] [--only count-lstm] [--each]
 """
 
 from __future__ import annotations
@@ -170,6 +170,7 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender (medians)")
     parser.add_argument("--only", default="", help="run the cases whose label contains this")
+    parser.add_argument("--each", action="store_true", help="also print every run's wall time")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -209,6 +210,9 @@ def main() -> None:
             f"{warm:>7.2f} {tutorial / warm:>5.1f}x "
             f"{finals['tutorial']:>7.4f}{unit:2} {finals['cold']:>7.4f}{unit:2} {others:>7.2f}"
         )
+        if args.each:  # the spread behind each median (this box moves single runs by ~25 %)
+            for contender, times in walls.items():
+                print(f"      {contender:<9} " + " ".join(f"{t:.2f}" for t in times))
         if "unrolled" in walls:
             unrolled = median(walls["unrolled"])
             print(
