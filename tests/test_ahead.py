@@ -88,3 +88,14 @@ def test_a_run_with_data_made_ahead_trains_exactly_as_without(monkeypatch):
     assert len(ahead.losses) == 3 * 60
     assert ahead.losses == plain.losses  # same windows, same order, bit for bit
     assert not np.allclose(ahead.losses[:60], ahead.losses[60:120])  # epochs differ: fresh data
+
+
+def test_data_too_big_for_two_epochs_at_once_is_not_made_ahead():
+    from rnntui.tasks import make_task
+
+    small, big = echo(), echo("task.size=40000000")  # ~0.9 GB an epoch by the task's estimate
+    for config, expected in ((small, True), (big, False)):
+        trainer = Trainer(config)
+        ahead = trainer._start_ahead(make_task(config.task, config.train.seed), 0)
+        assert ahead.enabled is expected
+        ahead.close()

@@ -27,13 +27,13 @@ class Ahead:
     def __init__(self, make: Callable[[int], Any], epochs: int, enabled: bool) -> None:
         self._make = make
         self._epochs = epochs
-        self._enabled = enabled
+        self.enabled = enabled  # else every epoch is made when asked, on the caller's thread
         self._pending: dict[int, Future] = {}
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="rnntui-ahead")
 
     def start(self, epoch: int) -> None:
         """Begin making `epoch`'s data now (the first one the run will train)."""
-        if self._enabled and epoch < self._epochs and epoch not in self._pending:
+        if self.enabled and epoch < self._epochs and epoch not in self._pending:
             self._pending[epoch] = self._pool.submit(self._make, epoch)
 
     def run(self, work: Callable[[], Any]) -> Future:

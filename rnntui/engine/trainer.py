@@ -68,6 +68,7 @@ MID_EPOCH_SAVE_S = 10.0
 # Memory in use is read for progress events at most this often: count-lstm sends one an epoch
 # (2,000 in ~5 s), and reading /proc (or the GPU allocator) for each cost ~2 % of its run.
 MEMORY_READ_INTERVAL_S = 0.5
+MEMORY_SHARE = 0.8  # of the free memory, what a run's data may take (one epoch, or two made ahead)
 KNOBS = ("learning_rate", "clip_norm")  # train.* keys that can change while a run trains
 
 
@@ -293,7 +294,10 @@ class Trainer:
         """The background thread (engine/ahead.py), already making the first epoch's windows
         while the model is built, when the task makes fresh data each epoch."""
         train = self.config.train
-        fits = task.estimate_bytes(train.batch_size, train.num_steps) <= AHEAD_MAX_BYTES
+        need = task.estimate_bytes(train.batch_size, train.num_steps)
+        free = available_memory_bytes()
+        # two epochs at once: within the bound, and within what check_fits_in_memory allows
+        fits = need <= AHEAD_MAX_BYTES and (free is None or 2 * need <= MEMORY_SHARE * free)
         ahead = Ahead(
             lambda epoch: task.windows(epoch, train.batch_size, train.num_steps),
             train.epochs,
@@ -682,7 +686,7 @@ def check_fits_in_memory(config: Config, task: Task | None = None) -> None:
     task = task or make_task(config.task, config.train.seed)
     need = task.estimate_bytes(config.train.batch_size, config.train.num_steps)
     free = available_memory_bytes()
-    if free is not None and need > 0.8 * free:
+    if free is not None and need > MEMORY_SHARE * free:
         raise ConfigError(
             f"one epoch of data needs about {need / 2**30:.1f} GiB, more than the "
             f"{free / 2**30:.1f} GiB of free memory allows; lower task.size",
