@@ -139,8 +139,8 @@ def tutorial_count(epochs: int, unrolled: bool = False) -> dict:
 
 def engine(kind: str, epochs: int) -> dict:
     from rnntui.config import apply_overrides, load_preset
-    from rnntui.engine.runs import RunFolder
     from rnntui.engine.trainer import Trainer
+    from rnntui.runs.folder import RunFolder
 
     preset = "echo-raw-5" if kind == "echo" else "count-lstm"
     config = apply_overrides(load_preset(preset), [f"train.epochs={epochs}"])
@@ -154,7 +154,7 @@ def engine(kind: str, epochs: int) -> dict:
 
 
 def worker(contender: str, kind: str, epochs: int) -> dict:
-    from rnntui.tf_runtime import import_tf
+    from rnntui.runtime.tf_import import import_tf
 
     import_tf()
     if contender == "rnntui":

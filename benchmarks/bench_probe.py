@@ -47,7 +47,7 @@ async def scenario(config, name: str, runs_dir: Path, probe: bool) -> dict:
             await pilot.press("v")
         cpu = _cpu()
         await pilot.press("s")
-        session = app.session
+        session = app.desk.session
         probes: list[ProbeResult] = []
         # the run trains in a child process; its events reach the session on a reader thread
         session.on_event = _tap(session.on_event, probes, ProbeResult)

@@ -63,7 +63,7 @@ def preload_tensorflow():
         with open(os.environ["BENCH_RECORD"], "w") as out:
             json.dump(record, out)
 trainer.preload_tensorflow = preload_tensorflow
-from rnntui.cli import app
+from rnntui.cli.main import app
 app(prog_name="rnntui", args=[])
 """
 

@@ -91,8 +91,8 @@ def text_config(size: int):
 
 def text_worker(kind: str, size: int, options: dict, imported: float) -> dict:
     """One epoch of text-lstm on `size` characters of the standard library."""
-    from rnntui.models import build_model
-    from rnntui.tasks import make_task
+    from rnntui.models.build import build_model
+    from rnntui.tasks.registry import make_task
 
     config = text_config(size)
     if kind == "engine":
@@ -122,7 +122,7 @@ def text_worker(kind: str, size: int, options: dict, imported: float) -> dict:
 
 def worker(kind: str, cell: str, num_steps: int, size: int, options: dict) -> dict:
     started = time.perf_counter()
-    from rnntui.tf_runtime import import_tf
+    from rnntui.runtime.tf_import import import_tf
 
     import_tf()
     imported = time.perf_counter() - started
@@ -130,7 +130,7 @@ def worker(kind: str, cell: str, num_steps: int, size: int, options: dict) -> di
         return text_worker(kind, size, options, imported)
 
     from rnntui.config import apply_overrides, load_preset
-    from rnntui.models import build_model
+    from rnntui.models.build import build_model
     from rnntui.tasks.echo import EchoTask
 
     config = apply_overrides(

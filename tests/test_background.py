@@ -15,8 +15,6 @@ import numpy as np
 import pytest
 
 from rnntui.config import Config, apply_overrides, load_preset
-from rnntui.devices import DeviceError, choose_gpus
-from rnntui.engine.event_pipe import EventWriter, read_events
 from rnntui.engine.events import (
     EpochEnd,
     Failed,
@@ -32,8 +30,12 @@ from rnntui.engine.events import (
     decode,
     encode,
 )
-from rnntui.engine.runs import RunFolder, list_runs, read_metrics
 from rnntui.engine.trainer import Trainer
+from rnntui.runs.folder import RunFolder
+from rnntui.runs.listing import list_runs
+from rnntui.runs.metrics import read_metrics
+from rnntui.runtime.devices import DeviceError, choose_gpus
+from rnntui.sessions.pipe import EventWriter, read_events
 from rnntui.tasks.base import Baseline
 from tests.conftest import run_cli
 from tests.test_tui_runs import process_gone
@@ -219,7 +221,7 @@ def test_short_epochs_share_a_compiled_call_without_changing_the_math():
 
 
 def test_the_app_follows_a_headless_run_pauses_resumes_and_stops_it(tmp_path):
-    from rnntui.engine.followed_session import FollowedSession
+    from rnntui.sessions.followed import FollowedSession
     from rnntui.tui.app import RnnTuiApp
     from rnntui.tui.screens.run_picker import RunPicker
     from tests.test_tui import run, wait_for
@@ -236,7 +238,7 @@ def test_the_app_follows_a_headless_run_pauses_resumes_and_stops_it(tmp_path):
         assert [row.live_pid for row in app.screen.rows] == [pid]
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(app.chart.losses) > 0, 60, "the run's steps")
-        assert isinstance(app.session, FollowedSession) and app.session.pid == pid
+        assert isinstance(app.desk.session, FollowedSession) and app.desk.session.pid == pid
         seen = len(app.chart.losses)
         await wait_for(pilot, lambda: len(app.chart.losses) > seen + 100, 30, "more steps")
         assert app.state == "training" and app.status.step == len(app.chart.losses)

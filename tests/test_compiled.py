@@ -8,7 +8,7 @@ import pytest
 from rnntui.config import Config, apply_overrides
 from rnntui.engine import compiled
 from rnntui.engine.compiled import CompiledSteps, use_xla, windows_per_call
-from rnntui.tasks import make_task
+from rnntui.tasks.registry import make_task
 
 
 def tiny(*overrides: str) -> Config:
@@ -108,7 +108,7 @@ def test_fused_updates_do_what_the_keras_optimizer_does(name, settings):
     import keras
 
     from rnntui.engine.fused_updates import apply_gradients, fused_kind
-    from rnntui.tf_runtime import import_tf
+    from rnntui.runtime.tf_import import import_tf
 
     tf = import_tf()
     cls = {"adam": "Adam", "adagrad": "Adagrad", "sgd": "SGD", "rmsprop": "RMSprop"}[name]
@@ -145,7 +145,7 @@ def test_a_sparse_gradient_with_repeated_ids_updates_as_keras_does():
     import keras
 
     from rnntui.engine.fused_updates import apply_gradients
-    from rnntui.tf_runtime import import_tf
+    from rnntui.runtime.tf_import import import_tf
 
     tf = import_tf()
     start = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)

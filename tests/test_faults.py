@@ -27,10 +27,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnntui import exit_codes
 from rnntui.config import load_preset
-from rnntui.engine.run_lock import LOCK_FILE, RunLockedError, lock_owner
-from rnntui.engine.runs import CheckpointError, RunFolder, read_metrics, resume_command
+from rnntui.runs.checkpoint import CheckpointError
+from rnntui.runs.folder import RunFolder
+from rnntui.runs.lock import LOCK_FILE, RunLockedError, lock_owner
+from rnntui.runs.metrics import read_metrics
+from rnntui.runs.resume import resume_command
+from rnntui.util import exit_codes
 from tests.conftest import run_cli
 
 # 200 steps an epoch, a second or two a run once TensorFlow is loaded
@@ -405,7 +408,7 @@ def test_a_disk_that_fills_mid_run_stops_it_with_the_last_good_checkpoint(tmp_pa
 
 
 def test_atomic_write_removes_its_temporary_file_on_a_full_disk(tmp_path):
-    from rnntui.atomic_write import atomic_write_bytes
+    from rnntui.util.atomic_write import atomic_write_bytes
 
     with tmpfs(tmp_path / "disk", "64k") as disk:
         target = disk / "summary.json"

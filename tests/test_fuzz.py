@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from rnntui.cli import app
+from rnntui.cli.main import app
 from rnntui.config import Config, ConfigError, apply_overrides, field_types, from_dict, load_file
 
 # CI explores the same examples every run (a red CI blocks landing); locally each run explores anew

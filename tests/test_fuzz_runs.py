@@ -35,13 +35,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from rnntui.cli import app as cli_app
+from rnntui.cli.main import app as cli_app
 from rnntui.config import apply_overrides, load_preset
 from rnntui.engine import trainer as trainer_module
 from rnntui.engine.events import Progress
-from rnntui.engine.run_lock import LOCK_FILE
-from rnntui.engine.runs import RunFolder, describe_run, read_metrics
 from rnntui.engine.trainer import Trainer
+from rnntui.runs.folder import RunFolder
+from rnntui.runs.listing import describe_run
+from rnntui.runs.lock import LOCK_FILE
+from rnntui.runs.metrics import read_metrics
 from rnntui.tui.app import RnnTuiApp
 from rnntui.tui.past_runs import load_past_run
 from rnntui.tui.screens.run_picker import RunPicker

@@ -8,15 +8,15 @@ import json
 import numpy as np
 import pytest
 
-from rnntui.config import ModelConfig
-from rnntui.lstm_inspect import (
+from rnntui.analysis.lstm_step import (
     Inspection,
     inspect_lstm,
     lstm_step_numpy,
     parse_inputs,
     stacked_lstm_demo,
 )
-from rnntui.models import build_model
+from rnntui.config import ModelConfig
+from rnntui.models.build import build_model
 
 
 def pinned_weights(units: int = 2, input_dim: int = 2):

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from rnntui.config import ModelConfig
-from rnntui.models import build_model
-from rnntui.tf_runtime import import_tf
+from rnntui.models.build import build_model
+from rnntui.runtime.tf_import import import_tf
 
 tf = import_tf()
 
@@ -30,7 +30,7 @@ def sequence(steps: int = STEPS, seed: int = 1) -> np.ndarray:
 
 def test_importing_models_does_not_load_tensorflow():
     code = (
-        "import sys, rnntui.models, rnntui.lstm_inspect, rnntui.tf_runtime; "
+        "import sys, rnntui.models, rnntui.analysis.lstm_step, rnntui.runtime.tf_import; "
         "bad = [m for m in ('tensorflow', 'keras', 'textual') if m in sys.modules]; "
         "sys.exit(str(bad) if bad else 0)"
     )

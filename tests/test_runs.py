@@ -16,8 +16,10 @@ import pytest
 
 from rnntui.config import apply_overrides, load_preset
 from rnntui.engine.events import EpochEnd, Failed
-from rnntui.engine.runs import RunFolder, list_runs, read_metrics
 from rnntui.engine.trainer import Trainer
+from rnntui.runs.folder import RunFolder
+from rnntui.runs.listing import list_runs
+from rnntui.runs.metrics import read_metrics
 from tests.conftest import run_cli
 
 # ~8,000 small steps: long enough to interrupt, short enough for the suite

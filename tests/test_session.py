@@ -7,9 +7,10 @@ import time
 
 from rnntui.config import Config, apply_overrides
 from rnntui.engine.events import EpochEnd, Failed, Finished, Paused, Progress, Resumed, Started
-from rnntui.engine.runs import RunFolder
-from rnntui.engine.session import RunState, TrainingSession
 from rnntui.engine.trainer import Trainer
+from rnntui.runs.folder import RunFolder
+from rnntui.sessions.session import RunState
+from rnntui.sessions.thread import TrainingSession
 
 TINY = ["task.size=20000", "train.batch_size=20", "train.num_steps=5", "train.chunk=16"]
 

@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
-from rnntui.cli_sweep import SweepRequest
+from rnntui.cli.sweep import SweepRequest
 from rnntui.config import ConfigError, load_preset
-from rnntui.engine.runs import RunFolder, read_metrics
+from rnntui.runs.folder import RunFolder
+from rnntui.runs.metrics import read_metrics
 from rnntui.sweep.folder import RunRecord, SweepFolder, results_csv
 from rnntui.sweep.grid import expand, parse_grid, split_values
 from rnntui.sweep.pool import LocalPool, default_workers, sweep_gpus

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from rnntui.config import load_file
-from rnntui.engine.runs import read_metrics
+from rnntui.runs.metrics import read_metrics
 from tests.conftest import run_cli
 from tests.test_sweep import SLOW, TINY, last_json, start_sweep, sweep_folder, wait_for_running
 

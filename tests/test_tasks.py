@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from rnntui.config import Config, ConfigError, TaskConfig, apply_overrides, field_types
-from rnntui.tasks import TASK_KINDS, Task, make_task, task_class
+from rnntui.tasks.base import Task
 from rnntui.tasks.count import CountTask
 from rnntui.tasks.echo import EchoTask
+from rnntui.tasks.registry import TASK_KINDS, make_task, task_class
 
 
 def h(p: float) -> float:

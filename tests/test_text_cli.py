@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rnntui.analysis.replica import Replica, load_trained_run
 from rnntui.config import apply_overrides, load_preset
-from rnntui.engine.runs import RunFolder
 from rnntui.engine.trainer import Trainer
-from rnntui.replica import Replica, load_trained_run
+from rnntui.runs.folder import RunFolder
 from tests.conftest import run_cli
 from tests.text_corpora import markov2, words, write
 
@@ -59,7 +59,7 @@ def test_text_lstm_learns_a_markov_source_to_near_its_entropy_rate(markov):
 
 
 def test_generate_prints_sampled_text_reproducibly(markov):
-    from rnntui.generate import sample
+    from rnntui.analysis.generate import sample
 
     runs, run = str(markov["runs"]), markov["run"]
     result = run_cli("generate", run, "--runs-dir", runs, "--prime", "ab", "--length", "80",
@@ -81,7 +81,7 @@ def test_generate_prints_sampled_text_reproducibly(markov):
 def test_generated_text_follows_the_source(markov):
     """Sampled at temperature 1, a trained model makes the source's moves: 99 % of the source's
     own transitions have a true probability above 1 %, against 34 % of all possible ones."""
-    from rnntui.generate import sample
+    from rnntui.analysis.generate import sample
 
     replica = Replica(*_config_codec_weights(markov))
     text = sample(replica, "ab", 2000, 1.0, 0).text
@@ -113,7 +113,7 @@ def test_generate_refuses_bad_input_in_one_line(markov, tmp_path):
 
 
 def test_inspect_prints_a_runs_hidden_units_per_character(markov, tmp_path):
-    from rnntui.hidden_units import trace_units
+    from rnntui.analysis.hidden_units import trace_units
     from rnntui.tasks.base import Segment
 
     runs, run = str(markov["runs"]), markov["run"]
@@ -174,7 +174,7 @@ def test_every_task_and_cell_exports_to_keras_and_a_saved_model(preset, override
     import keras
     import tensorflow as tf
 
-    from rnntui.export import export_run
+    from rnntui.analysis.export import export_run
 
     config = load_preset(preset)
     base = ["task.size=20000", "train.batch_size=20"] if config.task.kind == "echo" else []

@@ -23,11 +23,12 @@ from textual.content import Content
 from textual.widgets import Button, Input, Select, Static
 
 from rnntui.config import Config, apply_overrides, load_preset
-from rnntui.curves import smooth
 from rnntui.engine.events import Progress
-from rnntui.engine.runs import RunFolder, read_metrics
-from rnntui.engine.session import RunState
 from rnntui.engine.trainer import Trainer
+from rnntui.runs.curves import smooth
+from rnntui.runs.folder import RunFolder
+from rnntui.runs.metrics import read_metrics
+from rnntui.sessions.session import RunState
 from rnntui.tui.app import RnnTuiApp
 from rnntui.tui.commands import RnnTuiCommands
 from rnntui.tui.screens.help import HelpScreen
@@ -267,7 +268,7 @@ def test_quit_while_training_stops_the_worker_promptly(key, tmp_path):
         await pilot.press(key)
 
     run(scenario, app)
-    session = app.session
+    session = app.desk.session
     assert session is not None and session.wait(3.0), "the training thread did not end"
     elapsed = time.monotonic() - timing["quit"]  # includes the training thread's end
     assert elapsed < 3.0, f"quitting took {elapsed:.1f} s"
@@ -284,7 +285,7 @@ def test_quit_while_training_stops_the_worker_promptly(key, tmp_path):
 
 
 def test_inspector_shows_the_engines_own_c_and_h():
-    from rnntui.lstm_inspect import inspect_lstm, parse_inputs
+    from rnntui.analysis.lstm_step import inspect_lstm, parse_inputs
 
     async def scenario(app, pilot):
         await pilot.press("i")
@@ -333,7 +334,7 @@ def test_inspector_shows_the_engines_own_c_and_h():
             "the trained inspection",
         )
         # the first LSTM layer's kernel, recurrent kernel and bias, as the run saved them
-        checkpoint = RunFolder(app.session.run_folder.path).read_checkpoint()
+        checkpoint = RunFolder(app.desk.session.run_folder.path).read_checkpoint()
         weights = tuple(checkpoint.weights[:3])
         expected = inspect_lstm(parse_inputs(field.value), weights=weights)
         assert inspector.inspection.steps[-1].c == expected.steps[-1].c
@@ -452,7 +453,7 @@ def test_a_run_gets_a_folder_and_the_curves_export_to_csv(tmp_path, monkeypatch)
         assert app.check_action("export_csv", ()) is False  # nothing on the chart yet
         await pilot.press("s")
         await wait_for(pilot, lambda: app.state == "finished", 60, "the run")
-        saved = app.session.run_folder
+        saved = app.desk.session.run_folder
         assert saved is not None and saved.path.parent == tmp_path / "runs"
         assert any(f"saved in {saved.name}" in n for n in notifications(app))
 
@@ -556,11 +557,12 @@ def test_sigterm_while_training_checkpoints_and_exits(tmp_path):
 
     timing: dict[str, float] = {}
     run(scenario, app)
-    assert app.session is not None and app.session.wait(3.0), "the training thread did not end"
+    session = app.desk.session
+    assert session is not None and session.wait(3.0), "the training thread did not end"
     elapsed = time.monotonic() - timing["signal"]  # includes the training thread's end
     assert elapsed < 3.0, f"exiting took {elapsed:.1f} s"
     assert app.return_code == 130 and app.signalled == "SIGTERM"
-    run_folder = RunFolder(app.session.run_folder.path)
+    run_folder = RunFolder(app.desk.session.run_folder.path)
     summary = run_folder.read_summary()
     assert summary["stopped"] is True and 0 < summary["steps"] < 60_000
     assert run_folder.read_checkpoint().step == summary["steps"]
@@ -570,13 +572,13 @@ def test_sigterm_while_training_checkpoints_and_exits(tmp_path):
 def test_tensorflow_reporting_in_as_the_app_closes_wakes_nothing():
     """The helper process can report TensorFlow ready (or failed) while the app shuts down and
     its panes' widgets are being removed: the app ignores it rather than query what is gone."""
-    from rnntui.tui.messages import TensorFlowFailed, TensorFlowReady
+    from rnntui.tui.messages import TensorFlowLoaded
 
     async def scenario(app, pilot):
         assert not app.tf_ready and not app.inspector.active  # the helper is still importing
         app.exit()
-        app._tf_ready(TensorFlowReady("CPU"))
-        app._tf_failed(TensorFlowFailed("gone"))
+        app.tensorflow_loaded(TensorFlowLoaded("CPU"))
+        app.tensorflow_loaded(TensorFlowLoaded("", "gone"))
         assert not app.tf_ready and not app.inspector.active
         assert app.status.device != "no TensorFlow"
 

@@ -23,8 +23,9 @@ from textual import events
 from textual.widgets import Input, Static
 
 from rnntui.config import apply_overrides, load_preset
-from rnntui.engine.runs import RunFolder, resume_command
-from rnntui.engine.session import RunState, Session
+from rnntui.runs.folder import RunFolder
+from rnntui.runs.resume import resume_command
+from rnntui.sessions.session import RunState, Session
 from rnntui.tui.app import RnnTuiApp
 from rnntui.tui.messages import TrainingFinished
 from rnntui.tui.screens.cell_picker import CellPicker
@@ -178,7 +179,7 @@ def test_double_keys_in_the_cell_knob_and_file_pickers_close_them_once(tmp_path)
         press_twice_at_once(app, "escape", None)
         await settle(pilot)
         assert app.is_running and len(app.screen_stack) == 1
-        assert not app.companion.running
+        assert not app.desk.companion.running
 
         app.query_one("#browse-task--path").focus()  # the file picker, for the text's path
         await pilot.press("enter")
@@ -197,7 +198,7 @@ def test_double_keys_in_the_cell_knob_and_file_pickers_close_them_once(tmp_path)
         press_twice_at_once(app, "enter", "\r")  # Input.Submitted twice: applied once
         await settle(pilot)
         assert app.is_running and len(app.screen_stack) == 1
-        assert app.session is not None and app.session.config.train.learning_rate == 0.002
+        assert app.desk.session is not None and app.desk.session.config.train.learning_rate == 0.002
         await pilot.press("x")
         await wait_for(pilot, lambda: not app.running, 60, "the run to stop")
 
@@ -228,7 +229,7 @@ def test_a_run_message_that_arrives_while_the_app_shuts_down_is_ignored(tmp_path
     run(scenario, app)
     assert seen and seen[0] is not None and seen[0].event.lstm_weights is not None
     assert not app.is_running and not app.screen_stack  # torn down
-    app._finished(seen[0])  # as the queue delivered it after shutdown began: nothing happens
+    app.run_message(seen[0])  # as the queue delivered it after shutdown began: nothing happens
 
 
 # --- 2. FIFOs never freeze the app ---------------------------------------------------------------
@@ -334,7 +335,7 @@ def test_the_apps_resume_command_is_the_clis(tmp_path, given):
     session = Session(load_preset("echo-raw-5"), lambda event: None)
     session.run_folder = RunFolder(runs_dir / "20260101-000000-echo-raw-5")
     session.runs_dir = runs_dir if given else None
-    app.session = session
+    app.desk.session = session
     expected = resume_command("20260101-000000-echo-raw-5", runs_dir if given else None)
     assert app.resume_command() == expected
     assert ("'" in expected) is given  # the path with a space is quoted

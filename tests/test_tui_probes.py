@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from textual.widgets import Input, OptionList
 
-from rnntui.curves import SMOOTHINGS, moving_average, smooth, smoothed_line
-from rnntui.engine.runs import RunFolder, read_knobs, read_metrics
-from rnntui.tui.app import PROBE_INTERVAL_S, RnnTuiApp
+from rnntui.runs.curves import SMOOTHINGS, moving_average, smooth, smoothed_line
+from rnntui.runs.folder import RunFolder
+from rnntui.runs.metrics import read_knobs, read_metrics
+from rnntui.tui.app import RnnTuiApp
+from rnntui.tui.run_panes import PROBE_INTERVAL_S
 from rnntui.tui.screens.cell_picker import CellPicker
 from rnntui.tui.screens.knob_dialog import KnobDialog
 from rnntui.tui.screens.run_picker import RunPicker
@@ -38,7 +40,7 @@ def test_probe_pane_shows_what_the_network_learns_while_it_trains():
         await pilot.press("s")
         assert app.probe.display, "starting keeps the probe pane in front"
         # the run trains in its own process; the app asks it to probe through control.json
-        control = app.session.run_folder.read_control
+        control = app.desk.session.run_folder.read_control
         assert control()["probe_interval"] == PROBE_INTERVAL_S
         assert not control()["probe_gradients"]  # the lag view: the gradient reach is not traced
         await pilot.press("G")  # the gradient-reach view: now it is
@@ -61,7 +63,7 @@ def test_probe_pane_shows_what_the_network_learns_while_it_trains():
         # Away from the pane, the next run does not probe.
         await pilot.press("2")
         await pilot.press("s")
-        assert app.session.run_folder.read_control().get("probe_interval", 0.0) == 0.0
+        assert app.desk.session.run_folder.read_control().get("probe_interval", 0.0) == 0.0
         await wait_for(pilot, lambda: app.state == "finished", 90, "the second run")
 
         # After the run, asking for the gradient reach probes its last checkpoint (in the helper).
@@ -121,11 +123,11 @@ def test_live_learning_rate_change_is_marked_on_the_chart_and_recorded(tmp_path)
         ((step, label),) = app.chart.marks
         assert label == "lr 0.02" and step > 100
         assert any("lr 0.02 from step" in n for n in notifications(app))
-        knobs = read_knobs(app.session.run_folder.path / "metrics.jsonl")
+        knobs = read_knobs(app.desk.session.run_folder.path / "metrics.jsonl")
         assert knobs == [{"step": step, "knob": "learning_rate", "value": 0.02}]
         await pilot.press("x")
         await wait_for(pilot, lambda: app.state == "stopped", 10, "the stop")
-        result["run"] = app.session.run_folder.path
+        result["run"] = app.desk.session.run_folder.path
         result["step"] = step
 
         # Loaded back from its folder, the run shows the change where it happened.
@@ -160,8 +162,8 @@ def test_ab_key_trains_the_same_run_with_another_cell_overlaid(tmp_path):
         assert app.screen.query_one(OptionList).highlighted == 0
         await pilot.press("down", "enter")  # the second: gru
         await pilot.pause()
-        assert app.session is not None and app.companion.session is not None  # A and B
-        a, b = app.session.config, app.companion.session.config
+        assert app.desk.session is not None and app.desk.companion.session is not None  # A and B
+        a, b = app.desk.session.config, app.desk.companion.session.config
         assert (a.model.cell, b.model.cell) == ("raw_rnn", "gru")
         assert a.task == b.task and a.train == b.train  # same data, seed and training
         assert app.check_action("ab_run", ()) is False  # one companion at a time
@@ -173,16 +175,16 @@ def test_ab_key_trains_the_same_run_with_another_cell_overlaid(tmp_path):
         )
         assert app.chart.companion_label == "B gru 4 n=5"
         labels = [label for label, _, _ in app.chart.shown_curves()]
-        assert labels[0] == app.run_label and "B gru 4 n=5" in labels
+        assert labels[0] == app.desk.label and "B gru 4 n=5" in labels
         assert app.chart.companion_losses[:5] != app.chart.losses[:5]  # another network
 
         await pilot.press("x")  # stops both
-        await wait_for(pilot, lambda: not app.companion.running, 30, "B to stop")
+        await wait_for(pilot, lambda: not app.desk.companion.running, 30, "B to stop")
         await wait_for(pilot, lambda: app.state == "stopped", 30, "A to stop")
         (kept,) = app.chart.comparison  # B stays on the chart beside A's curve
         assert kept.label.startswith("B gru 4 n=5 0.")
         assert app.chart.losses and app.check_action("ab_run", ()) is True
-        folder = app.companion.session.run_folder
+        folder = app.desk.companion.session.run_folder
         assert folder.path.parent == tmp_path and folder.load_config().model.cell == "gru"
         assert folder.read_summary()["stopped"] is True
 

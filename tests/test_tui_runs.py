@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from rnntui.engine.runs import read_metrics
+from rnntui.runs.metrics import read_metrics
 from tests.conftest import run_cli
 from tests.test_terminal import TMUX, Terminal, rnntui_command
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from rnntui.config import apply_overrides, load_preset
-from rnntui.curves import smooth
-from rnntui.engine.runs import RunFolder
+from rnntui.runs.curves import smooth
+from rnntui.runs.folder import RunFolder
 from rnntui.sweep.folder import SweepFolder
 from rnntui.sweep.grid import SweepDefinition, parse_grid
 from rnntui.tui.sweep_app import SweepApp

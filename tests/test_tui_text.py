@@ -14,7 +14,7 @@ from textual.app import App
 from textual.widgets import DirectoryTree, Input
 
 from rnntui.config import apply_overrides, load_preset
-from rnntui.engine.runs import RunFolder
+from rnntui.runs.folder import RunFolder
 from rnntui.tui.app import RnnTuiApp
 from rnntui.tui.screens.file_picker import FilePicker
 from rnntui.tui.widgets.generate_pane import GeneratePane
@@ -98,8 +98,8 @@ def test_the_path_field_checks_the_text_and_the_picker_chooses_it(tmp_path):
 
 
 def test_generate_and_hidden_units_follow_the_model_as_it_trains(tmp_path):
-    from rnntui.generate import sample
-    from rnntui.replica import Replica
+    from rnntui.analysis.generate import sample
+    from rnntui.analysis.replica import Replica
 
     path = write(tmp_path / "t.txt", words(20000))
     app = text_app(path, tmp_path / "runs", "train.epochs=3")
@@ -124,7 +124,7 @@ def test_generate_and_hidden_units_follow_the_model_as_it_trains(tmp_path):
         await wait_for(pilot, lambda: app.units.label.startswith("run 1 at step"), 30)
         await pilot.press("p")
         await wait_for(pilot, lambda: app.state == "finished", 120, "the run")
-        steps = app.session.step
+        steps = app.desk.session.step
         await wait_for(
             pilot, lambda: app.generate_pane.label == f"run 1 at step {steps:,}", 30, "final"
         )
@@ -132,9 +132,9 @@ def test_generate_and_hidden_units_follow_the_model_as_it_trains(tmp_path):
         # the pane's text is what the engine samples from those weights
         pane = app.generate_pane
         request = pane.request()
-        replica = Replica(app.session.config, app.preview.data.codec)
+        replica = Replica(app.desk.session.config, app.preview.data.codec)
         # the run trains in its own process: its final weights are its last checkpoint's
-        replica.set_weights(RunFolder(app.session.run_folder.path).read_checkpoint().weights)
+        replica.set_weights(RunFolder(app.desk.session.run_folder.path).read_checkpoint().weights)
         expected = sample(replica, request.prime, request.length, request.temperature, request.seed)
         assert pane.generation.text == expected.text
         assert expected.text[:30] in static_text(app, "#generate-output").replace("    ", "\t")

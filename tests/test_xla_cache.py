@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rnntui import xla_cache
+from rnntui.runtime import xla_cache
 from tests.conftest import run_cli
 
 XLA_RUN = ["--set", "task.size=20000", "--set", "train.batch_size=20", "--set", "train.xla=on"]
@@ -106,8 +106,12 @@ def test_a_child_of_a_prepared_process_gets_its_own_stage(tmp_path, monkeypatch)
     monkeypatch.setenv("RNNTUI_XLA_CACHE", str(tmp_path / "xla"))
     monkeypatch.delenv("TF_XLA_FLAGS", raising=False)
     monkeypatch.delenv(xla_cache._ADDED, raising=False)
-    child = [sys.executable, "-c", "from rnntui import xla_cache; print(xla_cache.prepare())"]
-    parent = "import os, subprocess, sys; from rnntui import xla_cache; " + (
+    child = [
+        sys.executable,
+        "-c",
+        "from rnntui.runtime import xla_cache; print(xla_cache.prepare())",
+    ]
+    parent = "import os, subprocess, sys; from rnntui.runtime import xla_cache; " + (
         "print(xla_cache.prepare()); sys.stdout.flush(); "
         f"subprocess.run({child!r}); print(os.environ['TF_XLA_FLAGS'])"
     )

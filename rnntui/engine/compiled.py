@@ -34,13 +34,13 @@ from typing import Any
 
 import numpy as np
 
-from rnntui import xla_cache
 from rnntui.config import Config
-from rnntui.devices import choose_gpus
 from rnntui.engine.fused_updates import apply_gradients
-from rnntui.models import build_model
-from rnntui.tasks import Task
-from rnntui.tf_runtime import import_tf
+from rnntui.models.build import build_model
+from rnntui.runtime import xla_cache
+from rnntui.runtime.devices import choose_gpus
+from rnntui.runtime.tf_import import import_tf
+from rnntui.tasks.base import Task
 
 SMALL_MODEL = 1 << 18  # batch x widest layer below this: one TF thread is as fast as two or more
 # "auto" turns XLA on when it repays its compile (0.8-1.8 s here): runs of at least this many
@@ -63,7 +63,7 @@ def configure_runtime(config: Config) -> None:
     """Once per process, before the first op runs: the devices and TensorFlow's thread count.
 
     A device the machine lacks raises `DeviceError` (one line) every time it is asked for."""
-    from rnntui.devices import apply_device_settings
+    from rnntui.runtime.devices import apply_device_settings
 
     global _runtime_configured
     if _runtime_configured:
@@ -93,7 +93,7 @@ def warm_up_matmuls() -> None:
 
 def use_xla(config: Config, task: Task) -> bool:
     """`train.xla`: "on", "off", or "auto" (on when the run is long enough to repay compiling)."""
-    from rnntui.tasks import total_steps
+    from rnntui.tasks.registry import total_steps
 
     setting = config.train.xla
     if setting == "auto":

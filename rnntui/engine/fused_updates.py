@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnntui.tf_runtime import import_tf
+from rnntui.runtime.tf_import import import_tf
 
 FUSED = ("adam", "adagrad", "sgd")
 

@@ -20,21 +20,19 @@ from __future__ import annotations
 
 import threading
 import time
-import zipfile
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rnntui.engine.compiled import encode_inputs
+from rnntui.engine.errors import one_line
 from rnntui.engine.events import GradientReach, LagEffect, ProbeResult
-from rnntui.engine.trainer import one_line
+from rnntui.runtime.tf_import import import_tf
 from rnntui.tasks.base import LagTask
-from rnntui.tf_runtime import import_tf
 
 if TYPE_CHECKING:
-    from rnntui.engine.runs import RunFolder
     from rnntui.models.base import SequenceModel
-    from rnntui.tasks import Task
+    from rnntui.tasks.base import Task
 
 PROBE_EPOCH = 1_000_003  # the probe's data: an epoch index no run trains on
 LAG_SEQUENCES = 256  # sequences whose effects are averaged (±0.01 between batches, measured)
@@ -52,7 +50,7 @@ class ProbeError(ValueError):
 def check_probeable(task: Task) -> LagTask:
     """The task, if it has lags to probe; else a ProbeError saying why not."""
     if not task.many_to_many or not isinstance(task, LagTask):
-        from rnntui.tasks import TASK_KINDS, task_class
+        from rnntui.tasks.registry import TASK_KINDS, task_class
 
         kinds = " or ".join(f'"{k}"' for k in TASK_KINDS if issubclass(task_class(k), LagTask))
         raise ProbeError(
@@ -284,58 +282,3 @@ class LiveProbe:
         result = prober.measure(step, gradients and self._reach_ready)
         self._next = now + max(interval, result.cost_s / PROBE_BUDGET)
         return result
-
-
-def probe_run(run: RunFolder, gradients: bool = False) -> ProbeResult:
-    """Probe the network a run folder's checkpoint holds (what `rnntui probe RUN` shows).
-
-    Raises ProbeError (one line) for a task without lags or a missing or unreadable
-    checkpoint, before TensorFlow is imported where it can.
-    """
-    from rnntui.engine.compiled import configure_runtime
-    from rnntui.engine.runs import CHECKPOINT_FILE
-    from rnntui.models import build_model
-    from rnntui.tasks import make_task
-
-    config = run.load_config()
-    task = make_task(config.task, config.train.seed)
-    check_probeable(task)
-    if not run.has_checkpoint():
-        raise ProbeError(
-            f"run '{run.name}' has no {CHECKPOINT_FILE} yet (one is written at every epoch end "
-            "and on stop); let it reach an epoch end, or continue it with rnntui train --resume"
-        )
-    try:
-        checkpoint = run.read_checkpoint()
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        raise ProbeError(
-            f"run '{run.name}': {CHECKPOINT_FILE} is unreadable ({type(error).__name__})"
-        ) from None
-    configure_runtime(config)
-    model = build_model(
-        config.model, task.num_classes, task.input_dim, task.many_to_many, config.train.seed
-    )
-    try:
-        model.set_weights(checkpoint.weights)
-    except ValueError as error:
-        raise ProbeError(
-            f"run '{run.name}': the checkpoint does not fit its config ({error})"
-        ) from None
-    return Prober(model, task, config.train.num_steps).measure(checkpoint.step, gradients)
-
-
-def probe_json(result: ProbeResult) -> dict[str, Any]:
-    """The JSON `rnntui probe --json` prints: lags (and gradient_reach) as lists of rows."""
-    out: dict[str, Any] = {
-        "step": result.step,
-        "num_steps": result.num_steps,
-        "lags": [
-            {"lag": e.lag, "effect": round(e.effect, 6), "true": round(e.true, 6)}
-            for e in result.lags
-        ],
-    }
-    if result.gradient_reach:
-        out["gradient_reach"] = [
-            {"lag": g.lag, "truncated": g.truncated, "full": g.full} for g in result.gradient_reach
-        ]
-    return out

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnntui.config import Config, ConfigError, set_value
-from rnntui.devices import device_memory_mb
 from rnntui.engine.ahead import AHEAD_MAX_BYTES, Ahead
+from rnntui.engine.errors import RunWriteError, TrainingStopped, one_line
 from rnntui.engine.events import (
     EpochEnd,
     Event,
@@ -33,24 +33,23 @@ from rnntui.engine.events import (
     Resumed,
     Started,
 )
-from rnntui.engine.run_lock import RunLockedError
-from rnntui.engine.runs import (
+from rnntui.engine.memory import MEMORY_SHARE, available_memory_bytes, check_fits_in_memory
+from rnntui.runs.checkpoint import Checkpoint, check_checkpoint_fits
+from rnntui.runs.files import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
     CONTROL_FILE,
     METRICS_FILE,
     SUMMARY_FILE,
-    Checkpoint,
-    RunFolder,
     RunFolderError,
-    check_checkpoint_fits,
-    check_resume_changes,
-    check_resume_position,
-    read_knobs,
 )
-from rnntui.safe_read import read_bytes
-from rnntui.tasks import Task, make_task, total_steps
-from rnntui.tasks.base import summary_fields
+from rnntui.runs.folder import RunFolder
+from rnntui.runs.metrics import read_knobs
+from rnntui.runs.resume import check_resume_changes, check_resume_position
+from rnntui.runtime.devices import device_memory_mb, preload_tensorflow
+from rnntui.tasks.base import Task, summary_fields
+from rnntui.tasks.registry import make_task, total_steps
+from rnntui.util.safe_read import read_bytes
 
 if TYPE_CHECKING:
     from rnntui.engine.compiled import CompiledSteps
@@ -68,37 +67,7 @@ MID_EPOCH_SAVE_S = 10.0
 # Memory in use is read for progress events at most this often: count-lstm sends one an epoch
 # (2,000 in ~5 s), and reading /proc (or the GPU allocator) for each cost ~2 % of its run.
 MEMORY_READ_INTERVAL_S = 0.5
-MEMORY_SHARE = 0.8  # of the free memory, what a run's data may take (one epoch, or two made ahead)
 KNOBS = ("learning_rate", "clip_norm")  # train.* keys that can change while a run trains
-
-
-def preload_tensorflow() -> str:
-    """Import TensorFlow (slow, ~4 s) and return the device training will use."""
-    from rnntui.devices import device_name
-
-    return device_name()
-
-
-class RunWriteError(RuntimeError):
-    """Saving to the run folder failed (a full disk, a folder gone read-only); `str()` is one
-    line naming the file and what was kept."""
-
-
-# Errors whose message is already written for the user: shown without the exception's name.
-USER_ERRORS = (ConfigError, RunFolderError, RunLockedError, RunWriteError)
-
-
-def one_line(error: BaseException) -> str:
-    """A user-facing, single-line description of an exception."""
-    if isinstance(error, USER_ERRORS):
-        return " ".join(str(error).split())[:300]
-    text = str(error).strip().splitlines()
-    detail = text[0] if text else ""
-    return f"{type(error).__name__}: {detail}"[:300] if detail else type(error).__name__
-
-
-class TrainingStopped(Exception):
-    """Raised inside the loop when stop() was requested (never escapes `run`)."""
 
 
 class Trainer:
@@ -672,26 +641,6 @@ class Trainer:
             summary["knobs"] = list(self.knobs)
         summary.update(summary_fields(task, self.metrics))
         return summary
-
-
-def available_memory_bytes() -> int | None:
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def check_fits_in_memory(config: Config, task: Task | None = None) -> None:
-    """Refuse, before allocating, a config whose data would not fit in free memory."""
-    task = task or make_task(config.task, config.train.seed)
-    need = task.estimate_bytes(config.train.batch_size, config.train.num_steps)
-    free = available_memory_bytes()
-    if free is not None and need > MEMORY_SHARE * free:
-        raise ConfigError(
-            f"one epoch of data needs about {need / 2**30:.1f} GiB, more than the "
-            f"{free / 2**30:.1f} GiB of free memory allows; lower task.size",
-            "task.size",
-        )
 
 
 def _read_or_none(path: Any) -> bytes | None:

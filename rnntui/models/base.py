@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from rnntui.tf_runtime import import_tf
+from rnntui.runtime.tf_import import import_tf
 
 StepFn = Callable[[Any, list], tuple[Any, list]]
 

@@ -21,12 +21,9 @@ from typing import Any
 import numpy as np
 
 from rnntui.models.base import SequenceModel, derive_seeds, project
+from rnntui.models.registry import STACKABLE_CELLS, cell_kind
 from rnntui.models.windows import block_lstm_window, fused_lstm_pays, lstm_window, tanh_window
-from rnntui.tf_runtime import import_tf
-
-CELL_CLASSES = {"rnn": "SimpleRNNCell", "gru": "GRUCell", "lstm": "LSTMCell"}
-STATES_PER_CELL = {"rnn": 1, "gru": 1, "lstm": 2}  # lstm carries [h, c]
-STATE_NAMES = {"rnn": ("h",), "gru": ("h",), "lstm": ("h", "c")}
+from rnntui.runtime.tf_import import import_tf
 
 
 def recurrent_product(h: Any, kernel: Any, kernel_t: Any) -> Any:
@@ -48,10 +45,11 @@ def make_cell(kind: str, units: int, seed: int) -> Any:
     import_tf()
     import keras
 
-    if kind not in CELL_CLASSES:
-        raise ValueError(f"unknown cell kind '{kind}'; use one of {', '.join(CELL_CLASSES)}")
+    cell = cell_kind(kind)
+    if not cell.keras_cell:
+        raise ValueError(f"'{kind}' is not a Keras cell; use one of {', '.join(STACKABLE_CELLS)}")
     seed_kernel, seed_recurrent, seed_dropout = derive_seeds(seed, 3)
-    cls = getattr(keras.layers, CELL_CLASSES[kind])
+    cls = getattr(keras.layers, cell.keras_cell)
     return cls(
         units,
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed_kernel),
@@ -83,10 +81,10 @@ class KerasCellModel(SequenceModel):
         self.num_classes = num_classes
         self.input_dim = input_dim
         self.many_to_many = many_to_many
-        per_cell = STATES_PER_CELL.get(kind, 1)
+        names = cell_kind(kind).states  # lstm carries [h, c]
+        per_cell = len(names)
         self.state_sizes = tuple(u for u in self.units for _ in range(per_cell))
         self._per_cell = per_cell
-        names = STATE_NAMES.get(kind, ("h",))
         self.state_names = tuple(
             f"{name}{layer + 1 if len(self.units) > 1 else ''}"
             for layer in range(len(self.units))

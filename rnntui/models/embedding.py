@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from rnntui.models.base import SequenceModel, derive_seeds
-from rnntui.tf_runtime import import_tf
+from rnntui.runtime.tf_import import import_tf
 
 
 class Embedded(SequenceModel):

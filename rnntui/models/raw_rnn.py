@@ -13,7 +13,7 @@ from typing import Any
 
 from rnntui.models.base import SequenceModel, derive_seeds, project
 from rnntui.models.windows import tanh_window
-from rnntui.tf_runtime import import_tf
+from rnntui.runtime.tf_import import import_tf
 
 
 def rnn_step(x_t: Any, state: Any, W: Any, b: Any) -> Any:  # noqa: N803 (the tutorial's names)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnntui.tf_runtime import import_tf
+from rnntui.runtime.tf_import import import_tf
 
 # The fused LSTM kernels (`block_lstm_window`) win while a step's matmul is small: their backward
 # pass multiplies for the kernel's gradient every step, where `lstm_window` does it once a

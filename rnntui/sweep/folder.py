@@ -24,19 +24,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rnntui.atomic_write import atomic_write_text
 from rnntui.config import Config, ConfigError, dumps_toml, load_file
-from rnntui.engine.runs import (
+from rnntui.runs.files import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
     METRICS_FILE,
     SUMMARY_FILE,
-    RunFolder,
     default_runs_dir,
-    process_is_rnntui,
-    read_metrics,
 )
+from rnntui.runs.folder import RunFolder
+from rnntui.runs.lock import process_is_rnntui
+from rnntui.runs.metrics import read_metrics
 from rnntui.sweep.grid import RunSpec, SweepDefinition
+from rnntui.util.atomic_write import atomic_write_text
 
 SWEEP_FILE = "sweep.toml"
 BASE_FILE = "base.toml"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnntui.config import Config, ConfigError, check_consistency, parse_override, set_value
-from rnntui.engine.trainer import check_fits_in_memory
+from rnntui.engine.memory import check_fits_in_memory
 
 GRID = "--grid"
 

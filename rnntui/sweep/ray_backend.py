@@ -23,20 +23,15 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from rnntui.atomic_write import atomic_write_bytes
 from rnntui.config import ConfigError
-from rnntui.curves import Ema
-from rnntui.engine.runs import (
-    CHECKPOINT_FILE,
-    CONFIG_FILE,
-    METRICS_FILE,
-    SUMMARY_FILE,
-    RunFolder,
-)
-from rnntui.extras import missing_extra
+from rnntui.runs.curves import Ema
+from rnntui.runs.files import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE
+from rnntui.runs.folder import RunFolder
+from rnntui.runtime.tf_import import quiet_native_stderr
 from rnntui.sweep.folder import Job
 from rnntui.sweep.runner import SweepRunner
-from rnntui.tf_runtime import quiet_native_stderr
+from rnntui.util.atomic_write import atomic_write_bytes
+from rnntui.util.extras import missing_extra
 
 RUN_FILES = (CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, CHECKPOINT_FILE)
 REPORT_INTERVAL_S = 0.25

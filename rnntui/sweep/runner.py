@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from rnntui.engine.runs import RunFolder
+from rnntui.runs.folder import RunFolder
 from rnntui.sweep.folder import Job, RunRecord, SweepFolder
 from rnntui.sweep.prune import MedianRule
 from rnntui.sweep.table import epoch_value, metric_of

@@ -19,7 +19,7 @@ FINAL_LOSS = "final_loss"
 
 def headline(kind: object) -> str:
     """The summary key that ranks runs of a task kind (final_loss for a kind not known here)."""
-    from rnntui.tasks import REGISTRY, task_class
+    from rnntui.tasks.registry import REGISTRY, task_class
 
     return task_class(kind).headline if isinstance(kind, str) and kind in REGISTRY else FINAL_LOSS
 
@@ -38,7 +38,7 @@ def epoch_value(kind: str, metrics: dict[str, float]) -> float | None:
 
 def metric_format(key: str) -> tuple[str, str, str]:
     """(label, format spec, unit) of a headline key, from the task that reports it."""
-    from rnntui.tasks import TASK_KINDS, task_metrics
+    from rnntui.tasks.registry import TASK_KINDS, task_metrics
 
     for kind in TASK_KINDS:
         for metric in task_metrics(kind):

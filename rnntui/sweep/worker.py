@@ -20,8 +20,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from rnntui import xla_cache
 from rnntui.config import Config
+from rnntui.runtime import xla_cache
 from rnntui.sweep.folder import Job
 
 PROGRESS_INTERVAL_S = 0.25  # progress messages per run: about four a second
@@ -47,7 +47,7 @@ def setup_tensorflow() -> None:
     """Import TensorFlow once; on CPU, one thread per worker (a worker per core: more threads
     would only fight over the cores). Devices and GPU memory growth follow each run's config
     (`train.device`, `train.gpu_memory_growth`), applied by the trainer."""
-    from rnntui.tf_runtime import import_tf
+    from rnntui.runtime.tf_import import import_tf
 
     tf = import_tf()
     if not tf.config.list_physical_devices("GPU"):
@@ -130,8 +130,8 @@ class Worker:
                 self.trainer.stop()
 
     def _run(self, job: Job) -> None:
-        from rnntui.engine.runs import RunFolder
         from rnntui.engine.trainer import Trainer
+        from rnntui.runs.folder import RunFolder
 
         with self.lock:
             if self.stopping or job.name in self.prune_names:
@@ -153,7 +153,7 @@ class Forwarder:
     """Trainer callback in a worker: started, throttled progress, pauses, epoch ends."""
 
     def __init__(self, send: Any, name: str) -> None:
-        from rnntui.curves import Ema
+        from rnntui.runs.curves import Ema
 
         self.send = send
         self.name = name

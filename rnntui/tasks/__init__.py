@@ -1,66 +1,6 @@
 """Data for the experiments, one module per task behind one interface (`tasks.base.Task`).
 
-This registry is the one place that maps a `task.kind` name to its class. It imports a task's
-module only when that task is used, so reading the list of kinds (the config does, at start-up)
-costs nothing.
+`registry.py` maps each `task.kind` to its module; `base.py` is what every task offers the engine
+and the app. A new task is one module here, a line in the registry and a preview widget
+(`tui/previews/`).
 """
-
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING
-
-from rnntui.tasks.base import Baseline, Codec, Metric, Segment, Setting, Task
-
-if TYPE_CHECKING:
-    from rnntui.config import Config, TaskConfig
-
-# kind -> "module:Class"; adding a task is a module in this package and a line here
-REGISTRY: dict[str, str] = {
-    "echo": "rnntui.tasks.echo:EchoTask",
-    "count": "rnntui.tasks.count:CountTask",
-    "text": "rnntui.tasks.text:TextTask",
-}
-TASK_KINDS: tuple[str, ...] = tuple(REGISTRY)
-
-__all__ = [
-    "REGISTRY",
-    "TASK_KINDS",
-    "Baseline",
-    "Codec",
-    "Metric",
-    "Segment",
-    "Setting",
-    "Task",
-    "make_task",
-    "task_class",
-    "task_metrics",
-    "total_steps",
-]
-
-
-def task_class(kind: str) -> type[Task]:
-    """The class that implements `task.kind = kind`."""
-    try:
-        module_name, _, class_name = REGISTRY[kind].partition(":")
-    except KeyError:
-        raise ValueError(f"unknown task kind {kind!r}; use one of {', '.join(REGISTRY)}") from None
-    return getattr(importlib.import_module(module_name), class_name)
-
-
-def task_metrics(kind: object) -> tuple[Metric, ...]:
-    """The metrics a task kind reports; none for a kind this version does not know."""
-    return task_class(kind).metrics if isinstance(kind, str) and kind in REGISTRY else ()
-
-
-def make_task(task_config: TaskConfig, seed: int, state: dict | None = None) -> Task:
-    """Build the task a config describes; `seed` (train.seed) fixes its data; `state` is a
-    checkpoint's `Task.state()` (a resumed run encodes its data as before)."""
-    return task_class(task_config.kind).from_config(task_config, seed, state)
-
-
-def total_steps(config: Config, task: Task | None = None) -> int:
-    """How many training steps a run of `config` takes (what the trainer will count)."""
-    train = config.train
-    task = task or make_task(config.task, train.seed)
-    return task.steps_per_epoch(train.batch_size, train.num_steps) * train.epochs

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from rnntui.config import Config
 from rnntui.engine.events import Event
-from rnntui.engine.session import Session, new_session
+from rnntui.sessions.launch import new_session
+from rnntui.sessions.session import Session
 
 if TYPE_CHECKING:
     from rnntui.engine.trainer import Trainer

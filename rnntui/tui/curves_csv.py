@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from rnntui.atomic_write import atomic_write_text
+from rnntui.util.atomic_write import atomic_write_text
 
 HEADER = ("curve", "step", "loss")
 FORMAT_NOTE = "columns curve,step,loss: the live run per step (+ smoothed), comparisons as drawn"

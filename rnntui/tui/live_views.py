@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from rnntui.engine.runs import CHECKPOINT_FILE
+from rnntui.runs.files import CHECKPOINT_FILE
 
 if TYPE_CHECKING:
     from rnntui.config import Config
-    from rnntui.engine.session import Session
+    from rnntui.sessions.session import Session
     from rnntui.tui.widgets.dataset_preview import PreviewData
     from rnntui.tui.widgets.generate_pane import GeneratePane
     from rnntui.tui.widgets.hidden_units_view import HiddenUnitsView
@@ -44,7 +44,7 @@ class LiveViews:
                 self.session = None
         if data is None:
             return
-        from rnntui.tasks import task_class
+        from rnntui.tasks.registry import task_class
 
         if not task_class(data.kind).autoregressive:
             self.generate.show_note(
@@ -79,7 +79,7 @@ class LiveViews:
 
     @property
     def generative(self) -> bool:
-        from rnntui.tasks import task_class
+        from rnntui.tasks.registry import task_class
 
         return self.data is not None and task_class(self.data.kind).autoregressive
 

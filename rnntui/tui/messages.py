@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from rnntui.curves import FinishedCurve
 from rnntui.engine.events import (
     EpochEnd,
     Event,
@@ -32,92 +31,60 @@ from rnntui.engine.events import (
     Resumed,
     Started,
 )
+from rnntui.runs.curves import FinishedCurve
 
 
 @dataclass
-class TensorFlowReady(Message):
-    """TensorFlow finished importing in the background; `device` is "CPU" or the GPU's name."""
+class TensorFlowLoaded(Message):
+    """The helper process imported TensorFlow: `device` is "CPU" or the GPU's name; or it could
+    not (`error`, one line), and the inspector, Generate and probes of finished runs cannot work."""
 
     device: str
+    error: str = ""
 
 
 @dataclass
-class TensorFlowFailed(Message):
-    """TensorFlow could not be imported; training and the inspector cannot work."""
-
-    error: str
-
-
-@dataclass
-class TrainingStarted(Message):
-    """The model is built and steps are about to run."""
+class RunMessage(Message):
+    """A run's event, tagged with the number of the run it belongs to (see `tui/run_desk.py`)."""
 
     run: int
-    event: Started
+    event: Event
 
 
-@dataclass
-class TrainingProgress(Message):
+class TrainingStarted(RunMessage):
+    """The model is built and steps are about to run (`event`: Started)."""
+
+
+class TrainingProgress(RunMessage):
     """A batch of steps finished; `event.losses` holds every step's loss since the last one."""
 
-    run: int
-    event: Progress
+
+class EpochFinished(RunMessage):
+    """An epoch ended, with its evaluation metrics (`event`: EpochEnd)."""
 
 
-@dataclass
-class EpochFinished(Message):
-    """An epoch ended, with its evaluation metrics."""
-
-    run: int
-    event: EpochEnd
+class TrainingPaused(RunMessage):
+    """The training loop noticed the pause request and is waiting (`event`: Paused)."""
 
 
-@dataclass
-class TrainingPaused(Message):
-    """The training loop noticed the pause request and is waiting."""
-
-    run: int
-    step: int
+class TrainingResumed(RunMessage):
+    """The training loop continues after a pause (`event`: Resumed)."""
 
 
-@dataclass
-class TrainingResumed(Message):
-    """The training loop continues after a pause."""
-
-    run: int
-    step: int
+class TrainingFinished(RunMessage):
+    """Training ended normally or because it was stopped (`event`: Finished)."""
 
 
-@dataclass
-class TrainingFinished(Message):
-    """Training ended normally or because it was stopped."""
-
-    run: int
-    event: Finished
-
-
-@dataclass
-class TrainingFailed(Message):
+class TrainingFailed(RunMessage):
     """Training raised; `event.message` is one line a user can act on."""
 
-    run: int
-    event: Failed
 
-
-@dataclass
-class KnobApplied(Message):
+class KnobApplied(RunMessage):
     """A live knob change (learning rate, clip norm) took effect at `event.step`."""
 
-    run: int
-    event: KnobChanged
 
-
-@dataclass
-class ProbeUpdated(Message):
-    """What the network has learned now (lag effects, gradient reach)."""
-
-    run: int
-    event: ProbeResult
+class ProbeUpdated(RunMessage):
+    """What the network has learned now (lag effects, gradient reach; `event`: ProbeResult)."""
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ProbeUpdated) and message.run == self.run
@@ -133,9 +100,9 @@ def message_for(run: int, event: Event) -> Message | None:
         case EpochEnd():
             return EpochFinished(run, event)
         case Paused():
-            return TrainingPaused(run, event.step)
+            return TrainingPaused(run, event)
         case Resumed():
-            return TrainingResumed(run, event.step)
+            return TrainingResumed(run, event)
         case Finished():
             return TrainingFinished(run, event)
         case Failed():

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rnntui.curves import comparison_curve, knob_mark, smooth
+from rnntui.runs.curves import comparison_curve, knob_mark, smooth
 from rnntui.tui.messages import PastRunLoaded
 
 if TYPE_CHECKING:
-    from rnntui.engine.runs import RunInfo
+    from rnntui.runs.listing import RunInfo
 
 
 def past_run_label(info: RunInfo, final: object = None) -> str:
@@ -23,7 +23,9 @@ def past_run_label(info: RunInfo, final: object = None) -> str:
 def load_past_run(info: RunInfo) -> PastRunLoaded:
     """The run's smoothed loss curve with its knob changes marked, or the reason it cannot be
     read (never raises)."""
-    from rnntui.engine.runs import METRICS_FILE, RunFolder, read_metrics
+    from rnntui.runs.files import METRICS_FILE
+    from rnntui.runs.folder import RunFolder
+    from rnntui.runs.metrics import read_metrics
 
     try:
         rows = read_metrics(info.path / METRICS_FILE, knobs=True)

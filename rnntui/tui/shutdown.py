@@ -15,13 +15,15 @@ lost: every file in a run folder is written atomically.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
-from rnntui import exit_codes
-from rnntui.engine.signals import STOP_SIGNALS
+from rnntui.sessions.signals import STOP_SIGNALS
+from rnntui.util import exit_codes
 
 TRAINING_GRACE_S = 8.0  # longest wait for the training thread to write its checkpoint
 EXIT_GRACE_S = 2.0  # then how long the normal exit may take before the process is ended
@@ -97,3 +99,18 @@ def start_watchdog(training_done: threading.Event, restore: Callable[[], None]) 
         end_process(restore)
 
     threading.Thread(target=watch, name="rnntui-exit-watchdog", daemon=True).start()
+
+
+def while_running(handler: Callable) -> Callable:
+    """A message handler that skips messages reaching the app while it shuts down (see
+    `RnnTuiApp.shutting_down`): Textual stops running, then removes the screens and widgets
+    while it still handles its queue, and a run's or a worker's late message found the screen
+    stack empty (ScreenStackError from refresh_bindings) or a pane's children gone (NoMatches)
+    and crashed the app on its way out (seen in tests and on a loaded CI box)."""
+
+    @functools.wraps(handler)
+    def guarded(self: Any, message: object) -> None:
+        if not self.shutting_down:
+            handler(self, message)
+
+    return guarded

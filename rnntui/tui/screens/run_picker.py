@@ -18,9 +18,10 @@ from textual.containers import Vertical
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from rnntui.engine.runs import METRICS_FILE, RunInfo, list_runs
-from rnntui.safe_read import describe_mode
+from rnntui.runs.files import METRICS_FILE
+from rnntui.runs.listing import RunInfo, list_runs
 from rnntui.tui.screens.dialog import Dialog
+from rnntui.util.safe_read import describe_mode
 
 
 def why_not_loadable(info: RunInfo) -> str:

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
-from rnntui.curves import FinishedCurve, comparison_curve, smooth
+from rnntui.runs.curves import FinishedCurve, comparison_curve, smooth
 from rnntui.tasks.base import Baseline
 from rnntui.tui.widgets.loss_chart import LossChart
 from rnntui.tui.widgets.sweep_table import SweepTable

@@ -1,9 +1,9 @@
 """Sample text from the model as it is: on `g`, and every few seconds while a text run trains.
 
 The prime, temperature, length and seed are fields; sampling runs in a thread worker on a
-`Replica` of the model (rnntui.generate), fed the weights the app hands over, so the training
-thread is never touched. The seed stays the same from sample to sample, so what changes between
-two samples is the weights: the text visibly improves as the run trains.
+`Replica` of the model (rnntui.analysis.generate), fed the weights the app hands over, so the
+training thread is never touched. The seed stays the same from sample to sample, so what changes
+between two samples is the weights: the text visibly improves as the run trains.
 """
 
 from __future__ import annotations
@@ -44,17 +44,16 @@ class GeneratePane(Vertical, can_focus=True):
 
     def __init__(self, *, id: str | None = None, classes: str = "") -> None:
         super().__init__(id=id, classes=classes)
-        self.generation: Any = None  # rnntui.generate.Generation
+        self.generation: Any = None  # rnntui.analysis.generate.Generation
         self.label = ""
         self.samples = 0  # finished samples, for tests and the status line
         self.note = "Generation needs a text task: its outputs predict its next input."
         self._request = 0
-        from rnntui.replica import ReplicaCache  # (no TensorFlow until a replica is built)
+        from rnntui.analysis.helper import InProcess
 
-        self._replicas = ReplicaCache()  # used when there is no helper process
-        # runs the TensorFlow work (the app's helper process: `TensorFlowProcess.call`);
-        # None: on a worker thread here
-        self.helper: Any = None
+        # runs the TensorFlow work: the app's helper process (`TensorFlowProcess`) once it has
+        # one, else on the worker thread here
+        self.helper: Any = InProcess()
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="generate-row"):
@@ -95,7 +94,7 @@ class GeneratePane(Vertical, can_focus=True):
 
     def request(self) -> SampleRequest | str:
         """The fields as a request, or the first problem with them (one line)."""
-        from rnntui.generate import MAX_LENGTH, MAX_TEMPERATURE
+        from rnntui.analysis.generate import MAX_LENGTH, MAX_TEMPERATURE
 
         try:
             fields = {name: self.query_one(f"#generate-{name}", Input).value for name in DEFAULTS}
@@ -133,16 +132,10 @@ class GeneratePane(Vertical, can_focus=True):
     @work(thread=True, exclusive=True, group="generate")
     def _sample(self, number: int, config, codec, weights, label: str, request) -> None:
         from rnntui.config import ConfigError
-        from rnntui.generate import sample
 
         options = (request.prime, request.length, request.temperature, request.seed)
         try:
-            if self.helper is not None:  # the app's TensorFlow helper process
-                generation = self.helper("sample", config, codec, weights, *options)
-            else:
-                with self._replicas.lock:
-                    replica = self._replicas.get(config, codec, weights)
-                    generation = sample(replica, *options)
+            generation = self.helper.sample(config, codec, weights, *options)
         except ConfigError as error:  # e.g. a prime with characters outside the vocabulary
             self.post_message(self.Sampled(number, None, label, str(error)))
             return

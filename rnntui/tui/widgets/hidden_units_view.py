@@ -6,8 +6,9 @@ bits are drawn with the unit's colour in a row under them. The units are listed 
 (by their standard deviation over the excerpt); ↑/↓ choose one, `t` switches the state listed
 (h, c, h2 ..., or all; h first: c is unbounded and would crowd the list).
 
-The activations come from `rnntui.hidden_units` on a `Replica` of the model, computed in a thread
-worker from weights the app hands over (a live run's, a finished run's, or the untrained model's).
+The activations come from `rnntui.analysis.hidden_units` on a `Replica` of the model, computed
+in a thread worker from weights the app hands over (a live run's, a finished run's, or the
+untrained model's).
 """
 
 from __future__ import annotations
@@ -71,19 +72,18 @@ class HiddenUnitsView(Widget, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.trace: Any = None  # rnntui.hidden_units.UnitTrace
+        self.trace: Any = None  # rnntui.analysis.hidden_units.UnitTrace
         self.label = ""  # where the weights came from
         self.index = 0
         self.state_filter: str | None = None  # a state's name, "" = all, None = the first
         self.picked = False  # the user chose a unit: keep it when the trace is redrawn
         self.note = "Hidden units: they appear once TensorFlow has loaded."
         self._request = 0
-        from rnntui.replica import ReplicaCache  # (no TensorFlow until a replica is built)
+        from rnntui.analysis.helper import InProcess
 
-        self._replicas = ReplicaCache()  # used when there is no helper process
-        # runs the TensorFlow work (the app's helper process: `TensorFlowProcess.call`);
-        # None: on a worker thread here
-        self.helper: Any = None
+        # runs the TensorFlow work: the app's helper process (`TensorFlowProcess`) once it has
+        # one, else on the worker thread here
+        self.helper: Any = InProcess()
         self.computing = False
 
     # --- computing -------------------------------------------------------------------------------
@@ -98,15 +98,8 @@ class HiddenUnitsView(Widget, can_focus=True):
 
     @work(thread=True, exclusive=True, group="hidden-units")
     def _trace(self, request: int, config, codec, segments, weights, label: str) -> None:
-        from rnntui.hidden_units import trace_units
-
         try:
-            if self.helper is not None:  # the app's TensorFlow helper process
-                trace = self.helper("trace", config, codec, weights, segments)
-            else:
-                with self._replicas.lock:
-                    replica = self._replicas.get(config, codec, weights)
-                    trace = trace_units(replica, segments)
+            trace = self.helper.trace(config, codec, weights, segments)
         except Exception as error:  # shown in the view; the app carries on
             self.post_message(self.Traced(request, None, label, f"{type(error).__name__}: {error}"))
             return

@@ -76,7 +76,7 @@ class InspectorPane(Vertical, can_focus=True):
 
     def __init__(self, *, id: str | None = None, classes: str = "") -> None:
         super().__init__(id=id, classes=classes)
-        self.inspection = None  # rnntui.lstm_inspect.Inspection once computed
+        self.inspection = None  # rnntui.analysis.lstm_step.Inspection once computed
         self.index = 0
         self.trained: WeightsSource | None = None
         self.use_trained = True
@@ -133,7 +133,7 @@ class InspectorPane(Vertical, can_focus=True):
         self.recompute()
 
     def _fits(self, text: str, source: WeightsSource) -> bool:
-        from rnntui.lstm_inspect import parse_inputs
+        from rnntui.analysis.lstm_step import parse_inputs
 
         try:
             rows = parse_inputs(text)
@@ -149,7 +149,9 @@ class InspectorPane(Vertical, can_focus=True):
         self.recompute()
 
     def recompute(self) -> None:
-        from rnntui.lstm_inspect import parse_inputs  # NumPy; kept out of the first frame's imports
+        from rnntui.analysis.lstm_step import (
+            parse_inputs,  # NumPy; kept out of the first frame's imports
+        )
 
         field = next(iter(self.query("#inspector-input").results(Input)), None)
         if field is None:  # the app is closing and the pane's widgets are going
@@ -178,7 +180,7 @@ class InspectorPane(Vertical, can_focus=True):
     def _inspect(self, request: int, inputs, units: int, seed: int, weights) -> None:
         compute = self.compute
         if compute is None:
-            from rnntui.lstm_inspect import inspect_lstm as compute
+            from rnntui.analysis.lstm_step import inspect_lstm as compute
         try:
             result = compute(inputs, units=units, seed=seed, weights=weights)
         except Exception as error:  # shown in the pane; the app carries on

@@ -22,7 +22,7 @@ from textual import work
 from textual.message import Message
 from textual.widget import Widget
 
-from rnntui.curves import (
+from rnntui.runs.curves import (
     SMOOTHINGS,
     Ema,
     FinishedCurve,

@@ -38,7 +38,8 @@ from rnntui.config import (
     field_types,
     set_value,
 )
-from rnntui.tasks import TASK_KINDS, Setting, task_class
+from rnntui.tasks.base import Setting
+from rnntui.tasks.registry import TASK_KINDS, task_class
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from rnntui.durations import format_duration
 from rnntui.engine.events import Progress
-from rnntui.engine.session import RunState
+from rnntui.sessions.session import RunState
 from rnntui.tasks.base import Metric, describe_metrics
+from rnntui.util.durations import format_duration
 
 STATE_STYLES = {
     RunState.IDLE: "bold",

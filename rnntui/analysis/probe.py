@@ -1,0 +1,51 @@
+"""Probing a trained run from its folder: the network its checkpoint holds, measured by the
+engine's probes (`engine/probes.py`)."""
+
+from __future__ import annotations
+
+import zipfile
+from typing import TYPE_CHECKING
+
+from rnntui.engine.probes import ProbeError, Prober, check_probeable
+
+if TYPE_CHECKING:
+    from rnntui.engine.events import ProbeResult
+    from rnntui.runs.folder import RunFolder
+
+
+def probe_run(run: RunFolder, gradients: bool = False) -> ProbeResult:
+    """Probe the network a run folder's checkpoint holds (what `rnntui probe RUN` shows).
+
+    Raises ProbeError (one line) for a task without lags or a missing or unreadable
+    checkpoint, before TensorFlow is imported where it can.
+    """
+    from rnntui.engine.compiled import configure_runtime
+    from rnntui.models.build import build_model
+    from rnntui.runs.files import CHECKPOINT_FILE
+    from rnntui.tasks.registry import make_task
+
+    config = run.load_config()
+    task = make_task(config.task, config.train.seed)
+    check_probeable(task)
+    if not run.has_checkpoint():
+        raise ProbeError(
+            f"run '{run.name}' has no {CHECKPOINT_FILE} yet (one is written at every epoch end "
+            "and on stop); let it reach an epoch end, or continue it with rnntui train --resume"
+        )
+    try:
+        checkpoint = run.read_checkpoint()
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise ProbeError(
+            f"run '{run.name}': {CHECKPOINT_FILE} is unreadable ({type(error).__name__})"
+        ) from None
+    configure_runtime(config)
+    model = build_model(
+        config.model, task.num_classes, task.input_dim, task.many_to_many, config.train.seed
+    )
+    try:
+        model.set_weights(checkpoint.weights)
+    except ValueError as error:
+        raise ProbeError(
+            f"run '{run.name}': the checkpoint does not fit its config ({error})"
+        ) from None
+    return Prober(model, task, config.train.num_steps).measure(checkpoint.step, gradients)

@@ -1,0 +1,136 @@
+"""Following a run that another process trains: a detached run, a headless one, the app's own.
+
+Everything comes from the run folder, which the trainer keeps current for exactly this: the
+metrics log (flushed at least once a second, read from where the last read stopped), status.json
+(the trainer's pid and whether it is paused) and, at the end, summary.json. Control goes to the
+trainer's pid by the signals its `rnntui train` handles (SIGUSR1 pause, SIGUSR2 resume, SIGTERM
+stop with a checkpoint). Reading never blocks the trainer and takes no lock.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+
+from rnntui.engine.events import Event, Failed, Finished, Paused, Progress, Resumed, Started
+from rnntui.runs.files import METRICS_FILE
+from rnntui.runs.folder import RunFolder
+from rnntui.sessions.session import RunState, SignalledSession
+
+POLL_S = 0.2
+
+
+class NotLive(ValueError):
+    """The run has no process training it (it finished, stopped or crashed)."""
+
+
+class FollowedSession(SignalledSession):
+    """Shows a live run from its folder and signals the process that trains it."""
+
+    def __init__(self, run: RunFolder, on_event: Callable[[Event], None]) -> None:
+        super().__init__(run.load_config(), on_event)
+        self.run_folder = run
+        self._pid: int | None = None
+        self._offset = 0  # how far the metrics log has been read
+        self._partial = b""
+        self._closing = threading.Event()
+
+    def start(self) -> str:
+        """Start following; NotLive when no process trains the run now."""
+        assert self.run_folder is not None
+        self._pid = self.run_folder.live_owner()
+        if self._pid is None:
+            raise NotLive(f"{self.run_folder.name} is not training now; see `rnntui runs`")
+        status = self.run_folder.read_status().get("state")
+        self.state = RunState.PAUSED if status == "paused" else RunState.TRAINING
+        self.done.clear()
+        threading.Thread(target=self._follow, name="rnntui-follow", daemon=True).start()
+        return ""
+
+    @property
+    def pid(self) -> int | None:
+        return self._pid
+
+    def close(self) -> None:
+        """Stop following (the run goes on)."""
+        self._closing.set()
+
+    # --- reading the folder ---------------------------------------------------------------------
+
+    def _follow(self) -> None:
+        from rnntui.tasks.registry import make_task, total_steps
+
+        run = self.run_folder
+        assert run is not None
+        try:
+            task = make_task(self.config.task, self.config.train.seed)
+            per_epoch = task.steps_per_epoch(
+                self.config.train.batch_size, self.config.train.num_steps
+            )
+            total = total_steps(self.config, task)
+            self._handle(Started("", total, per_epoch, tuple(task.baselines()), 0))
+            paused = self.state is RunState.PAUSED
+            while not self._closing.is_set():
+                self._read_new_steps(total)
+                status = run.read_status()
+                if (status.get("state") == "paused") != paused:
+                    paused = not paused
+                    self._handle(Paused(self.step) if paused else Resumed(self.step))
+                if run.live_owner() is None:
+                    self._read_new_steps(total)
+                    self._handle(self._ending())
+                    return
+                self._closing.wait(POLL_S)
+        except Exception as error:  # a damaged folder must not take the app down
+            self._handle(Failed(f"cannot follow {run.name}: {type(error).__name__}: {error}"))
+        finally:
+            self.done.set()
+
+    def _read_new_steps(self, total: int) -> None:
+        """Progress for the log lines written since the last read (whole lines only)."""
+        assert self.run_folder is not None
+        path = self.run_folder.path / METRICS_FILE
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return
+        if size < self._offset:  # a resume truncated the log to its checkpoint: read again
+            self._offset, self._partial = 0, b""
+        with open(path, "rb") as handle:
+            handle.seek(self._offset)
+            data = self._partial + handle.read()
+            self._offset = handle.tell()
+        lines = data.split(b"\n")
+        self._partial = lines.pop()  # an unfinished last line waits for its end
+        rows = []
+        for line in lines:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and isinstance(row.get("loss"), int | float):
+                rows.append(row)
+        if not rows:
+            return
+        losses = tuple(float(row["loss"]) for row in rows)
+        last = rows[-1]
+        wall = float(last.get("wall_s", 0.0))
+        rate = last["step"] / wall if wall > 0 else 0.0
+        eta = (total - last["step"]) / rate if rate > 0 else float("inf")
+        progress = Progress(
+            int(last["step"]), int(last.get("epoch", 0)), total, losses, rate, eta, wall
+        )
+        if progress.first_step < self.step:  # read again after a truncation: start over
+            self.step = 0
+        self._handle(progress)
+
+    def _ending(self) -> Event:
+        assert self.run_folder is not None
+        try:
+            summary = self.run_folder.read_summary()
+        except (OSError, ValueError):
+            return Failed(f"{self.run_folder.name} ended without a summary", self.step)
+        if summary.get("failed"):
+            return Failed(str(summary["failed"]), int(summary.get("steps") or self.step))
+        return Finished(stopped=bool(summary.get("stopped")), summary=summary)

@@ -1,0 +1,53 @@
+"""Turn SIGINT, SIGTERM and SIGHUP (an SSH drop) into a clean stop with a checkpoint, and
+SIGUSR1/SIGUSR2 into pause/resume: how the app (or `rnntui stop`-style tools) control a run that
+another process trains."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Callable, Iterator
+
+from rnntui.util import exit_codes
+
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)
+RESUME_SIGNAL = getattr(signal, "SIGUSR2", None)
+
+
+@contextlib.contextmanager
+def stop_on_signals(
+    stop: Callable[[], None],
+    pause: Callable[[], None] | None = None,
+    resume: Callable[[], None] | None = None,
+) -> Iterator[None]:
+    """While inside, the first stop signal asks for a stop; a second one exits at once.
+    SIGUSR1 calls `pause` and SIGUSR2 `resume`, when given."""
+    received: list[int] = []
+
+    def handler(signum, frame):  # noqa: ARG001 - signal handler signature
+        if received:
+            os._exit(
+                exit_codes.INTERRUPTED
+            )  # the last checkpoint on disk is intact (atomic writes)
+        received.append(signum)
+        stop()
+
+    handlers: dict[int, Callable] = {sig: handler for sig in STOP_SIGNALS}
+    for sig, action in ((PAUSE_SIGNAL, pause), (RESUME_SIGNAL, resume)):
+        if sig is not None and action is not None:
+            handlers[sig] = lambda signum, frame, action=action: action()
+    previous = {}
+    for sig, function in handlers.items():
+        try:
+            previous[sig] = signal.signal(sig, function)
+        except ValueError:  # not the main thread: the caller handles stopping
+            break
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,0 +1,76 @@
+"""Which pane shows: tabs on a small terminal, every pane at once on a large one (from 120x36),
+where the inspector's cell holds the inspector, the probe or the Generate pane in turn."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.widgets import Tabs
+
+from rnntui.tui.actions import PANES
+
+if TYPE_CHECKING:
+    from rnntui.tui.app import RnnTuiApp
+
+
+TITLES = {
+    "settings": "Settings",
+    "chart": "Loss",
+    "data": "Data",
+    "inspector": "Inspector",
+    "generate": "Generate",
+    "probe": "Probe",
+}
+
+
+class PaneLayout:
+    """The app's panes: which one is in front, and which one shares the inspector's cell."""
+
+    def __init__(self, app: RnnTuiApp) -> None:
+        self.app = app
+
+    def set_titles(self) -> None:
+        for pane, title in TITLES.items():
+            self.app.query_one(f"#{pane}").border_title = title
+
+    @property
+    def wide(self) -> bool:
+        screen = self.app.screen
+        return screen.has_class("-wide") and screen.has_class("-tall")
+
+    def tab_activated(self, tab_id: str) -> str:
+        """A tab was chosen: show its pane; returns the pane's name."""
+        pane = tab_id.removeprefix("tab-")
+        cells = self.app.query_one("#panes")
+        for name, _ in PANES:
+            cells.set_class(name == pane, f"-show-{name}")
+        return pane
+
+    def show(self, pane: str) -> None:
+        app = self.app
+        tabs = app.query_one("#tabs", Tabs)
+        tabs.active = f"tab-{pane}"
+        if pane == "inspector" and (app.focused is None or app.focused is tabs):
+            app.inspector.focus()  # so ←/→ step the cell rather than switch tabs
+        if pane == "data" and (app.focused is None or app.focused is tabs):
+            app.units.focus()  # so ↑/↓ choose a hidden unit
+
+    def place(self, pane: str) -> None:
+        """Show `pane`; on a large terminal the inspector's cell holds the inspector, the probe
+        or the Generate pane."""
+        cells = self.app.query_one("#panes")
+        cells.set_class(pane == "probe", "-probe")
+        cells.set_class(pane == "generate", "-bottom-generate")
+        self.show(pane)
+
+    def generative(self, generative: bool) -> None:
+        """A text task's data is shown: Generate takes the inspector's cell (else the inspector)."""
+        cells = self.app.query_one("#panes")
+        cells.set_class(generative, "-bottom-generate")
+        if generative:
+            cells.remove_class("-probe")
+
+    def probe_shown(self) -> bool:
+        if self.wide:
+            return self.app.query_one("#panes").has_class("-probe")
+        return self.app.query_one("#tabs", Tabs).active == "tab-probe"

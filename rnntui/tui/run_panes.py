@@ -1,0 +1,539 @@
+"""What the panes show of the runs: the app's run events and run dialogs turned into pane updates.
+
+The app routes here only what concerns the run in front of the user (the run desk knows which
+that is); this object owns how the chart, status bar, probe, inspector, Generate pane and hidden
+units follow it, and the dialogs that start, follow or change a run. It holds no run state of its
+own: that is the desk's (`run_desk.py`).
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rnntui.config import Config, ConfigError, load_file, save_preset
+from rnntui.engine.events import (
+    EpochEnd,
+    Event,
+    Failed,
+    Finished,
+    KnobChanged,
+    Paused,
+    ProbeResult,
+    Progress,
+    Resumed,
+    Started,
+)
+from rnntui.runs.curves import knob_mark
+from rnntui.sessions.followed import NotLive
+from rnntui.sessions.session import RunState
+from rnntui.tasks.registry import task_class
+from rnntui.tui.curves_csv import FORMAT_NOTE, write_curves_csv
+from rnntui.tui.messages import CurvesExported, PastRunLoaded, ProbeUpdated
+from rnntui.tui.widgets.inspector_pane import WeightsSource
+
+if TYPE_CHECKING:
+    from rnntui.runs.listing import RunInfo
+    from rnntui.tui.app import RnnTuiApp
+    from rnntui.tui.widgets.dataset_preview import DatasetPreview
+
+PROBE_INTERVAL_S = 0.25  # while the probe pane shows: as often as the chart redraws, at most
+
+
+class RunPanes:
+    """The panes' side of the runs, for one app."""
+
+    def __init__(self, app: RnnTuiApp) -> None:
+        self.app = app
+        self.desk = app.desk
+
+    # --- settings, data, probe truth -------------------------------------------------------------
+
+    def settings_changed(self, config: Config, errors: dict[str, str]) -> None:
+        app = self.app
+        task_ok = not any(key.startswith("task.") or key == "train.seed" for key in errors)
+        if task_ok:  # after the next paint: generating the data must not delay a frame
+            app.call_after_refresh(app.preview.show_task, config.task, config.train.seed)
+            if not errors and self.probe_shown():  # else when it opens: nothing to wait on
+                app.call_after_refresh(self.show_probe_truth, config)
+        if not app.running and "train.seed" not in errors:
+            app.inspector.set_fresh_cell(4, config.train.seed)
+        if not app.running and not app.chart.losses and not errors:
+            app.run_worker(
+                lambda: self._count_steps(config), thread=True, exclusive=True, group="steps"
+            )
+
+    def _count_steps(self, config: Config) -> None:
+        """The run's length for the chart's x axis, off the UI thread (a text is read for it)."""
+        from rnntui.tasks.registry import total_steps
+
+        try:
+            steps = total_steps(config)
+        except Exception:  # the preview reports what is wrong with the data
+            return
+        self.app.call_from_thread(self._show_total_steps, steps)
+
+    def _show_total_steps(self, steps: int) -> None:
+        app = self.app
+        if not app.running and not app.chart.losses:
+            app.chart.total_steps = steps
+            app.chart.refresh()
+
+    def preview_ready(self, message: DatasetPreview.Ready) -> None:
+        app = self.app
+        data = message.data
+        app.data_problem = {message.error_key: message.error} if message.error_key else {}
+        summary = getattr(data.preview, "summary", "") if data is not None else ""
+        for key in app.settings.picker_keys():
+            reason = app.data_problem.get(key, "")
+            app.settings.set_note(key, reason or summary, ok=not reason)
+        if data is not None and not app.chart.losses:
+            app.chart.set_baselines(tuple(data.baselines))
+        if data is not None:
+            app.pane_layout.generative(task_class(data.kind).autoregressive)
+        app.live.data_changed(app.config, data)
+
+    def browse(self, key: str, current: str) -> None:
+        from rnntui.tasks.corpus import expand
+        from rnntui.tui.screens.file_picker import FilePicker
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.app.settings.set_text(key, str(path))
+
+        start = Path(expand(current)) if current.strip() else Path.cwd()
+        self.app.push_screen(FilePicker(start), chosen)
+
+    def show_probe_truth(self, config: Config) -> None:
+        """The task's true effect per lag (no TensorFlow needed), or why it has none; only while
+        the pane shows (at start-up every message is slow while TensorFlow imports)."""
+        from rnntui.engine.probes import ProbeError, check_probeable, probe_max_lag
+        from rnntui.tasks.registry import make_task
+
+        try:
+            task = make_task(config.task, config.train.seed)
+            truth = check_probeable(task).true_lag_effects(
+                probe_max_lag(task, config.train.num_steps)
+            )
+        except (ProbeError, ValueError) as error:
+            self.app.probe.show_task({}, 0, str(error))
+            return
+        self.app.probe.show_task(truth, config.train.num_steps)
+
+    def probe_shown(self) -> bool:
+        return self.app.pane_layout.probe_shown()
+
+    def toggle_probe_view(self) -> None:
+        """Lag effects or the gradient reach; the probe pane comes to the front."""
+        self.app.probe.toggle_view()
+        if not self.probe_shown():
+            self.app.action_probe()
+        self.sync_probe()  # the gradient reach is traced and measured only while on screen
+
+    def generate(self) -> None:
+        app = self.app
+        if not app.live.generative:
+            app.notify("Generation needs a text task.", severity="warning")
+            return
+        app.pane_layout.place("generate")
+        self.sync_probe()
+        app.live.sample_now()
+
+    def sync_probe(self) -> None:
+        """The trainer probes between chunks while the pane shows, and not otherwise; after
+        the run, the helper probes its last checkpoint when the gradient reach is asked for."""
+        app, session = self.app, self.desk.session
+        if session is not None and session.running:
+            shown = self.probe_shown()
+            session.set_probe(PROBE_INTERVAL_S if shown else 0.0, app.probe.wants_gradients)
+            return
+        result = app.probe.result
+        if (
+            session is not None
+            and session.run_folder is not None
+            and app.tensorflow is not None
+            and app.tf_ready
+            and self.probe_shown()
+            and not app.probe.problem
+            and app.probe.wants_gradients
+            and (result is None or not result.gradient_reach)
+        ):
+            number, folder = self.desk.number, session.run_folder.path
+            app.run_worker(
+                lambda: self._probe_checkpoint(number, folder),
+                thread=True,
+                exclusive=True,
+                group="probe",
+            )
+
+    def _probe_checkpoint(self, number: int, folder: Path) -> None:
+        app = self.app
+        assert app.tensorflow is not None
+        try:
+            result = app.tensorflow.probe(folder, True)
+        except RuntimeError as error:  # e.g. no checkpoint: the pane keeps what it shows
+            app.call_from_thread(app.notify, str(error), severity="warning")
+            return
+        app.post_message(ProbeUpdated(number, result))
+
+    # --- starting, following and leaving runs ----------------------------------------------------
+
+    def _retire_live_curve(self) -> str:
+        """The label the live curve keeps as a comparison, when it belongs to an ended run
+        (asked before the desk moves on to the next run)."""
+        return self.desk.comparison_label() if self.app.chart.losses and self.desk.keep else ""
+
+    def new_run(self, config: Config) -> None:
+        """Before the desk starts the next run: keep the ended run's curve to compare."""
+        label = self._retire_live_curve()
+        if label:
+            self.app.chart.finish_run(label)
+
+    def run_started(self, config: Config, warning: str) -> None:
+        app, desk = self.app, self.desk
+        app.chart.start_run(desk.label, 0)
+        app.status.clear_run(config.train.epochs, task_class(config.task.kind).metrics)
+        assert desk.session is not None
+        app.live.run_started(desk.session, f"run {desk.number}")
+        if warning:
+            app.notify(warning, title="Run not saved", severity="warning", timeout=10)
+        app.probe.clear_result()
+        self.sync_probe()
+        app.show_state("(building the model)" if app.tf_ready else "(loading TensorFlow)")
+        if (
+            not app.pane_layout.wide and not self.probe_shown()
+        ):  # the probe pane stays: it shows training
+            app.pane_layout.show("chart")
+
+    def forget_run(self) -> None:
+        app = self.app
+        app.chart.finish_companion(None)
+        app.chart.reset_run()
+        app.live.run_forgotten()
+        app.probe.clear_result()
+        app.status.clear_run()
+
+    def attach(self, run: str) -> None:
+        app = self.app
+        label = self._retire_live_curve()
+        try:
+            session = self.desk.attach(run)
+        except (ConfigError, NotLive, OSError) as error:
+            app.notify(str(error), title="Cannot attach", severity="error", timeout=8)
+            return
+        if label:
+            app.chart.finish_run(label)
+        app.chart.start_run(self.desk.label, 0)
+        config = session.config
+        app.status.clear_run(config.train.epochs, task_class(config.task.kind).metrics)
+        app.show_state()
+        assert session.run_folder is not None
+        name = session.run_folder.name
+        app.notify(
+            f"following {name}, trained by pid {session.pid}: p pauses, x stops it, "
+            "q leaves it training",
+            title="Attached",
+        )
+        if not app.pane_layout.wide:
+            app.pane_layout.show("chart")
+
+    def pick_run_to_attach(self) -> None:
+        from rnntui.tui.screens.run_picker import RunPicker
+
+        def chosen(info: RunInfo | None) -> None:
+            if info is not None:
+                self.attach(str(info.path))
+
+        self.app.push_screen(RunPicker(self.app.runs_dir, live_only=True), chosen)
+
+    def detach(self) -> None:
+        app = self.app
+        session = self.desk.detach()
+        if session is None:
+            app.notify("Only a run this app started can be detached.", severity="warning")
+            return
+        assert session.run_folder is not None
+        self.desk.keep = bool(app.chart.losses)
+        app.set_state(RunState.IDLE)
+        where = f" --runs-dir {app.runs_dir}" if self.desk.runs_dir_given else ""
+        app.notify(
+            f"{session.run_folder.name} trains on in the background (pid {session.pid}); "
+            f"follow it again with a, or rnntui --attach {session.run_folder.name}{where}",
+            title="Detached",
+            timeout=10,
+        )
+
+    # --- what the runs tell ----------------------------------------------------------------------
+
+    def run_event(self, number: int, event: Event) -> None:
+        """An event of run `number`: only the run in front of the user changes the panes (and
+        the A/B companion its own curve)."""
+        if self.desk.is_current(number):
+            match event:
+                case Started():
+                    self.started(event)
+                case Progress():
+                    self.progress(event)
+                case EpochEnd():
+                    self.epoch_finished(event)
+                case Paused() | Resumed():
+                    self.app.show_state()
+                case Finished() | Failed():
+                    self.ended(event)
+                case KnobChanged():
+                    self.knob_applied(event)
+                case ProbeResult():
+                    self.app.probe.show_result(event)
+        elif self.desk.companion.owns(number):
+            if isinstance(event, Progress):
+                self.app.chart.add_companion_losses(event.losses)
+            elif isinstance(event, Finished | Failed):
+                self.companion_ended(event)
+
+    def started(self, event: Started) -> None:
+        app = self.app
+        app.chart.total_steps = event.total_steps
+        app.chart.set_baselines(event.baselines)
+        app.status.total_steps = event.total_steps
+        app.status.device = event.device
+        app.show_state()
+
+    def progress(self, event: Progress) -> None:
+        app = self.app
+        app.chart.add_losses(event.losses)
+        app.status.show_progress(event, app.chart.smoothed_loss)
+        if app.state is RunState.STARTING:
+            app.show_state()
+
+    def epoch_finished(self, event: EpochEnd) -> None:
+        self.app.status.show_metrics(event.metrics)
+        if "tail_loss" in event.metrics:
+            self.desk.final = event.metrics["tail_loss"]
+
+    def ended(self, event: Finished | Failed) -> None:
+        if isinstance(event, Failed):
+            self._failed(event)
+        else:
+            self._finished(event)
+
+    def _finished(self, event: Finished) -> None:
+        app, desk = self.app, self.desk
+        final = event.summary.get("final_loss")
+        desk.ended(final if isinstance(final, float) else app.chart.smoothed_loss,
+                   bool(app.chart.losses))  # fmt: skip
+        app.status.eta_s = None
+        app.status.show_metrics(event.summary)
+        app.show_state()
+        steps = event.summary.get("steps", len(app.chart.losses))
+        loss = f", loss {desk.final:.4f}" if desk.final is not None else ""
+        saved = ""
+        run_folder = desk.session.run_folder if desk.session is not None else None
+        if run_folder is not None:
+            saved = f"\nsaved in {run_folder.name}"
+            if event.stopped:
+                saved += f"\ncontinue: {desk.resume_command()}"
+        app.notify(f"{desk.label}: {steps:,} steps{loss}{saved}", title=app.state.capitalize())
+        app.live.finished()
+        if event.lstm_weights is not None:
+            app.inspector.use_weights(
+                WeightsSource(
+                    event.lstm_weights,
+                    f"trained first LSTM layer of {desk.label}",
+                    self._sample_input(len(event.lstm_weights[0])),
+                )
+            )
+
+    def _failed(self, event: Failed) -> None:
+        app, desk = self.app, self.desk
+        desk.keep = False
+        app.show_state(event.message)
+        run_folder = desk.session.run_folder if desk.session is not None else None
+        where = f"\n(run folder {run_folder.name})" if run_folder is not None else ""
+        app.notify(event.message + where, title=f"{desk.label} failed", severity="error",
+                   timeout=10)  # fmt: skip
+
+    def _sample_input(self, width: int = 2) -> str:
+        """An input the trained first layer accepts: the first steps of the data, as fed; a
+        unit vector when the layer reads something else (e.g. an embedding's output)."""
+        inputs = self.app.preview.sample_inputs
+        if not inputs or len(inputs[0]) != width:
+            return ",".join(["1"] + ["0"] * (width - 1)) if width != 2 else "1,0; 0,1; 0,1; 1,0"
+        return "; ".join(",".join(f"{v:g}" for v in row) for row in inputs)
+
+    # --- knobs and the A/B companion -------------------------------------------------------------
+
+    def knobs(self) -> None:
+        from rnntui.tui.screens.knob_dialog import KnobDialog
+
+        app, session = self.app, self.desk.session
+        if session is None or not app.running:
+            app.notify("Knobs change a run while it trains; press s first.", severity="warning")
+            return
+        train = session.config.train
+        current = {"learning_rate": train.learning_rate, "clip_norm": train.clip_norm}
+
+        def chosen(changes: dict[str, float] | None) -> None:
+            if not changes or self.desk.session is not session or not session.running:
+                return
+            for name, value in changes.items():
+                session.set_knob(name, value)
+                setattr(session.config.train, name, value)  # what the dialog shows next
+
+        app.push_screen(KnobDialog(current, self.desk.label), chosen)
+
+    def knob_applied(self, event: KnobChanged) -> None:
+        step, label = knob_mark(event.step, event.name, event.value)
+        self.app.chart.add_mark(step, label)
+        self.app.notify(f"{label} from step {step + 1:,} (marked on the chart)", title="Knob")
+
+    def ab_run(self) -> None:
+        from rnntui.tui.screens.cell_picker import CellPicker
+
+        app, desk = self.app, self.desk
+        if desk.companion.running:
+            app.notify("An A/B run is training already.", severity="warning")
+            return
+        running = app.running and desk.session is not None
+        base = desk.session.config if running and desk.session is not None else app.config
+
+        def chosen(cell: str | None) -> None:
+            if cell is None or desk.companion.running:
+                return
+            if not app.running:
+                app.action_start()
+            if desk.session is None or not app.running:
+                return
+            label, warning = desk.start_companion(cell)
+            app.chart.start_companion(label)
+            app.refresh_bindings()
+            if warning:
+                app.notify(warning, title="A/B run not saved", severity="warning", timeout=10)
+            if not app.pane_layout.wide:
+                app.pane_layout.show("chart")
+
+        app.push_screen(CellPicker(base.model.cell, running), chosen)
+
+    def companion_ended(self, event: Finished | Failed) -> None:
+        app, label = self.app, self.desk.companion.label
+        if isinstance(event, Failed):
+            app.chart.finish_companion(None)
+            app.notify(event.message, title=f"{label} failed", severity="error")
+        else:
+            final = event.summary.get("final_loss")
+            loss = f" {final:.3f}" if isinstance(final, float) else ""
+            app.chart.finish_companion(f"{label}{loss}")
+            steps = event.summary.get("steps", 0)
+            app.notify(
+                f"{label}: {steps:,} steps{loss}",
+                title="A/B run " + ("stopped" if event.stopped else "finished"),
+            )
+        app.refresh_bindings()
+
+    # --- past runs, export, presets --------------------------------------------------------------
+
+    def pick_past_run(self) -> None:
+        from rnntui.tui.past_runs import load_past_run
+        from rnntui.tui.screens.run_picker import RunPicker
+
+        app = self.app
+
+        def chosen(info: RunInfo | None) -> None:
+            if info is not None:
+                app.run_worker(
+                    lambda: app.post_message(load_past_run(info)), thread=True, group="load-run"
+                )
+
+        app.push_screen(RunPicker(app.runs_dir), chosen)
+
+    def report(self, message: PastRunLoaded | CurvesExported) -> None:
+        """What a worker of the panes found: a past run's curve, or where the curves went."""
+        if isinstance(message, CurvesExported):
+            self.curves_exported(message)
+        else:
+            self.past_run_loaded(message)
+
+    def past_run_loaded(self, message: PastRunLoaded) -> None:
+        app = self.app
+        if message.curve is None:
+            app.notify(message.error, title=f"Cannot load {message.name}", severity="error")
+            return
+        app.chart.add_comparison(message.curve)
+        app.refresh_bindings()
+        if not app.pane_layout.wide:
+            app.pane_layout.show("chart")
+        app.notify(
+            f"{message.name}: {message.steps:,} steps, shown as '{message.curve.label}' (c clears)",
+            title="Run loaded",
+        )
+
+    def export_csv(self) -> None:
+        app = self.app
+        curves = app.chart.shown_curves()
+        if not curves:
+            app.notify("Train or load a run first.", title="Nothing to export", severity="warning")
+            return
+        app.run_worker(lambda: self._export(curves), thread=True, group="export")
+
+    def _export(self, curves: list) -> None:
+        rows = sum(len(steps) for _, steps, _ in curves)
+        try:
+            path = write_curves_csv(curves, [Path.cwd(), self.app.runs_dir.parent])
+        except OSError as error:
+            self.app.post_message(CurvesExported("", error=str(error)))
+            return
+        self.app.post_message(CurvesExported(str(path), len(curves), rows))
+
+    def curves_exported(self, message: CurvesExported) -> None:
+        if message.error:
+            self.app.notify(message.error, title="Cannot export", severity="error", timeout=10)
+            return
+        self.app.notify(
+            f"{message.curves} curves, {message.rows:,} rows → {message.path}\n{FORMAT_NOTE}",
+            title="Curves exported",
+            timeout=10,
+        )
+
+    def open_preset(self) -> None:
+        from rnntui.tui.screens.preset_picker import PresetPicker
+
+        app = self.app
+        if app.running:
+            app.notify("Stop training before opening a preset.", severity="warning")
+            return
+
+        def opened(path: Path | None) -> None:
+            if path is None:
+                return
+            try:
+                config = load_file(path)
+            except ConfigError as error:
+                app.notify(str(error), title="Cannot open preset", severity="error", timeout=8)
+                return
+            app.load_config(config, config.name or path.stem)
+            app.notify(f"opened {config.name}", title="Preset")
+
+        app.push_screen(PresetPicker(app.preset_name), opened)
+
+    def save_preset(self) -> None:
+        from rnntui.tui.screens.save_preset import SavePresetDialog
+
+        app = self.app
+
+        def save(answer: tuple[str, str] | None) -> None:
+            if answer is None:
+                return
+            name, description = answer
+            config = deepcopy(app.config)
+            config.name, config.description = name, description
+            try:
+                path = save_preset(config)
+            except OSError as error:
+                app.notify(str(error), title="Cannot save preset", severity="error", timeout=8)
+                return
+            app.preset_config, app.preset_name = deepcopy(config), name
+            app.settings.set_title(name, description)
+            app.notify(f"saved to {path}", title="Preset saved")
+
+        name = app.preset_name if app.preset_name else "my-preset"
+        app.push_screen(SavePresetDialog(name, app.config.description), save)
