@@ -92,7 +92,7 @@ def text_config(size: int):
 def text_worker(kind: str, size: int, options: dict, imported: float) -> dict:
     """One epoch of text-lstm on `size` characters of the standard library."""
     from rnntui.models.build import build_model
-    from rnntui.tasks.registry import make_task
+    from rnntui.tasks.build import make_task
 
     config = text_config(size)
     if kind == "engine":

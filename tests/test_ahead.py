@@ -91,7 +91,7 @@ def test_a_run_with_data_made_ahead_trains_exactly_as_without(monkeypatch):
 
 
 def test_data_too_big_for_two_epochs_at_once_is_not_made_ahead():
-    from rnntui.tasks.registry import make_task
+    from rnntui.tasks.build import make_task
 
     small, big = echo(), echo("task.size=40000000")  # ~0.9 GB an epoch by the task's estimate
     for config, expected in ((small, True), (big, False)):

@@ -34,7 +34,7 @@ from rnntui.engine.trainer import Trainer
 from rnntui.runs.folder import RunFolder
 from rnntui.runs.listing import list_runs
 from rnntui.runs.metrics import read_metrics
-from rnntui.runtime.devices import DeviceError, choose_gpus
+from rnntui.runtime.device_setting import DeviceError, choose_gpus
 from rnntui.sessions.pipe import EventWriter, read_events
 from rnntui.tasks.base import Baseline
 from tests.conftest import run_cli

@@ -8,7 +8,7 @@ import pytest
 from rnntui.config import Config, apply_overrides
 from rnntui.engine import compiled
 from rnntui.engine.compiled import CompiledSteps, use_xla, windows_per_call
-from rnntui.tasks.registry import make_task
+from rnntui.tasks.build import make_task
 
 
 def tiny(*overrides: str) -> Config:

@@ -74,7 +74,7 @@ def test_chunking_does_not_change_the_math():
 def test_state_is_carried_between_windows():
     """Resetting the state every window (as `count` does) changes the losses: the carry is real."""
     from rnntui.engine.compiled import CompiledSteps
-    from rnntui.tasks.registry import make_task
+    from rnntui.tasks.build import make_task
 
     config = tiny_echo()
     task = make_task(config.task, config.train.seed)

@@ -8,13 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from rnntui.analysis.lstm_step import (
-    Inspection,
-    inspect_lstm,
-    lstm_step_numpy,
-    parse_inputs,
-    stacked_lstm_demo,
-)
+from rnntui.analysis.lstm_gates import Inspection, lstm_step_numpy, parse_inputs
+from rnntui.analysis.lstm_step import inspect_lstm, stacked_lstm_demo
 from rnntui.config import ModelConfig
 from rnntui.models.build import build_model
 

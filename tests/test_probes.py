@@ -14,12 +14,13 @@ from rnntui.analysis.probe import probe_run
 from rnntui.cli.probe import format_probe
 from rnntui.config import Config, ConfigError, apply_overrides, load_preset
 from rnntui.engine.events import Finished, KnobChanged, ProbeResult, Progress
-from rnntui.engine.probes import ProbeError, Prober, check_probeable, probe_max_lag
+from rnntui.engine.probes import Prober
 from rnntui.engine.trainer import Trainer
 from rnntui.runs.folder import RunFolder
 from rnntui.runs.metrics import read_knobs, read_metrics
+from rnntui.tasks.build import make_task
 from rnntui.tasks.echo import EchoTask
-from rnntui.tasks.registry import make_task
+from rnntui.tasks.lags import ProbeError, check_probeable, probe_max_lag
 from tests.conftest import run_cli
 
 TINY = ["task.size=20000", "train.batch_size=20", "train.num_steps=5", "train.chunk=20"]

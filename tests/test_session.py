@@ -42,6 +42,7 @@ class Recorder:
 
 def start(config: Config, tmp_path, **options) -> tuple[TrainingSession, Recorder]:
     recorder = Recorder()
+    options.setdefault("trainer_factory", Trainer)
     session = TrainingSession(config, recorder, runs_dir=tmp_path, **options)
     recorder.session = session
     assert session.start() == ""
@@ -110,7 +111,7 @@ def test_an_unwritable_runs_folder_trains_unsaved_with_a_warning(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     recorder = Recorder()
-    session = TrainingSession(tiny(), recorder, runs_dir=blocker / "runs")
+    session = TrainingSession(tiny(), recorder, runs_dir=blocker / "runs", trainer_factory=Trainer)
     recorder.session = session
     warning = session.start()
     assert "cannot create a run folder" in warning and "--runs-dir" in warning

@@ -11,9 +11,10 @@ import pytest
 
 from rnntui.config import Config, ConfigError, TaskConfig, apply_overrides, field_types
 from rnntui.tasks.base import Task
+from rnntui.tasks.build import make_task
 from rnntui.tasks.count import CountTask
 from rnntui.tasks.echo import EchoTask
-from rnntui.tasks.registry import TASK_KINDS, make_task, task_class
+from rnntui.tasks.registry import TASK_KINDS, task_class
 
 
 def h(p: float) -> float:
@@ -227,7 +228,8 @@ def test_make_task() -> None:
 
 def test_tasks_do_not_import_tensorflow_or_textual() -> None:
     code = (
-        "import sys, rnntui.tasks; print(any(m in sys.modules for m in ('tensorflow', 'textual')))"
+        "import sys, rnntui.tasks.registry, rnntui.tasks.echo, rnntui.tasks.count, rnntui.tasks.text; "
+        "print(any(m in sys.modules for m in ('tensorflow', 'textual')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

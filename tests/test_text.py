@@ -18,8 +18,8 @@ from rnntui.engine.trainer import Trainer
 from rnntui.runs.folder import RunFolder
 from rnntui.runs.metrics import read_metrics
 from rnntui.tasks import corpus as corpus_module
+from rnntui.tasks.build import make_task
 from rnntui.tasks.corpus import UNKNOWN, resolve
-from rnntui.tasks.registry import make_task
 from rnntui.tasks.text import TextTask
 from tests.text_corpora import text_config, words, write
 

@@ -285,7 +285,8 @@ def test_quit_while_training_stops_the_worker_promptly(key, tmp_path):
 
 
 def test_inspector_shows_the_engines_own_c_and_h():
-    from rnntui.analysis.lstm_step import inspect_lstm, parse_inputs
+    from rnntui.analysis.lstm_gates import parse_inputs
+    from rnntui.analysis.lstm_step import inspect_lstm
 
     async def scenario(app, pilot):
         await pilot.press("i")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import zipfile
 from typing import TYPE_CHECKING
 
-from rnntui.engine.probes import ProbeError, Prober, check_probeable
+from rnntui.engine.probes import Prober
+from rnntui.tasks.lags import ProbeError, check_probeable
 
 if TYPE_CHECKING:
     from rnntui.engine.events import ProbeResult
@@ -22,7 +23,7 @@ def probe_run(run: RunFolder, gradients: bool = False) -> ProbeResult:
     from rnntui.engine.compiled import configure_runtime
     from rnntui.models.build import build_model
     from rnntui.runs.files import CHECKPOINT_FILE
-    from rnntui.tasks.registry import make_task
+    from rnntui.tasks.build import make_task
 
     config = run.load_config()
     task = make_task(config.task, config.train.seed)

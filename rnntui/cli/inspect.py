@@ -60,7 +60,8 @@ def inspect(
     With --run RUN --text TEXT: a trained run's hidden units (h, and c for LSTMs) at every
     character of TEXT, the most variable units first.
     """
-    from rnntui.analysis.lstm_step import inspect_lstm, parse_inputs, stacked_lstm_demo
+    from rnntui.analysis.lstm_gates import parse_inputs
+    from rnntui.analysis.lstm_step import inspect_lstm, stacked_lstm_demo
 
     if run is not None or text is not None:
         from rnntui.cli.text import inspect_run

@@ -79,8 +79,8 @@ def probe(
 ) -> None:
     """Show what a run's network learned: the effect of each lagged input beside the truth."""
     from rnntui.analysis.probe import probe_run
-    from rnntui.engine.probes import ProbeError
     from rnntui.runs.folder import RunFolder
+    from rnntui.tasks.lags import ProbeError
 
     try:
         run_folder = RunFolder.find(run_name, runs_dir)

@@ -18,7 +18,7 @@ from rnntui.config.schema import (
     format_number,
     short_repr,
 )
-from rnntui.runtime.devices import DEVICE_HELP, DEVICE_PATTERN
+from rnntui.runtime.device_setting import DEVICE_HELP, DEVICE_PATTERN
 from rnntui.tasks.registry import task_class
 
 

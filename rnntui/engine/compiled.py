@@ -38,7 +38,7 @@ from rnntui.config import Config
 from rnntui.engine.fused_updates import apply_gradients
 from rnntui.models.build import build_model
 from rnntui.runtime import xla_cache
-from rnntui.runtime.devices import choose_gpus
+from rnntui.runtime.device_setting import choose_gpus
 from rnntui.runtime.tf_import import import_tf
 from rnntui.tasks.base import Task
 
@@ -93,7 +93,7 @@ def warm_up_matmuls() -> None:
 
 def use_xla(config: Config, task: Task) -> bool:
     """`train.xla`: "on", "off", or "auto" (on when the run is long enough to repay compiling)."""
-    from rnntui.tasks.registry import total_steps
+    from rnntui.tasks.build import total_steps
 
     setting = config.train.xla
     if setting == "auto":

@@ -7,7 +7,7 @@ import os
 from typing import TYPE_CHECKING
 
 from rnntui.config import Config, ConfigError
-from rnntui.tasks.registry import make_task
+from rnntui.tasks.build import make_task
 
 if TYPE_CHECKING:
     from rnntui.tasks.base import Task

@@ -28,7 +28,7 @@ from rnntui.engine.compiled import encode_inputs
 from rnntui.engine.errors import one_line
 from rnntui.engine.events import GradientReach, LagEffect, ProbeResult
 from rnntui.runtime.tf_import import import_tf
-from rnntui.tasks.base import LagTask
+from rnntui.tasks.lags import ProbeError, check_probeable, probe_max_lag
 
 if TYPE_CHECKING:
     from rnntui.models.base import SequenceModel
@@ -41,29 +41,6 @@ REACH_POSITIONS = 10  # measured positions t, spread evenly over one window
 # Beside training, probes take at most this share of the wall time: a probe that costs 5 ms runs
 # at most every 250 ms, whatever interval is asked for.
 PROBE_BUDGET = 0.02
-
-
-class ProbeError(ValueError):
-    """A task or run the probe cannot measure; `str()` is one line naming what to change."""
-
-
-def check_probeable(task: Task) -> LagTask:
-    """The task, if it has lags to probe; else a ProbeError saying why not."""
-    if not task.many_to_many or not isinstance(task, LagTask):
-        from rnntui.tasks.registry import TASK_KINDS, task_class
-
-        kinds = " or ".join(f'"{k}"' for k in TASK_KINDS if issubclass(task_class(k), LagTask))
-        raise ProbeError(
-            f"task '{task.kind}' has no lags to probe: the probe needs a task with a prediction "
-            f"at every step that depends on earlier inputs (task.kind = {kinds})"
-        )
-    return task
-
-
-def probe_max_lag(task: Task, num_steps: int) -> int:
-    """K: at least twice the task's largest lag and twice the truncation window."""
-    largest = max(check_probeable(task).true_lag_effects(None), default=0)
-    return max(2 * largest, 2 * num_steps, 1)
 
 
 def probe_data(task: Task, sequences: int, length: int) -> tuple[np.ndarray, np.ndarray]:

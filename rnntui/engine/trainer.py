@@ -8,12 +8,11 @@ are `threading.Event`s checked there.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,7 @@ import numpy as np
 
 from rnntui.config import Config, ConfigError, set_value
 from rnntui.engine.ahead import AHEAD_MAX_BYTES, Ahead
-from rnntui.engine.errors import RunWriteError, TrainingStopped, one_line
+from rnntui.engine.errors import TrainingStopped, one_line
 from rnntui.engine.events import (
     EpochEnd,
     Event,
@@ -34,22 +33,17 @@ from rnntui.engine.events import (
     Started,
 )
 from rnntui.engine.memory import MEMORY_SHARE, available_memory_bytes, check_fits_in_memory
+from rnntui.engine.recorder import RunRecorder
 from rnntui.runs.checkpoint import Checkpoint, check_checkpoint_fits
 from rnntui.runs.files import (
-    CHECKPOINT_FILE,
-    CONFIG_FILE,
     CONTROL_FILE,
-    METRICS_FILE,
-    SUMMARY_FILE,
     RunFolderError,
 )
 from rnntui.runs.folder import RunFolder
-from rnntui.runs.metrics import read_knobs
 from rnntui.runs.resume import check_resume_changes, check_resume_position
 from rnntui.runtime.devices import device_memory_mb, preload_tensorflow
 from rnntui.tasks.base import Task, summary_fields
-from rnntui.tasks.registry import make_task, total_steps
-from rnntui.util.safe_read import read_bytes
+from rnntui.tasks.build import make_task, total_steps
 
 if TYPE_CHECKING:
     from rnntui.engine.compiled import CompiledSteps
@@ -105,17 +99,12 @@ class Trainer:
         self._state: Any = None
         self._wall_before = 0.0
         self._started = 0.0
-        self._writer: Any = None
-        self._last_save = float("-inf")
         self._windows: tuple[Any, Any] = ((), ())
         self._windows_epoch = -1  # the epoch `_windows` holds
         self._ahead: Ahead | None = None  # the next epoch's windows, made on a background thread
         self._on_gpu = False
         self._memory_mb, self._memory_read = 0.0, float("-inf")  # the latest reading, and when
-        # May this process write the run folder? Not before it owns the folder, and a resume
-        # not before its checkpoint is checked: a failed resume leaves the folder as it was.
-        self._may_write = False
-        self._saved_step: int | None = None  # the step of the last checkpoint written or read
+        self.recorder = RunRecorder(run, tensorboard)  # what the run leaves in its folder
         self.failure: Exception | None = None  # why run() failed, for callers choosing exit codes
         self._task: Task | None = None
         self.knobs: list[dict[str, Any]] = []  # live changes: {"step", "knob", "value"}
@@ -192,16 +181,13 @@ class Trainer:
             if folder is not None and not folder.locked:
                 folder.acquire()
                 took_lock = True
-            self._may_write = folder is not None and not self.resume_run
+            self.recorder.may_write = folder is not None and not self.resume_run
             return self._run()
         except Exception as error:  # anything inside training: report, never crash the caller
             message = one_line(error)
             self.failure = error
             self.summary = {**self.summary, "failed": message, "steps": self.step}
-            if folder is not None and self._may_write:
-                with contextlib.suppress(OSError):  # the disk may be what failed
-                    folder.write_summary(self.summary)
-                self._record_status("failed")
+            self.recorder.failed(self.summary, self.step)
             self.on_event(Failed(message=message, step=self.step))
             return self.summary
         finally:
@@ -233,8 +219,7 @@ class Trainer:
         if checkpoint is not None:
             self._restore(compiled, checkpoint)
         self._snapshot_weights(compiled)
-        if self.tensorboard and self.run_folder is not None:
-            self._writer = compiled.tf.summary.create_file_writer(str(self.run_folder.path / "tb"))
+        self.recorder.open_tensorboard(compiled.tf)
 
         total = total_steps(cfg, task)
         self._record_status("training")
@@ -312,9 +297,9 @@ class Trainer:
                 self._end_epoch(compiled, task, epoch, evaluate=index == len(pieces) - 1)
                 self._epoch_losses = []
             now = time.perf_counter()
-            if self._position[1] and now - max(self._last_save, self._started) >= MID_EPOCH_SAVE_S:
+            since = now - max(self.recorder.last_save, self._started)
+            if self._position[1] and since >= MID_EPOCH_SAVE_S:
                 self._checkpoint(compiled)
-                self._last_save = now
             if pending and (now - last_emit >= EMIT_INTERVAL_S or self.step >= total):
                 self._emit_progress(self._position[0], total, pending, now)
                 pending, last_emit = [], now
@@ -370,10 +355,10 @@ class Trainer:
             measured = self._evaluate(compiled, task, epoch)
             self._snapshot_weights(compiled)
             now = time.perf_counter()
-            if epoch + 1 == self.config.train.epochs or now - self._last_save >= SAVE_INTERVAL_S:
+            last = epoch + 1 == self.config.train.epochs
+            if last or now - self.recorder.last_save >= SAVE_INTERVAL_S:
                 self._checkpoint(compiled)
                 self._write_summary(epochs=epoch + 1)
-                self._last_save = now
         else:
             self.metrics = {**self.metrics, **measured}
         self._log_epoch(measured)
@@ -409,14 +394,14 @@ class Trainer:
             compiled.set_knob(name, value)
             setattr(self.config.train, name, value)
             self.knobs.append({"step": self.step, "knob": name, "value": value})
-            if self.run_folder is not None:
-                self.run_folder.append_knob(self.step, name, value)
+            self.recorder.knob(self.step, name, value)
             self.summary = {**self.summary, "knobs": list(self.knobs)}
             self.on_event(KnobChanged(self.step, name, value))
 
     def _probe(self, compiled: CompiledSteps, task: Task, final: bool = False) -> None:
         """Measure what the network learned, if a probe is due (engine/probes.py)."""
-        from rnntui.engine.probes import LiveProbe, ProbeError
+        from rnntui.engine.probes import LiveProbe
+        from rnntui.tasks.lags import ProbeError
 
         if self._live_probe is None:
             try:
@@ -448,15 +433,12 @@ class Trainer:
             raise TrainingStopped
         if not self._pause.is_set():
             return
-        if self._saved_step != self.step and self._may_write:
+        if self.recorder.saved_step != self.step and self.recorder.may_write:
             # a paused run's weights are what the live views and a follower read from its folder
             self._checkpoint(compiled)
-            self._last_save = time.perf_counter()
         self.on_event(Paused(self.step))
         self._record_status("paused")
-        if self.run_folder is not None:
-            with self._saving(METRICS_FILE):
-                self.run_folder.flush()
+        self.recorder.flush()
         while self._pause.is_set() and not self._stop.is_set():
             time.sleep(0.02)
         if self._stop.is_set():
@@ -465,9 +447,7 @@ class Trainer:
         self.on_event(Resumed(self.step))
 
     def _record_status(self, state: str) -> None:
-        """status.json: this process's state, for followers (never before it may write)."""
-        if self.run_folder is not None and self._may_write:
-            self.run_folder.write_status(state, self.step)
+        self.recorder.status(state, self.step)
 
     def _wall(self, now: float | None = None) -> float:
         return self._wall_before + ((now or time.perf_counter()) - self._started)
@@ -501,43 +481,16 @@ class Trainer:
 
     # --- run folder -----------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _saving(self, name: str) -> Iterator[None]:
-        """Turn an OSError while writing `name` into a RunWriteError the user can act on."""
-        try:
-            yield
-        except OSError as error:
-            kept = (
-                f"the last good checkpoint (step {self._saved_step:,}) is kept"
-                if self._saved_step is not None
-                else "no checkpoint was saved yet"
-            )
-            reason = error.strerror or type(error).__name__
-            raise RunWriteError(f"cannot write {name} ({reason}); {kept}") from None
-
     def _log_chunk(self, first_step: int, epoch: int, losses: list[float]) -> None:
-        if self.run_folder is not None:
-            with self._saving(METRICS_FILE):
-                self.run_folder.append_metrics(first_step, epoch, losses, self._wall())
-        if self._writer is not None:
-            with self._writer.as_default():
-                self.compiled.tf.summary.scalar("loss", float(np.mean(losses)), step=self.step)
+        self.recorder.chunk(first_step, epoch, losses, self._wall())
 
     def _log_epoch(self, measured: dict[str, float]) -> None:
-        if self._writer is not None:
-            with self._writer.as_default():
-                for key, value in measured.items():
-                    if value is not None:
-                        self.compiled.tf.summary.scalar(f"epoch/{key}", value, step=self.step)
-            self._writer.flush()
+        self.recorder.epoch(measured, self.step)
 
     def _write_summary(self, **updates: Any) -> None:
-        if self.run_folder is None:
-            return
         if updates:
             self.summary = {**self.summary, **updates, "steps": self.step}
-        with self._saving(SUMMARY_FILE):
-            self.run_folder.write_summary(self.summary)
+        self.recorder.summary(self.summary)
 
     def _checkpoint(self, compiled: CompiledSteps) -> None:
         if self.run_folder is None:
@@ -556,9 +509,8 @@ class Trainer:
             metrics=dict(self.metrics),
             task_state=self._task.state() if self._task is not None else {},
         )
-        with self._saving(CHECKPOINT_FILE):  # on failure the previous checkpoint stays intact
-            self.run_folder.write_checkpoint(checkpoint)
-        self._saved_step = checkpoint.step
+        self.recorder.checkpoint(checkpoint)
+        self.recorder.last_save = time.perf_counter()
 
     def _read_checkpoint(self) -> Checkpoint:
         run = self.run_folder
@@ -600,22 +552,13 @@ class Trainer:
         self.metrics = dict(checkpoint.metrics)
         self.start_step = checkpoint.step
         self._wall_before = checkpoint.wall_s
-        self._saved_step = checkpoint.step
 
-        self._may_write = True  # the resume has started
-        text = self.config.to_toml()
-        with self._saving(CONFIG_FILE):
-            if _read_or_none(run.path / CONFIG_FILE) != text.encode("utf-8"):
-                run.save_config(self.config)
-        with self._saving(METRICS_FILE):
-            run.truncate_metrics(checkpoint.step)  # steps logged after the checkpoint run again
-        if (run.path / METRICS_FILE).exists():  # live knob changes hold on: the latest of each
-            self.knobs = read_knobs(run.path / METRICS_FILE)
-            for row in self.knobs:
-                compiled.set_knob(row["knob"], row["value"])
-                setattr(self.config.train, row["knob"], row["value"])
-            if self.knobs:
-                self.summary = {**self.summary, "knobs": list(self.knobs)}
+        self.knobs = self.recorder.begin_resume(self.config, checkpoint)
+        for row in self.knobs:  # live knob changes hold on: the latest of each
+            compiled.set_knob(row["knob"], row["value"])
+            setattr(self.config.train, row["knob"], row["value"])
+        if self.knobs:
+            self.summary = {**self.summary, "knobs": list(self.knobs)}
 
     def _summarize(
         self, task: Task, device: str, epochs_done: int, stopped: bool
@@ -641,13 +584,6 @@ class Trainer:
             summary["knobs"] = list(self.knobs)
         summary.update(summary_fields(task, self.metrics))
         return summary
-
-
-def _read_or_none(path: Any) -> bytes | None:
-    try:
-        return read_bytes(path)
-    except OSError:
-        return None
 
 
 def _tail_mean(losses: list[float]) -> float | None:

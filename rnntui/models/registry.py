@@ -8,10 +8,16 @@ entry (its Keras cell and layer class names); `models/build.py` builds any entry
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from rnntui.config import ModelConfig
+
+class ModelShape(Protocol):
+    """The `model.*` settings that say which layers a model has (a `config.ModelConfig`)."""
+
+    cell: str
+    state_size: int
+    layers: list[int]
+    stacked_cell: str
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,7 @@ def cell_kind(name: str) -> CellKind:
         raise ValueError(f"unknown cell '{name}'; use one of {', '.join(CELLS)}") from None
 
 
-def layers_of(model: ModelConfig) -> tuple[str, list[int]]:
+def layers_of(model: ModelShape) -> tuple[str, list[int]]:
     """The kind of every layer and their sizes: a stack's cell and `model.layers`, else the
     cell itself with `model.state_size`."""
     if model.cell == STACK:
@@ -53,7 +59,7 @@ def layers_of(model: ModelConfig) -> tuple[str, list[int]]:
     return model.cell, [model.state_size]
 
 
-def describe_cell(model: ModelConfig) -> str:
+def describe_cell(model: ModelShape) -> str:
     """A model in a few characters, as run labels show it: "lstm 4", "lstm[4, 5]"."""
     if model.cell == STACK:
         return f"{model.stacked_cell}{model.layers}"

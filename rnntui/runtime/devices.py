@@ -5,46 +5,18 @@ first GPU) or "gpu:N". On a shared GPU box TensorFlow would by default reserve a
 memory at start; `train.gpu_memory_growth` (on by default) makes it take only what the run needs,
 so several runs (or several people) share one GPU.
 
-The choice itself (`choose_gpus`) is plain Python over device names, so the rules are tested on
-any machine; only `apply_device_settings` and `device_memory_mb` call TensorFlow's GPU API, and
-they are small. Verified on CPU-only boxes; the GPU calls follow TensorFlow's documented API
-(tf.config.set_visible_devices, experimental.set_memory_growth, experimental.get_memory_info).
+The choice itself (`device_setting.choose_gpus`) is plain Python over device names, so the rules
+are tested on any machine; only `apply_device_settings` and `device_memory_mb` call TensorFlow's
+GPU API, and they are small. Verified on CPU-only boxes; the GPU calls follow TensorFlow's
+documented API (tf.config.set_visible_devices, experimental.set_memory_growth,
+experimental.get_memory_info).
 """
 
 from __future__ import annotations
 
 import os
-import re
-from typing import Any
 
-DEVICE_PATTERN = re.compile(r"^(auto|cpu|gpu(:\d{1,2})?)$")
-DEVICE_HELP = "auto, cpu, gpu or gpu:N (N counts from 0)"
-
-
-class DeviceError(ValueError):
-    """`train.device` names a device this machine does not have; `str()` is one line."""
-
-
-def choose_gpus(setting: str, gpus: list[Any]) -> list[Any]:
-    """The GPUs a run may see for `train.device = setting`, given the machine's `gpus`."""
-    if not DEVICE_PATTERN.match(setting):
-        raise DeviceError(f"train.device: {setting!r} is not a device; use {DEVICE_HELP}")
-    if setting == "cpu":
-        return []
-    if setting == "auto":
-        return gpus[:1]
-    index = int(setting.partition(":")[2] or 0)
-    if not gpus:
-        raise DeviceError(
-            f"train.device: {setting} asked for, but TensorFlow sees no GPU here "
-            "(install 'rnntui[cuda]' on a GPU box); use cpu or auto"
-        )
-    if index >= len(gpus):
-        raise DeviceError(
-            f"train.device: {setting} asked for, but this machine has {len(gpus)} GPU(s): "
-            f"use gpu:0 to gpu:{len(gpus) - 1}"
-        )
-    return [gpus[index]]
+from rnntui.runtime.device_setting import choose_gpus
 
 
 def apply_device_settings(device: str, memory_growth: bool) -> None:

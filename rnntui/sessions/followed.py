@@ -59,7 +59,7 @@ class FollowedSession(SignalledSession):
     # --- reading the folder ---------------------------------------------------------------------
 
     def _follow(self) -> None:
-        from rnntui.tasks.registry import make_task, total_steps
+        from rnntui.tasks.build import make_task, total_steps
 
         run = self.run_folder
         assert run is not None

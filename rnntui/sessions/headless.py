@@ -119,7 +119,7 @@ def check_device(config: Config) -> None:
     made. Asking TensorFlow costs its import, so "auto" and "cpu", which always work, skip it."""
     if config.train.device in ("auto", "cpu"):
         return
-    from rnntui.runtime.devices import DeviceError, choose_gpus
+    from rnntui.runtime.device_setting import DeviceError, choose_gpus
     from rnntui.runtime.tf_import import import_tf
 
     try:

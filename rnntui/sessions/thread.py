@@ -26,9 +26,10 @@ class TrainingSession(Session):
         *,
         runs_dir: Path | None = None,
         tensorboard: bool = False,
-        trainer_factory: Callable[..., Trainer] | None = None,
+        trainer_factory: Callable[..., Trainer],
     ) -> None:
-        """`trainer_factory` defaults to `Trainer` (tests substitute a subclass)."""
+        """`trainer_factory` builds the trainer: `engine.trainer.Trainer` or a subclass (passed
+        in, so that a process that never trains here, the app's, never imports it)."""
         super().__init__(config, on_event, runs_dir=runs_dir, tensorboard=tensorboard)
         self.trainer_factory = trainer_factory
         self.trainer: Trainer | None = None
@@ -40,10 +41,7 @@ class TrainingSession(Session):
         if self._thread is not None:
             raise RuntimeError("a session runs once; make a new one for another run")
         self.run_folder, warning = create_run_folder(self.config, self.runs_dir)
-        factory = self.trainer_factory
-        if factory is None:
-            from rnntui.engine.trainer import Trainer as factory
-        self.trainer = factory(
+        self.trainer = self.trainer_factory(
             self.config,
             self._handle,
             run=self.run_folder,

@@ -3,7 +3,8 @@
 A task is one module in `tasks/` with a class that satisfies `Task` (and is listed in the
 registry, `tasks/__init__.py`). The engine reads only this interface; it never asks which task it
 is training, so adding a task touches no engine code. A task whose output depends on earlier
-inputs may also implement `LagTask` (the true effect per lag), which the lag probe checks against.
+inputs may also implement `tasks.lags.LagTask` (the true effect per lag), which the lag probe
+checks against.
 """
 
 from __future__ import annotations
@@ -173,21 +174,6 @@ class Task(Protocol):
 
     def sample_inputs(self, steps: int) -> list[list[float]]:
         """The first `steps` inputs as the network is fed them (for the inspector)."""
-        ...
-
-
-@runtime_checkable
-class LagTask(Protocol):
-    """Optional, for many-to-many tasks whose output depends on inputs a few steps back (echo).
-
-    The lag probe (`engine/probes.py`) measures how much the model's P(Y_t = 1) moves when the
-    input X[t-k] is 1 rather than 0; this says what it should move, so any `task.lags` can be
-    checked. A task without lags simply does not implement it (the probe then says so).
-    """
-
-    def true_lag_effects(self, max_lag: int | None = None) -> dict[int, float]:
-        """For every lag 1..max_lag (default: the task's largest lag), the true mean change in
-        P(Y_t = 1) when X[t-lag] is 1 rather than 0 (0.0 for lags the output ignores)."""
         ...
 
 

@@ -8,11 +8,7 @@ the config never imports a task's code.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from rnntui.config import Config, TaskConfig
-    from rnntui.tasks.base import Metric, Task
+from typing import Any
 
 # kind -> "module:Class"; adding a task is a module in this package and a line here
 REGISTRY: dict[str, str] = {
@@ -23,8 +19,8 @@ REGISTRY: dict[str, str] = {
 TASK_KINDS: tuple[str, ...] = tuple(REGISTRY)
 
 
-def task_class(kind: str) -> type[Task]:
-    """The class that implements `task.kind = kind`."""
+def task_class(kind: str) -> Any:
+    """The class (a `tasks.base.Task`) that implements `task.kind = kind`."""
     try:
         module_name, _, class_name = REGISTRY[kind].partition(":")
     except KeyError:
@@ -32,19 +28,7 @@ def task_class(kind: str) -> type[Task]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def task_metrics(kind: object) -> tuple[Metric, ...]:
-    """The metrics a task kind reports; none for a kind this version does not know."""
+def task_metrics(kind: object) -> tuple[Any, ...]:
+    """The metrics (`tasks.base.Metric`) a task kind reports; none for a kind this version does
+    not know."""
     return task_class(kind).metrics if isinstance(kind, str) and kind in REGISTRY else ()
-
-
-def make_task(task_config: TaskConfig, seed: int, state: dict | None = None) -> Task:
-    """Build the task a config describes; `seed` (train.seed) fixes its data; `state` is a
-    checkpoint's `Task.state()` (a resumed run encodes its data as before)."""
-    return task_class(task_config.kind).from_config(task_config, seed, state)
-
-
-def total_steps(config: Config, task: Task | None = None) -> int:
-    """How many training steps a run of `config` takes (what the trainer will count)."""
-    train = config.train
-    task = task or make_task(config.task, train.seed)
-    return task.steps_per_epoch(train.batch_size, train.num_steps) * train.epochs

@@ -3,15 +3,11 @@ where the inspector's cell holds the inspector, the probe or the Generate pane i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from textual.widgets import Tabs
 
 from rnntui.tui.actions import PANES
-
-if TYPE_CHECKING:
-    from rnntui.tui.app import RnnTuiApp
-
 
 TITLES = {
     "settings": "Settings",
@@ -26,7 +22,8 @@ TITLES = {
 class PaneLayout:
     """The app's panes: which one is in front, and which one shares the inspector's cell."""
 
-    def __init__(self, app: RnnTuiApp) -> None:
+    def __init__(self, app: Any) -> None:
+        # the RnnTuiApp (typed loosely: the app imports this module, not the other way round)
         self.app = app
 
     def set_titles(self) -> None:

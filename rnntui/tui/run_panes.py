@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from copy import deepcopy
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rnntui.config import Config, ConfigError, load_file, save_preset
 from rnntui.engine.events import (
@@ -35,7 +35,6 @@ from rnntui.tui.widgets.inspector_pane import WeightsSource
 
 if TYPE_CHECKING:
     from rnntui.runs.listing import RunInfo
-    from rnntui.tui.app import RnnTuiApp
     from rnntui.tui.widgets.dataset_preview import DatasetPreview
 
 PROBE_INTERVAL_S = 0.25  # while the probe pane shows: as often as the chart redraws, at most
@@ -44,7 +43,8 @@ PROBE_INTERVAL_S = 0.25  # while the probe pane shows: as often as the chart red
 class RunPanes:
     """The panes' side of the runs, for one app."""
 
-    def __init__(self, app: RnnTuiApp) -> None:
+    def __init__(self, app: Any) -> None:
+        # the RnnTuiApp (typed loosely: the app imports this module, not the other way round)
         self.app = app
         self.desk = app.desk
 
@@ -66,7 +66,7 @@ class RunPanes:
 
     def _count_steps(self, config: Config) -> None:
         """The run's length for the chart's x axis, off the UI thread (a text is read for it)."""
-        from rnntui.tasks.registry import total_steps
+        from rnntui.tasks.build import total_steps
 
         try:
             steps = total_steps(config)
@@ -108,8 +108,8 @@ class RunPanes:
     def show_probe_truth(self, config: Config) -> None:
         """The task's true effect per lag (no TensorFlow needed), or why it has none; only while
         the pane shows (at start-up every message is slow while TensorFlow imports)."""
-        from rnntui.engine.probes import ProbeError, check_probeable, probe_max_lag
-        from rnntui.tasks.registry import make_task
+        from rnntui.tasks.build import make_task
+        from rnntui.tasks.lags import ProbeError, check_probeable, probe_max_lag
 
         try:
             task = make_task(config.task, config.train.seed)

@@ -62,7 +62,7 @@ class DatasetPreview(Static):
     @work(thread=True, exclusive=True, group="preview")
     def _compute(self, key: tuple, task: TaskConfig, seed: int) -> None:
         from rnntui.config import ConfigError
-        from rnntui.tasks.registry import make_task
+        from rnntui.tasks.build import make_task
 
         try:
             made = make_task(task, seed)

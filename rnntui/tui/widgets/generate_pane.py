@@ -49,11 +49,9 @@ class GeneratePane(Vertical, can_focus=True):
         self.samples = 0  # finished samples, for tests and the status line
         self.note = "Generation needs a text task: its outputs predict its next input."
         self._request = 0
-        from rnntui.analysis.helper import InProcess
-
-        # runs the TensorFlow work: the app's helper process (`TensorFlowProcess`) once it has
-        # one, else on the worker thread here
-        self.helper: Any = InProcess()
+        # runs the TensorFlow work: the app's helper process (`TensorFlowProcess`, or
+        # `helper_jobs.InProcess` outside the app); None until TensorFlow has loaded
+        self.helper: Any = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="generate-row"):
@@ -134,6 +132,9 @@ class GeneratePane(Vertical, can_focus=True):
         from rnntui.config import ConfigError
 
         options = (request.prime, request.length, request.temperature, request.seed)
+        if self.helper is None:
+            self.post_message(self.Sampled(number, None, label, "TensorFlow has not loaded"))
+            return
         try:
             generation = self.helper.sample(config, codec, weights, *options)
         except ConfigError as error:  # e.g. a prime with characters outside the vocabulary

@@ -79,11 +79,9 @@ class HiddenUnitsView(Widget, can_focus=True):
         self.picked = False  # the user chose a unit: keep it when the trace is redrawn
         self.note = "Hidden units: they appear once TensorFlow has loaded."
         self._request = 0
-        from rnntui.analysis.helper import InProcess
-
-        # runs the TensorFlow work: the app's helper process (`TensorFlowProcess`) once it has
-        # one, else on the worker thread here
-        self.helper: Any = InProcess()
+        # runs the TensorFlow work: the app's helper process (`TensorFlowProcess`, or
+        # `helper_jobs.InProcess` outside the app); None until TensorFlow has loaded
+        self.helper: Any = None
         self.computing = False
 
     # --- computing -------------------------------------------------------------------------------
@@ -98,6 +96,9 @@ class HiddenUnitsView(Widget, can_focus=True):
 
     @work(thread=True, exclusive=True, group="hidden-units")
     def _trace(self, request: int, config, codec, segments, weights, label: str) -> None:
+        if self.helper is None:
+            self.post_message(self.Traced(request, None, label, "TensorFlow has not loaded"))
+            return
         try:
             trace = self.helper.trace(config, codec, weights, segments)
         except Exception as error:  # shown in the view; the app carries on

@@ -85,8 +85,8 @@ class InspectorPane(Vertical, can_focus=True):
         self._request = 0
         self._pending = False
         self.active = False  # set once TensorFlow is ready; before that we only parse
-        # what computes an inspection (the app runs it in its TensorFlow helper process);
-        # None: `inspect_lstm` on a thread here
+        # what computes an inspection: the app's TensorFlow helper process (this process never
+        # imports TensorFlow); None until it has loaded
         self.compute: Callable[..., Any] | None = None
 
     def compose(self) -> ComposeResult:
@@ -133,7 +133,7 @@ class InspectorPane(Vertical, can_focus=True):
         self.recompute()
 
     def _fits(self, text: str, source: WeightsSource) -> bool:
-        from rnntui.analysis.lstm_step import parse_inputs
+        from rnntui.analysis.lstm_gates import parse_inputs
 
         try:
             rows = parse_inputs(text)
@@ -149,9 +149,7 @@ class InspectorPane(Vertical, can_focus=True):
         self.recompute()
 
     def recompute(self) -> None:
-        from rnntui.analysis.lstm_step import (
-            parse_inputs,  # NumPy; kept out of the first frame's imports
-        )
+        from rnntui.analysis.lstm_gates import parse_inputs
 
         field = next(iter(self.query("#inspector-input").results(Input)), None)
         if field is None:  # the app is closing and the pane's widgets are going
@@ -180,7 +178,8 @@ class InspectorPane(Vertical, can_focus=True):
     def _inspect(self, request: int, inputs, units: int, seed: int, weights) -> None:
         compute = self.compute
         if compute is None:
-            from rnntui.analysis.lstm_step import inspect_lstm as compute
+            self.post_message(self.Ready(request, None, "TensorFlow has not loaded"))
+            return
         try:
             result = compute(inputs, units=units, seed=seed, weights=weights)
         except Exception as error:  # shown in the pane; the app carries on
