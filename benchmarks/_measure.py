@@ -8,6 +8,7 @@ shared 2-core box that is what most often spoils a figure.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -129,3 +130,16 @@ def median(values: list[float]) -> float:
 
 def python() -> str:
     return sys.executable
+
+
+def bench_parser(doc: str | None, *, repeat: int, repeat_help: str) -> argparse.ArgumentParser:
+    """The options every app benchmark takes: --set KEY=VALUE (repeatable), --repeat N, and the
+    hidden --worker a benchmark runs itself with in a fresh process (its value, if any, is the
+    contender). Each script adds its own (--preset, --epochs...)."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--repeat", type=int, default=repeat, help=repeat_help)
+    parser.add_argument("--worker", nargs="?", const="yes", help=argparse.SUPPRESS)
+    return parser

@@ -12,7 +12,6 @@ for both), and the wall time from pressing start (or launching) to the finished 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import tempfile
@@ -20,6 +19,7 @@ import time
 from pathlib import Path
 
 from benchmarks._measure import (
+    bench_parser,
     machine,
     median,
     python,
@@ -82,15 +82,10 @@ def in_app(preset: str, overrides: list[str]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__, repeat=3, repeat_help="runs per contender (medians)")
     parser.add_argument(
         "--preset", action="append", help="repeatable; default echo-raw-10, count-lstm"
     )
-    parser.add_argument("--set", dest="overrides", action="append", default=[])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per contender (medians)")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     presets = args.preset or list(DEFAULT_PRESETS)
     if args.worker:

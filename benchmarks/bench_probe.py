@@ -15,7 +15,6 @@ probe costs in work, and other processes move it far less than the wall-clock sp
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import resource
@@ -24,6 +23,7 @@ import time
 from pathlib import Path
 
 from benchmarks._measure import (
+    bench_parser,
     machine,
     median,
     python,
@@ -102,14 +102,9 @@ def worker(preset: str, epochs: int, overrides: list[str], probe: bool) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__, repeat=3, repeat_help="rounds of both contenders")
     parser.add_argument("--preset", default="echo-raw-5")
     parser.add_argument("--epochs", type=int, default=20, help="long enough to measure (~6 s)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[])
-    parser.add_argument("--repeat", type=int, default=3, help="rounds of both contenders")
-    parser.add_argument("--worker", choices=["probe", "plain"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         result = worker(args.preset, args.epochs, args.overrides, args.worker == "probe")

@@ -20,7 +20,6 @@ through `action_start`, `state` and `tf_ready`, so it measures older versions of
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import tempfile
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._measure import machine, python, run_json_child, with_sets
+from benchmarks._measure import bench_parser, machine, python, run_json_child, with_sets
 from rnntui.config import apply_overrides, load_preset
 
 INTERVAL = 0.05
@@ -105,14 +104,9 @@ def worker(preset: str, epochs: int, overrides: list[str]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__, repeat=3, repeat_help="fresh app processes")
     parser.add_argument("--preset", default="echo-raw-5")
     parser.add_argument("--epochs", type=int, default=40, help="long enough to outlast 10 s")
-    parser.add_argument("--set", dest="overrides", action="append", default=[])
-    parser.add_argument("--repeat", type=int, default=3, help="fresh app processes")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(args.preset, args.epochs, args.overrides)))

@@ -17,32 +17,22 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from subprocess import Popen
 
-from rnntui.config import Config
 from rnntui.engine.events import Event, Failed, Finished
 from rnntui.sessions.session import RunState, SignalledSession, create_run_folder
 from rnntui.util import exit_codes
 
 
 class ChildSession(SignalledSession):
-    """Trains `config` in a child process; events arrive on a reader thread."""
+    """Trains `config` in a child process; events arrive on a reader thread. Built as any
+    `Session` is (config, on_event, runs_dir, tensorboard)."""
 
-    def __init__(
-        self,
-        config: Config,
-        on_event: Callable[[Event], None],
-        *,
-        runs_dir: Path | None = None,
-        tensorboard: bool = False,
-    ) -> None:
-        super().__init__(config, on_event, runs_dir=runs_dir, tensorboard=tensorboard)
-        self.process: Popen | None = None
-        self.detached = False
-        self._scratch: Path | None = None  # an unsaved run trains in a temporary folder
-        self._ended = False  # a Finished or Failed event arrived
+    process: Popen | None = None
+    detached = False
+    _scratch: Path | None = None  # an unsaved run trains in a temporary folder
+    _ended = False  # a Finished or Failed event arrived
 
     def start(self) -> str:
         from rnntui.sessions.spawn import spawn_trainer

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rnntui.config import Config
 from rnntui.engine.events import Event, Failed
@@ -24,13 +23,13 @@ class TrainingSession(Session):
         config: Config,
         on_event: Callable[[Event], None],
         *,
-        runs_dir: Path | None = None,
-        tensorboard: bool = False,
         trainer_factory: Callable[..., Trainer],
+        **options: Any,
     ) -> None:
         """`trainer_factory` builds the trainer: `engine.trainer.Trainer` or a subclass (passed
-        in, so that a process that never trains here, the app's, never imports it)."""
-        super().__init__(config, on_event, runs_dir=runs_dir, tensorboard=tensorboard)
+        in, so that a process that never trains here, the app's, never imports it); `options`
+        are `Session`'s (runs_dir, tensorboard)."""
+        super().__init__(config, on_event, **options)
         self.trainer_factory = trainer_factory
         self.trainer: Trainer | None = None
         self._thread: threading.Thread | None = None

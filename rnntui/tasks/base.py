@@ -177,6 +177,24 @@ class Task(Protocol):
         ...
 
 
+class TaskDefaults:
+    """What a task is unless it says otherwise: a task class starts from these and sets only what
+    differs (see `Task` for what each means)."""
+
+    metrics: ClassVar[tuple[Metric, ...]] = ()
+    headline: ClassVar[str] = "final_loss"
+    truncated: ClassVar[bool] = True  # windows of train.num_steps over long streams
+    fresh_data: ClassVar[bool] = False  # the same data every epoch (views, not new samples)
+    one_hot = True
+    many_to_many = True
+    sum_loss = False
+    autoregressive: ClassVar[bool] = False
+
+    def state(self) -> dict[str, Any]:
+        """The config says it all: nothing to keep in a checkpoint."""
+        return {}
+
+
 def summary_fields(task: Task, metrics: dict[str, float]) -> dict[str, Any]:
     """What a run summary adds for its task: the latest metrics and the baselines."""
     fields: dict[str, Any] = {metric.key: metrics.get(metric.key) for metric in task.metrics}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rnntui.tasks.base import Baseline, Evaluator, Metric, Segment, Setting
+from rnntui.tasks.base import Baseline, Evaluator, Metric, Segment, Setting, TaskDefaults
 from rnntui.tasks.bits import BitCodec
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class CountPreview:
     test_size: int
 
 
-class CountTask:
+class CountTask(TaskDefaults):
     kind = "count"
     title = "count: seed 004"
     settings = (
@@ -41,11 +41,9 @@ class CountTask:
     metrics = (Metric("test_error_pct", "test error", ".2f", " %"),)
     headline = "test_error_pct"
     truncated = False  # whole strings; train.num_steps does not apply
-    fresh_data = False  # the same strings every epoch
     one_hot = False
     many_to_many = False  # one label per string, read from the last step's output
     sum_loss = True  # the tutorial minimises the summed cross-entropy of a batch
-    autoregressive = False
     input_dim = 1
 
     def __init__(self, bits: int = 10, train_size: int = 500, seed: int = 0) -> None:
@@ -66,9 +64,6 @@ class CountTask:
     @classmethod
     def from_config(cls, task: TaskConfig, seed: int, state: dict | None = None) -> CountTask:
         return cls(task.bits, task.train_size, seed)
-
-    def state(self) -> dict:
-        return {}
 
     @classmethod
     def codec_from_state(cls, task: TaskConfig, state: dict) -> BitCodec:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rnntui.tasks.base import Baseline, Evaluator, Metric, Segment, Setting
+from rnntui.tasks.base import Baseline, Evaluator, Segment, Setting, TaskDefaults
 from rnntui.tasks.bits import BitCodec
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def _lag_label(lags: Sequence[int]) -> str:
     return ("lag " if len(lags) == 1 else "lags ") + "+".join(str(lag) for lag in lags)
 
 
-class EchoTask:
+class EchoTask(TaskDefaults):
     kind = "echo"
     title = "echo: seeds 000-002"
     settings = (
@@ -80,16 +80,9 @@ class EchoTask:
         Setting("task.lags", "lags", "lag:effect pairs, like 3:0.5, 8:-0.25"),
         Setting("train.num_steps", "num_steps", "truncated-backprop window"),
     )
-    metrics: tuple[Metric, ...] = ()
-    headline = "final_loss"
-    truncated = True
     fresh_data = True  # a fresh million samples each epoch
     num_classes = 2
     input_dim = 2
-    one_hot = True
-    many_to_many = True
-    sum_loss = False
-    autoregressive = False  # Y is not the next X
 
     def __init__(
         self,
@@ -116,9 +109,6 @@ class EchoTask:
     @classmethod
     def from_config(cls, task: TaskConfig, seed: int, state: dict | None = None) -> EchoTask:
         return cls(task.size, task.base, task.lags, seed)
-
-    def state(self) -> dict:
-        return {}
 
     @classmethod
     def codec_from_state(cls, task: TaskConfig, state: dict) -> BitCodec:

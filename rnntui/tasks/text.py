@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnntui.config import ConfigError
-from rnntui.tasks.base import Baseline, Evaluator, Metric, Segment, Setting
+from rnntui.tasks.base import Baseline, Evaluator, Metric, Segment, Setting, TaskDefaults
 from rnntui.tasks.corpus import (
     KEY,
     Sources,
@@ -126,7 +126,7 @@ def _load(task: TaskConfig, sources: Sources, state: dict | None) -> _Corpus:
     return _Corpus(ids, vocabulary, train, unknown, len(sources.files), sources.skipped)
 
 
-class TextTask:
+class TextTask(TaskDefaults):
     kind = "text"
     title = "text: next character (char-rnn)"
     settings = (
@@ -147,12 +147,7 @@ class TextTask:
         Metric("bits_per_char", "bits/char", ".3f"),
     )
     headline = "valid_loss"
-    truncated = True
-    fresh_data = False  # views of the same ids every epoch
-    one_hot = True  # ids: one-hot, or a learned embedding (model.embedding)
-    many_to_many = True
-    sum_loss = False
-    autoregressive = True
+    autoregressive = True  # the next character is the next input: samples feed back
 
     def __init__(self, task: TaskConfig, seed: int = 0, state: dict | None = None) -> None:
         self.path = task.path
