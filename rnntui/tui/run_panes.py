@@ -312,6 +312,10 @@ class RunPanes:
             self.desk.final = event.metrics["tail_loss"]
 
     def ended(self, event: Finished | Failed) -> None:
+        from rnntui.tui.screens.knob_dialog import KnobDialog
+
+        if isinstance(self.app.screen, KnobDialog):  # nothing left to change
+            self.app.screen.dismiss(None)
         if isinstance(event, Failed):
             self._failed(event)
         else:

@@ -14,11 +14,13 @@ from rnntui.tui.screens.sweep_screen import SweepScreen
 
 
 class SweepApp(App[None]):
+    """The sweep screen is this app's only screen: closing it (escape, q) ends the app."""
+
     TITLE = "rnntui sweep"
 
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = Path(path)
 
-    def on_mount(self) -> None:
-        self.push_screen(SweepScreen(self.path))
+    def get_default_screen(self) -> SweepScreen:
+        return SweepScreen(self.path)

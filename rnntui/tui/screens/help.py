@@ -21,7 +21,7 @@ PANES = """\
 [b]Inspect[/b]   one LSTM cell stepped along your input: gates i, f, g, o and state c, h per unit,
           recomputed in NumPy. After training an LSTM it uses the trained first layer.
 [b]Probe[/b]     what the network learned (v): the effect of X[t-k] on P(Y_t=1) per lag k, ◀ at the
-          task's true effect; g switches to the gradient reach, |d loss_t / d x_t-k| with the
+          task's true effect; G switches to the gradient reach, |d loss_t / d x_t-k| with the
           run's truncation (zero from num_steps on) beside full backpropagation. Measured
           while training, a few times a second at most; `rnntui probe RUN` prints the same.
 [b]Knobs[/b]     k changes the learning rate or gradient clip of a running run from the next chunk;

@@ -85,7 +85,9 @@ class SweepScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Label(f"sweep {self.path.name}", id="sweep-title")
         yield SweepTable(id="sweep-table")
-        yield LossChart(id="sweep-chart")
+        yield LossChart(
+            id="sweep-chart", empty_title="mark a configuration (space) to draw its mean loss"
+        )
         yield Footer()
 
     def on_mount(self) -> None:

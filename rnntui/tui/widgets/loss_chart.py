@@ -46,8 +46,16 @@ MARK_COLOR = (215, 95, 215)
 class LossChart(Widget):
     """Loss per step of the current run, smoothed, with analytic baselines and earlier runs."""
 
-    def __init__(self, *, id: str | None = None, classes: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        id: str | None = None,
+        classes: str = "",
+        empty_title: str = "loss per step: press s to start training",
+    ) -> None:
+        """`empty_title` is what the chart says while it has no curve."""
         super().__init__(id=id, classes=classes)
+        self.empty_title = empty_title
         self.losses: list[float] = []
         self.smoothed: list[float] = []
         self._ema = Ema()
@@ -332,7 +340,7 @@ class LossChart(Widget):
         elif self.comparison:
             title = "finished runs (press s to train again, c clears them)"
         else:
-            title = "loss per step: press s to start training"
+            title = self.empty_title
         plt.title(title)
         if self.losses or self.companion_losses:
             plt.xlabel(f"{self.smoothing.label} (m cycles)")
