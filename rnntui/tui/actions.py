@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from textual.binding import Binding
+from textual.widgets import Input
 
 from rnntui.sessions.session import RunState
 
@@ -42,6 +44,22 @@ class KeyContext:
     @property
     def running(self) -> bool:
         return self.state.active
+
+    @classmethod
+    def of(cls, app: Any) -> KeyContext:
+        """The context of the RnnTuiApp `app` now."""
+        chart = app.chart
+        return cls(
+            state=app.state,
+            has_problems=bool(app.problems),
+            has_errors=bool(app.errors),
+            generative=getattr(app, "live", None) is not None and app.live.generative,
+            detachable=app.desk.detachable,
+            has_comparison=bool(chart.comparison),
+            has_curves=bool(chart.losses or chart.comparison),
+            companion_running=app.desk.companion.running,
+            in_field=isinstance(app.focused, Input) and app.screen is app.screen_stack[0],
+        )
 
 
 Rule = Callable[[KeyContext], "bool | None"]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.containers import Container, VerticalScroll
-from textual.widgets import Input, Tab, Tabs
+from textual.widgets import Tab, Tabs
 
 from rnntui.config import Config
 from rnntui.engine.events import Event
@@ -233,11 +233,15 @@ class RnnTuiApp(App[None]):
         self.panes.browse(event.key, event.current)
 
     def load_config(self, config: Config, name: str) -> None:
-        self.preset_config = deepcopy(config)
-        self.preset_name = name
+        """Open a preset: its settings, and what reset goes back to."""
+        self.preset_config, self.preset_name = deepcopy(config), name
+        self.show_config(config, name)
+
+    def show_config(self, config: Config, title: str) -> None:
+        """Show `config` in the settings (and so the Data pane and the untrained model)."""
         self.config = deepcopy(config)
         self.settings.load(config)
-        self.settings.set_title(name, config.description)
+        self.settings.set_title(title, config.description)
 
     @property
     def problems(self) -> dict[str, str]:
@@ -285,25 +289,14 @@ class RnnTuiApp(App[None]):
 
     def _live_tick(self) -> None:
         self.live.tick(self.state is RunState.TRAINING)
+        self.panes.sync_probe()  # a run another process trains: its newest checkpoint
 
     # --- keys ------------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        chart = getattr(self, "chart", None)  # None before the first compose
-        if action not in actions.RULES or chart is None:
-            return True
-        context = KeyContext(
-            state=self.state,
-            has_problems=bool(self.problems),
-            has_errors=bool(self.errors),
-            generative=getattr(self, "live", None) is not None and self.live.generative,
-            detachable=self.desk.detachable,
-            has_comparison=bool(chart.comparison),
-            has_curves=bool(chart.losses or chart.comparison),
-            companion_running=self.desk.companion.running,
-            in_field=isinstance(self.focused, Input) and self.screen is self.screen_stack[0],
-        )
-        return actions.enabled(action, context)
+        if action not in actions.RULES or getattr(self, "chart", None) is None:
+            return True  # (before the first compose there is nothing to ask)
+        return actions.enabled(action, KeyContext.of(self))
 
     def action_leave_field(self) -> None:
         """Leave a text field, so the single-key shortcuts work again."""

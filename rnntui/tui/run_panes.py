@@ -26,7 +26,8 @@ from rnntui.engine.events import (
     Started,
 )
 from rnntui.runs.curves import knob_mark
-from rnntui.sessions.followed import NotLive
+from rnntui.runs.files import CHECKPOINT_FILE
+from rnntui.sessions.followed import FollowedSession, NotLive
 from rnntui.sessions.session import RunState
 from rnntui.tasks.registry import task_class
 from rnntui.tui.curves_csv import FORMAT_NOTE, write_curves_csv
@@ -40,6 +41,14 @@ if TYPE_CHECKING:
 PROBE_INTERVAL_S = 0.25  # while the probe pane shows: as often as the chart redraws, at most
 
 
+def _checkpoint_mtime(folder: Path) -> int | None:
+    """When the run folder's checkpoint was last written (None: it has none yet)."""
+    try:
+        return (folder / CHECKPOINT_FILE).stat().st_mtime_ns
+    except OSError:
+        return None
+
+
 class RunPanes:
     """The panes' side of the runs, for one app."""
 
@@ -47,6 +56,7 @@ class RunPanes:
         # the RnnTuiApp (typed loosely: the app imports this module, not the other way round)
         self.app = app
         self.desk = app.desk
+        self._probed_checkpoint: int | None = None  # the checkpoint (mtime) last probed
 
     # --- settings, data, probe truth -------------------------------------------------------------
 
@@ -141,24 +151,31 @@ class RunPanes:
         app.live.sample_now()
 
     def sync_probe(self) -> None:
-        """The trainer probes between chunks while the pane shows, and not otherwise; after
-        the run, the helper probes its last checkpoint when the gradient reach is asked for."""
+        """A run this app trains probes itself, between chunks, while the pane shows (and not
+        otherwise). A run that has ended, or that another process trains, is probed from its
+        latest checkpoint by the helper: when the pane shows and the checkpoint is newer than
+        what the pane has (or the gradient reach is asked for and not yet measured)."""
         app, session = self.app, self.desk.session
-        if session is not None and session.running:
+        if session is None:
+            return
+        if session.running and not isinstance(session, FollowedSession):
             shown = self.probe_shown()
             session.set_probe(PROBE_INTERVAL_S if shown else 0.0, app.probe.wants_gradients)
             return
-        result = app.probe.result
         if (
-            session is not None
-            and session.run_folder is not None
-            and app.tensorflow is not None
-            and app.tf_ready
-            and self.probe_shown()
-            and not app.probe.problem
-            and app.probe.wants_gradients
-            and (result is None or not result.gradient_reach)
+            session.run_folder is None
+            or app.tensorflow is None
+            or not app.tf_ready
+            or not self.probe_shown()
+            or app.probe.problem
         ):
+            return
+        checkpoint = _checkpoint_mtime(session.run_folder.path)
+        result = app.probe.result
+        stale = result is None or checkpoint != self._probed_checkpoint
+        reach_missing = app.probe.wants_gradients and (result is None or not result.gradient_reach)
+        if checkpoint is not None and (stale or reach_missing):
+            self._probed_checkpoint = checkpoint
             number, folder = self.desk.number, session.run_folder.path
             app.run_worker(
                 lambda: self._probe_checkpoint(number, folder),
@@ -226,10 +243,15 @@ class RunPanes:
             app.chart.finish_run(label)
         app.chart.start_run(self.desk.label, 0)
         config = session.config
-        app.status.clear_run(config.train.epochs, task_class(config.task.kind).metrics)
-        app.show_state()
         assert session.run_folder is not None
         name = session.run_folder.name
+        # every pane describes the run being watched: its settings, data, model and number
+        app.show_config(config, name)
+        app.live.run_started(session, f"run {self.desk.number}")
+        app.probe.clear_result()
+        app.status.clear_run(config.train.epochs, task_class(config.task.kind).metrics)
+        app.show_state()
+        self.sync_probe()
         app.notify(
             f"following {name}, trained by pid {session.pid}: p pauses, x stops it, "
             "q leaves it training",
