@@ -3,7 +3,7 @@
 Only this module (and `models`, `inspect`) touch TensorFlow; it is imported inside the trainer's
 worker thread, never at start-up.
 
-Why it looks the way it does (each point measured; see README "Performance"):
+Why it looks the way it does (each point measured; see docs/performance.md):
 - `autograph=False` and an explicit `tf.while_loop`: AutoGraph re-parses and transpiles every
   Python function a step touches (ours and Keras'), which was ~70 % of the first call.
 - `gc.freeze()` once TensorFlow and the model exist: a full collection walks the millions of

@@ -1,6 +1,6 @@
 """A run trained by a child process that this process started and listens to.
 
-Why a process and not a thread (measured, see README "Performance"): importing TensorFlow holds
+Why a process and not a thread (measured, see docs/performance.md): importing TensorFlow holds
 the GIL for hundreds of milliseconds at a time (the UI stalled up to 400 ms), and a training loop
 on a thread of the UI process shares one GIL with the screen, which slowed training in the app
 to 47-63 % of the headless speed. A child has its own interpreter: the UI process never imports

@@ -153,7 +153,7 @@ class Session:
 
 class SignalledSession(Session):
     """A session whose trainer is another process: pause, resume and stop are signals to its
-    pid (SIGUSR1, SIGUSR2, SIGTERM), which `rnntui train` handles (engine/signals.py)."""
+    pid (SIGUSR1, SIGUSR2, SIGTERM), which the trainer child handles (sessions/signals.py)."""
 
     @property
     def pid(self) -> int | None:

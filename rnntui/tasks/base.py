@@ -1,7 +1,7 @@
 """What every task offers the engine and the app: data, shapes, baselines, metrics, a preview.
 
 A task is one module in `tasks/` with a class that satisfies `Task` (and is listed in the
-registry, `tasks/__init__.py`). The engine reads only this interface; it never asks which task it
+registry, `tasks/registry.py`). The engine reads only this interface; it never asks which task it
 is training, so adding a task touches no engine code. A task whose output depends on earlier
 inputs may also implement `tasks.lags.LagTask` (the true effect per lag), which the lag probe
 checks against.
