@@ -112,8 +112,9 @@ def test_generate_and_hidden_units_follow_the_model_as_it_trains(tmp_path):
         assert app.query_one("#generate").display
         await wait_for(pilot, lambda: app.generate_pane.samples >= 1, 60, "a sample")
         assert app.generate_pane.label.startswith("untrained")
+        assert app.focused is app.query_one("#generate-prime")  # typing goes into the prime
 
-        await pilot.press("s")
+        await pilot.press("escape", "s")  # out of the field, then the app's keys work again
         await wait_for(pilot, lambda: len(app.chart.losses) > 20, 60, "training")
         await pilot.press("p")
         await wait_for(pilot, lambda: app.state == "paused", 20, "the pause")

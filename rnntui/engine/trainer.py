@@ -61,6 +61,7 @@ MID_EPOCH_SAVE_S = 10.0
 # Memory in use is read for progress events at most this often: count-lstm sends one an epoch
 # (2,000 in ~5 s), and reading /proc (or the GPU allocator) for each cost ~2 % of its run.
 MEMORY_READ_INTERVAL_S = 0.5
+RATE_WINDOW_S = 0.5  # the speed (steps/s, ETA) is reported once measured over this long
 KNOBS = ("learning_rate", "clip_norm")  # train.* keys that can change while a run trains
 
 
@@ -104,6 +105,7 @@ class Trainer:
         self._ahead: Ahead | None = None  # the next epoch's windows, made on a background thread
         self._on_gpu = False
         self._memory_mb, self._memory_read = 0.0, float("-inf")  # the latest reading, and when
+        self._rate_from: tuple[float, int] | None = None  # (time, steps) the speed counts from
         self.recorder = RunRecorder(run, tensorboard)  # what the run leaves in its folder
         self.failure: Exception | None = None  # why run() failed, for callers choosing exit codes
         self._task: Task | None = None
@@ -453,8 +455,12 @@ class Trainer:
         return self._wall_before + ((now or time.perf_counter()) - self._started)
 
     def _emit_progress(self, epoch: int, total: int, losses: list[float], now: float) -> None:
-        elapsed = now - self._started
-        rate = len(self.losses) / elapsed if elapsed > 0 else 0.0
+        # The speed is measured from the first report on: the first call's tracing and compile
+        # would make it (and the ETA) look many times slower. 0 until it has been measured.
+        if self._rate_from is None:
+            self._rate_from = (now, len(self.losses))
+        since, done = self._rate_from
+        rate = (len(self.losses) - done) / (now - since) if now - since >= RATE_WINDOW_S else 0.0
         eta = (total - self.step) / rate if rate > 0 else float("inf")
         if now - self._memory_read >= MEMORY_READ_INTERVAL_S:
             self._memory_mb, self._memory_read = device_memory_mb(self._on_gpu), now

@@ -53,10 +53,9 @@ class ProgressPrinter:
         done = event.step / event.total_steps if event.total_steps else 1.0
         filled = int(done * BAR_WIDTH)
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
-        line = (
-            f"[{bar}] step {event.step:,}/{event.total_steps:,}  loss {self._smoothed.value:.4f}  "
-            f"{event.steps_per_s:,.0f} steps/s  ETA {format_duration(event.eta_s)}"
-        )
+        line = f"[{bar}] step {event.step:,}/{event.total_steps:,}  loss {self._smoothed.value:.4f}"
+        if event.steps_per_s > 0:  # 0: the speed is not measured yet (no guessed ETA)
+            line += f"  {event.steps_per_s:,.0f} steps/s  ETA {format_duration(event.eta_s)}"
         if self.tty:
             self.stream.write("\r\x1b[2K" + line)
             self._drawn = True

@@ -299,8 +299,11 @@ class RnnTuiApp(App[None]):
         return actions.enabled(action, KeyContext.of(self))
 
     def action_leave_field(self) -> None:
-        """Leave a text field, so the single-key shortcuts work again."""
-        self.screen.set_focus(None)
+        """Leave a text field for the pane around it (the inspector's ←/→ work again), so the
+        single-key shortcuts work again."""
+        field = self.focused
+        pane = next((node for node in field.ancestors if getattr(node, "can_focus", False)), None)
+        self.screen.set_focus(pane)
 
     # --- runs ------------------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ from copy import deepcopy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from textual.widgets import Input
+
 from rnntui.config import Config, ConfigError, load_file, save_preset
 from rnntui.engine.events import (
     EpochEnd,
@@ -41,6 +43,17 @@ if TYPE_CHECKING:
 PROBE_INTERVAL_S = 0.25  # while the probe pane shows: as often as the chart redraws, at most
 
 
+def _edited_keys(preset: Config, config: Config) -> list[str]:
+    """The settings (`section.key`) where `config` differs from the preset it was opened as."""
+    before, after = preset.to_dict(), config.to_dict()
+    return [
+        f"{section}.{key}"
+        for section in ("task", "model", "train")
+        for key, value in after[section].items()
+        if before[section].get(key) != value
+    ]
+
+
 def _checkpoint_mtime(folder: Path) -> int | None:
     """When the run folder's checkpoint was last written (None: it has none yet)."""
     try:
@@ -62,6 +75,13 @@ class RunPanes:
 
     def settings_changed(self, config: Config, errors: dict[str, str]) -> None:
         app = self.app
+        if not app.running:  # the preset's description holds only while its settings do
+            edited = _edited_keys(app.preset_config, config)
+            description = app.preset_config.description
+            if edited:
+                description = f"edited from the preset: {', '.join(edited[:3])}"
+                description += " …" if len(edited) > 3 else ""
+            app.settings.set_title(app.preset_name, description)
         task_ok = not any(key.startswith("task.") or key == "train.seed" for key in errors)
         if task_ok:  # after the next paint: generating the data must not delay a frame
             app.call_after_refresh(app.preview.show_task, config.task, config.train.seed)
@@ -149,6 +169,8 @@ class RunPanes:
         app.pane_layout.place("generate")
         self.sync_probe()
         app.live.sample_now()
+        if not isinstance(app.focused, Input):  # typing goes into the prime, never to app keys
+            app.query_one("#generate-prime", Input).focus()
 
     def sync_probe(self) -> None:
         """A run this app trains probes itself, between chunks, while the pane shows (and not

@@ -54,7 +54,12 @@ def render_text(preview: TextPreview, width: int) -> Group:
         (" held out · ", "dim"),
         (f"{preview.vocabulary}", "bold"),
         (" symbols", "dim"),
-        (f" ({preview.unknown:,} unknown)" if preview.unknown else "", "dim"),
+        (
+            f" ({preview.unknown:,} characters read as the unknown symbol)"
+            if preview.unknown
+            else "",
+            "dim",
+        ),
     )
     top = Text("commonest ", style="dim")
     for symbol, share in preview.top[:8]:

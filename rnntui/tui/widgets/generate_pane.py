@@ -184,6 +184,7 @@ class GeneratePane(Vertical, can_focus=True):
             lines[0].update(Text(f"✗ {text}", style="bold red"))
 
     @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
+    async def _submitted(self, event: Input.Submitted) -> None:
+        """Enter in a field samples again, as the Generate button does."""
         event.stop()
-        self.app.run_action("generate")
+        await self.app.run_action("generate")
