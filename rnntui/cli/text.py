@@ -97,16 +97,25 @@ def inspect_run(
 
     text = read_text_option(text)
     run = find_run(name, runs_dir, "--run")
+    note = ""
     try:
         inputs = run.codec.encode(text)
     except ValueError as error:
-        raise ConfigError(str(error), "--text") from None
+        if not getattr(run.codec, "unknown", False):
+            raise ConfigError(str(error), "--text") from None
+        # as training does: characters the vocabulary left out are its unknown symbol
+        inputs = run.codec.encode(text, unknown_ok=True)
+        outside = run.codec.outside(text)
+        note = f"{outside} character{'s' if outside > 1 else ''} outside the vocabulary read as "
+        note += f"its unknown symbol {run.codec.symbols[-1]!r}"
     replica = Replica(run.config, run.codec, run.weights)
     trace = trace_units(replica, [Segment(inputs, run.codec.labels(inputs))])
     try:
         units = select(trace, wanted, top)
     except ValueError as error:
         raise ConfigError(str(error), "--unit") from None
+    if note:
+        typer.echo(f"rnntui: note: {note}", err=True)
     if as_json:
         typer.echo(json.dumps({"run": run.name, "text": text, **trace.to_dict(units)}))
         return

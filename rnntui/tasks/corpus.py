@@ -409,9 +409,14 @@ class Vocabulary:
         table[codes[inside]] = np.arange(len(codes))[inside]
         return table
 
-    def encode(self, text: str) -> np.ndarray:
-        """Ids of `text`; ValueError naming the characters outside the vocabulary."""
+    def encode(self, text: str, unknown_ok: bool = False) -> np.ndarray:
+        """Ids of `text`; ValueError naming the characters outside the vocabulary, unless
+        `unknown_ok` and the vocabulary has the unknown symbol: they are read as it, as in
+        training (`outside()` counts them)."""
         index = {c: i for i, c in enumerate(self.known())}
+        if unknown_ok and self.unknown:
+            miss = len(self.symbols) - 1
+            return np.fromiter((index.get(c, miss) for c in text), np.int32, len(text))
         missing = sorted({c for c in text if c not in index})
         if missing:
             shown = " ".join(repr(c) for c in missing[:12]) + (" …" if len(missing) > 12 else "")
@@ -420,6 +425,11 @@ class Vocabulary:
                 f"vocabulary: {shown}"
             )
         return np.fromiter((index[c] for c in text), np.int32, len(text))
+
+    def outside(self, text: str) -> int:
+        """How many characters of `text` the vocabulary does not have."""
+        known = set(self.known())
+        return sum(c not in known for c in text)
 
     def decode(self, ids: Any) -> str:
         return "".join(self.symbols[int(i)] for i in np.asarray(ids).reshape(-1))
