@@ -113,18 +113,22 @@ class FinishedCurve:
     steps: tuple[float, ...]
     losses: tuple[float, ...]
     marks: tuple[tuple[int, str], ...] = ()
+    task: str = ""  # the task kind it was trained on ("" when unknown): losses of other tasks
+    # are on other scales, so a chart shows the curves of one task at a time
 
 
 def comparison_curve(
-    label: str, smoothed: Iterable[float], marks: Iterable[tuple[int, str]] = ()
+    label: str,
+    smoothed: Iterable[float],
+    marks: Iterable[tuple[int, str]] = (),
+    task: str = "",
 ) -> FinishedCurve:
     """A comparison curve from a smoothed series (kept as at most 1,000 points)."""
     import numpy as np
 
     x, y = downsample(np.asarray(list(smoothed), dtype=float), COMPARISON_POINTS)
-    return FinishedCurve(
-        label, tuple(float(v) for v in x), tuple(float(v) for v in y), tuple(marks)
-    )
+    steps, losses = tuple(float(v) for v in x), tuple(float(v) for v in y)
+    return FinishedCurve(label, steps, losses, tuple(marks), task)
 
 
 KNOB_NAMES = {"learning_rate": "lr", "clip_norm": "clip"}

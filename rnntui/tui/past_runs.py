@@ -34,10 +34,12 @@ def load_past_run(info: RunInfo) -> PastRunLoaded:
         if not losses:
             raise ValueError("its metrics log has no steps yet")
         try:
-            final = RunFolder(info.path).read_summary().get("final_loss")
+            summary = RunFolder(info.path).read_summary()
         except (OSError, ValueError):
-            final = None
-        curve = comparison_curve(past_run_label(info, final), smooth(losses), marks)
+            summary = {}
+        final, task = summary.get("final_loss"), summary.get("task")
+        task = task if isinstance(task, str) else ""
+        curve = comparison_curve(past_run_label(info, final), smooth(losses), marks, task)
         return PastRunLoaded(info.name, curve, len(losses))
     except (OSError, ValueError, KeyError, TypeError) as error:
         return PastRunLoaded(info.name, None, error=f"{type(error).__name__}: {error}")

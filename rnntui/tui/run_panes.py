@@ -89,6 +89,8 @@ class RunPanes:
                 app.call_after_refresh(self.show_probe_truth, config)
         if not app.running and "train.seed" not in errors:
             app.inspector.set_fresh_cell(4, config.train.seed)
+        if not app.running and not app.chart.losses and "task.kind" not in errors:
+            app.chart.show_task(config.task.kind)  # the faded curves of this task
         if not app.running and not app.chart.losses and not errors:
             app.run_worker(
                 lambda: self._count_steps(config), thread=True, exclusive=True, group="steps"
@@ -231,6 +233,7 @@ class RunPanes:
 
     def run_started(self, config: Config, warning: str) -> None:
         app, desk = self.app, self.desk
+        app.chart.show_task(config.task.kind)
         app.chart.start_run(desk.label, 0)
         app.status.clear_run(config.train.epochs, task_class(config.task.kind).metrics)
         assert desk.session is not None
@@ -263,8 +266,9 @@ class RunPanes:
             return
         if label:
             app.chart.finish_run(label)
-        app.chart.start_run(self.desk.label, 0)
         config = session.config
+        app.chart.show_task(config.task.kind)
+        app.chart.start_run(self.desk.label, 0)
         assert session.run_folder is not None
         name = session.run_folder.name
         # every pane describes the run being watched: its settings, data, model and number

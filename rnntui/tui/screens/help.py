@@ -16,6 +16,8 @@ PANES = """\
           Start stays disabled until it is fixed. Tab moves between fields, escape leaves one.
 [b]Chart[/b]     loss per step (dim), its smoothed line (bright), the analytic loss levels (yellow:
           what a predictor knowing those lags reaches) and earlier runs (grey) to compare.
+          Earlier runs of another task than the one shown are hidden, not cleared (their
+          losses are on another scale); they come back with their task. c clears them.
 [b]Data[/b]      the first samples the network sees, the lags Y depends on, and the measured
           probabilities beside the theoretical ones.
 [b]Inspect[/b]   one LSTM cell stepped along your input: gates i, f, g, o and state c, h per unit,

@@ -4,14 +4,18 @@ Points arrive many times a second; the chart only marks itself dirty and redraws
 (4/s), downsampling to about two points per terminal column, so a long run costs the same to draw
 as a short one. The drawing itself (plotext) runs on a worker thread, never on the UI thread.
 Finished runs of the session, and past runs loaded from their run folders, stay as
-faded, labelled curves for comparison. An A/B companion run trains beside the live one and is
-drawn over it in its own colour; live knob changes are vertical marks at their step. The
-smoothing cycles between an EMA, a moving average and the raw points (`cycle_smoothing`); the
-raw points always stay, faint, under a smoothed line.
+faded, labelled curves for comparison; only those of the task shown (`task`) are drawn, since
+another task's losses are on another scale (they come back when that task is shown again, `c`
+clears them). An A/B companion run trains beside the live one and is drawn over it in its own
+colour; the live run's knob changes are vertical marks at their step, a faded run's are small
+marks on its own curve. Labels never overwrite each other: one that would is moved a row, or left
+out. The smoothing cycles between an EMA, a moving average and the raw points (`cycle_smoothing`);
+the raw points always stay, faint, under a smoothed line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from dataclasses import dataclass
@@ -56,6 +60,7 @@ class LossChart(Widget):
         """`empty_title` is what the chart says while it has no curve."""
         super().__init__(id=id, classes=classes)
         self.empty_title = empty_title
+        self.shown_task = ""  # the task kind shown: faded curves of other tasks are not drawn
         self.losses: list[float] = []
         self.smoothed: list[float] = []
         self._ema = Ema()
@@ -132,7 +137,9 @@ class LossChart(Widget):
     def finish_companion(self, label: str | None) -> None:
         """Keep the companion as a comparison curve labelled `label` (None drops it)."""
         if label is not None and self.companion_smoothed:
-            self.comparison.append(comparison_curve(label, self.companion_smoothed))
+            self.comparison.append(
+                comparison_curve(label, self.companion_smoothed, task=self.shown_task)
+            )
         self.companion_label = ""
         self.companion_losses, self.companion_smoothed = [], []
         self._mark_dirty()
@@ -140,7 +147,9 @@ class LossChart(Widget):
     def finish_run(self, label: str) -> None:
         """Keep the live curve as a faded comparison curve labelled `label`."""
         if self.smoothed:
-            self.comparison.append(comparison_curve(label, self.smoothed, self.marks))
+            self.comparison.append(
+                comparison_curve(label, self.smoothed, self.marks, task=self.shown_task)
+            )
         self.losses, self.smoothed = [], []
         self.marks = []
         self.run_label = ""
@@ -160,6 +169,17 @@ class LossChart(Widget):
             self.comparison.append(curve)
             self._mark_dirty()
 
+    def show_task(self, task: str) -> None:
+        """The task whose curves the chart shows (faded curves of other tasks stay hidden)."""
+        if task != self.shown_task:
+            self.shown_task = task
+            self._mark_dirty()
+
+    @property
+    def shown_comparison(self) -> list[FinishedCurve]:
+        """The faded curves drawn: those of the task shown (or of an unknown task)."""
+        return [c for c in self.comparison if _of_task(c, self.shown_task)]
+
     def shown_curves(self) -> list[tuple[str, tuple[float, ...], tuple[float, ...]]]:
         """(label, steps, losses) of every curve on the chart: the live run per step and its
         smoothed line, then each comparison curve as drawn (smoothed, at most 1,000 points)."""
@@ -171,7 +191,7 @@ class LossChart(Widget):
         if self.companion_losses:
             steps = tuple(float(step) for step in range(1, len(self.companion_losses) + 1))
             curves.append((self.companion_label, steps, tuple(self.companion_losses)))
-        curves.extend((c.label, c.steps, c.losses) for c in self.comparison)
+        curves.extend((c.label, c.steps, c.losses) for c in self.shown_comparison)
         return curves
 
     def clear_comparison(self) -> None:
@@ -192,6 +212,7 @@ class LossChart(Widget):
             self.run_label,
             self.baselines,
             len(self.comparison),
+            self.shown_task,
             len(self.marks),
             self.smoothing,
             (self.size.width, self.size.height),
@@ -249,8 +270,10 @@ class LossChart(Widget):
         plt.theme("clear")
         bins = max(10, 2 * (width - 10))  # braille: two dots per column
 
+        comparison = [c for c in self.comparison if _of_task(c, self.shown_task)]
+        hidden = len(self.comparison) - len(comparison)
         xmax = float(max(self.total_steps, len(self.losses), len(self.companion_losses), 1))
-        for curve in self.comparison:
+        for curve in comparison:
             if curve.steps:
                 xmax = max(xmax, curve.steps[-1])
         values: list[float] = [b.value for b in self.baselines]
@@ -261,7 +284,7 @@ class LossChart(Widget):
             if raw_x is not None:
                 low_line = smooth_y if smooth_y is not None else raw_y
                 values += [float(np.min(low_line)), float(np.percentile(raw_y, 98)), raw_y[0]]
-        for curve in self.comparison:
+        for curve in comparison:
             values += [min(curve.losses), max(curve.losses)]
         finite = [v for v in values if math.isfinite(v)]
         low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
@@ -287,33 +310,24 @@ class LossChart(Widget):
         plt.ylim(low, high)
         plt.xlim(0, xmax)
 
-        for i, curve in enumerate(self.comparison):
+        labels: list[Label] = []  # placed last, so that none overwrites another
+        for i, curve in enumerate(comparison):
             color = COMPARISON_COLORS[i % len(COMPARISON_COLORS)]
             plt.plot(list(curve.steps), ty(curve.losses), marker="braille", color=color)
-            plt.text(
-                curve.label,
-                x=curve.steps[-1],
-                y=ty(curve.losses[-1:])[0],
-                color=color,
-                alignment="right",
-            )
+            labels.append(Label(3, curve.label, curve.steps[-1], ty(curve.losses[-1:])[0], color))
+            for step, text in curve.marks:  # its own knob changes, on its own curve
+                at = ty([_value_at(curve, step)])[0]
+                labels.append(Label(4, f"▲{text}", step, at, color, "left"))
         for baseline in self.baselines:
             level = ty([baseline.value])[0]
             plt.hline(level, BASELINE_COLOR)
-            plt.text(
-                f" {baseline.label} {baseline.value:.4f} ",
-                x=xmax * 0.02,
-                y=level,
-                color=BASELINE_COLOR,
-                alignment="left",
+            text = f" {baseline.label} {baseline.value:.4f} "
+            labels.append(Label(0, text, xmax * 0.02, level, BASELINE_COLOR, "left"))
+        for step, text in self.marks:  # the live run's knob changes
+            plt.vline(step, MARK_COLOR)
+            labels.append(
+                Label(1, f" {text}", step, high - 0.04 * (high - low), MARK_COLOR, "left")
             )
-        marks = [(step, label, MARK_COLOR) for step, label in self.marks]
-        for i, curve in enumerate(self.comparison):
-            color = COMPARISON_COLORS[i % len(COMPARISON_COLORS)]
-            marks += [(step, label, color) for step, label in curve.marks]
-        for step, label, color in marks:
-            plt.vline(step, color)
-            plt.text(f" {label}", x=step, y=high - 0.04 * (high - low), color=color)
         colors = ((RAW_COLOR, SMOOTH_COLOR), (COMPANION_RAW_COLOR, COMPANION_COLOR))
         for (raw_x, raw_y, smooth_x, smooth_y), (raw_color, color) in zip(
             (live, companion), colors, strict=True
@@ -327,20 +341,23 @@ class LossChart(Widget):
             if not only_raw:
                 plt.plot(list(smooth_x), ty(smooth_y), marker="braille", color=color)
         if self.companion_losses and self.companion_smoothed:
-            plt.text(
-                f"{self.companion_label} ",
-                x=len(self.companion_losses),
-                y=ty(self.companion_smoothed[-1:])[0],
-                color=COMPANION_COLOR,
-                alignment="right",
+            at = ty(self.companion_smoothed[-1:])[0]
+            labels.append(
+                Label(
+                    2, f"{self.companion_label} ", len(self.companion_losses), at, COMPANION_COLOR
+                )
             )
+        for label in place_labels(labels, xmax, low, high, width, height):
+            plt.text(label.text, x=label.x, y=label.y, color=label.color, alignment=label.align)
 
         if self.losses:
             title = f"{self.run_label}  step {len(self.losses)}  smoothed {self.smoothed[-1]:.4f}"
-        elif self.comparison:
+        elif comparison:
             title = "finished runs (press s to train again, c clears them)"
         else:
             title = self.empty_title
+        if hidden:
+            title += f"  ({hidden} of another task hidden)"
         plt.title(title)
         if self.losses or self.companion_losses:
             plt.xlabel(f"{self.smoothing.label} (m cycles)")
@@ -360,13 +377,65 @@ class LossChart(Widget):
         return (raw_x, raw_y, *downsample(line, bins))
 
 
+@dataclass(frozen=True)
+class Label:
+    """A text on the chart, at (x, y) in data units; a lower `priority` keeps its place."""
+
+    priority: int  # 0 baselines, 1 live knob marks, 2 the companion, 3 faded runs, 4 their marks
+    text: str
+    x: float
+    y: float
+    color: tuple[int, int, int]
+    align: str = "right"
+
+
+def place_labels(
+    labels: list[Label], xmax: float, low: float, high: float, width: int, height: int
+) -> list[Label]:
+    """The labels that fit without overwriting one another, in priority order: one that would
+    overlap a placed label moves a row up or down, or is left out. Rows and columns are those of
+    the plot area (the frame and the axes' ticks take about 9 columns and 5 rows)."""
+    cols, rows = max(10, width - 9), max(3, height - 5)
+    row_height = (high - low) / max(1, rows - 1)
+    taken: list[tuple[int, int, int]] = []  # (row, first column, last column)
+    placed = []
+    for label in sorted(labels, key=lambda label: label.priority):
+        column = round(label.x / xmax * (cols - 1)) if xmax else 0
+        first = column - len(label.text) if label.align == "right" else column
+        span = (max(0, first), min(cols - 1, first + len(label.text)))
+        row = round((high - label.y) / row_height) if row_height else 0
+        for shift in (0, -1, 1):
+            if not 0 <= row + shift < rows:
+                continue
+            here = row + shift
+            if all(r != here or s[1] < span[0] or s[0] > span[1] for r, *s in taken):
+                taken.append((here, *span))
+                y = label.y - shift * row_height
+                placed.append(dataclasses.replace(label, y=y))
+                break
+    return placed
+
+
+def _of_task(curve: FinishedCurve, task: str) -> bool:
+    """Whether a faded curve is drawn while `task` is shown (an unknown task on either side is)."""
+    return not (curve.task and task and curve.task != task)
+
+
+def _value_at(curve: FinishedCurve, step: float) -> float:
+    """The faded curve's loss at `step` (its nearest kept point)."""
+    import bisect
+
+    index = min(bisect.bisect_left(curve.steps, step), len(curve.losses) - 1)
+    return curve.losses[index]
+
+
 class _Frozen:
     """The chart's data as it was when a drawing began, for the drawing thread (the widget goes
     on changing meanwhile); it draws with the widget's own `_build`."""
 
     FIELDS = (
         "losses", "smoothed", "companion_losses", "companion_smoothed", "comparison", "marks",
-        "baselines", "smoothing", "companion_label", "run_label", "total_steps",
+        "baselines", "smoothing", "companion_label", "run_label", "total_steps", "shown_task",
     )  # fmt: skip
 
     @classmethod
