@@ -66,6 +66,7 @@ def main(
         str | None,
         typer.Option("--attach", metavar="RUN", help="Follow a run training in another process."),
     ] = None,
+    detach_runs: Annotated[bool, typer.Option("--detach-runs", hidden=True)] = False,
 ) -> None:
     """Open the app (the default command)."""
     if ctx.invoked_subcommand is not None:
@@ -79,7 +80,9 @@ def main(
     log_dir = Path(user_log_dir("rnntui"))
     log_dir.mkdir(parents=True, exist_ok=True)
     detach_native_stderr(log_dir / "native-stderr.log")  # TF's C++ logs must not hit the screen
-    tui = RnnTuiApp(config, preset_name=preset, runs_dir=runs_dir, attach=attach or "")
+    tui = RnnTuiApp(
+        config, preset_name=preset, runs_dir=runs_dir, attach=attach or "", detach_runs=detach_runs
+    )
     tui.run()
     tui.desk.wait_for_own_run(EXIT_WAIT_S)  # the note below promises a checkpoint on disk
     if tui.exit_note:  # a run stopped on the way out: how to continue it

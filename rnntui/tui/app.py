@@ -82,8 +82,9 @@ class RnnTuiApp(App[None]):
         preset_name: str = "",
         runs_dir: Path | str | None = None,
         attach: str = "",
+        detach_runs: bool = False,
     ) -> None:
-        """`attach` names a run (or its folder) to follow from the start."""
+        """`attach`: a run (or its folder) to follow from the start; `detach_runs`: see RunDesk."""
         super().__init__()
         self.attach_to = attach
         from rnntui.runs.files import default_runs_dir
@@ -92,6 +93,7 @@ class RnnTuiApp(App[None]):
         self.desk = RunDesk(
             self.runs_dir, runs_dir is not None, self._post_event, lambda: self.trainer_factory
         )
+        self.desk.detach_runs = detach_runs
         self.tensorboard_problem = missing_extra("tensorboard")
         self.tensorflow: TensorFlowProcess | None = None  # the inspector's TensorFlow
         self.signalled = ""  # the name of the signal that ended the app
@@ -152,6 +154,8 @@ class RnnTuiApp(App[None]):
         self.signals_handled = shutdown.install_signal_handlers(self._stop_signal)
         if self.attach_to:
             self.call_after_refresh(self.action_attach, self.attach_to)
+        elif self.desk.detach_runs:  # a tab of `rnntui serve` opens on the runs training now
+            self.call_after_refresh(self.panes.pick_run_to_attach, offer=True)
         self.set_interval(INTERVAL_S, self._live_tick)
         # The screen's ~230 widgets, their styles and the imports are there for good: a full
         # garbage collection walking them took 100-160 ms of the UI thread in the middle of a

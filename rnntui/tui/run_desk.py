@@ -6,6 +6,9 @@ what leaving the app means for them. Every session's events reach `post(number, 
 with the run's number (the companion's are negative); a new run, an attach, a detach or a reset
 moves the number on, so `is_current` tells the app whether a late event still describes the run in
 front of the user. The app turns events into messages and the messages into widget updates.
+
+`detach_runs` (a tab of `rnntui serve`, where closing the tab ends the app): runs outlive the app,
+which detaches its own runs when it ends instead of stopping them.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ class RunDesk:
         self.final: float | None = None  # where the current run ended (its tail loss)
         self.keep = False  # the live curve belongs to an ended run worth comparing
         self.companion = CompanionRun()
+        self.detach_runs = False  # leaving the app leaves its runs training (see the docstring)
 
     # --- what is shown ----------------------------------------------------------------------------
 
@@ -173,36 +177,55 @@ class RunDesk:
 
     def stop_for_exit(self, signalled: str = "") -> str:
         """Stop the app's own running runs (they write a checkpoint); a run the app only
-        follows, or one it detached, goes on. Returns the line that says how to continue the
-        stopped run ("" when none was stopped); `signalled` names the signal that stopped it."""
-        self.companion.stop()
+        follows, or one it detached, goes on; with `detach_runs` its own runs are detached, so
+        they go on too (an unsaved one cannot be, and is stopped). Returns the lines that say
+        how to continue a stopped run or where a detached one trains ("" when there are none);
+        `signalled` names the signal that stopped the app."""
+        notes = self._detach_for_exit() if self.detach_runs else []
+        if not _detached(self.companion.session):
+            self.companion.stop()
         session = self.session
         if isinstance(session, FollowedSession):
             session.close()
-            return ""
-        if session is None or session.done.is_set() or getattr(session, "detached", False):
-            return ""
-        session.stop()
-        if session.run_folder is None:
-            return ""
-        how = f"stopped by {signalled}" if signalled else "stopped"
-        return (
-            f"rnntui: {session.run_folder.name} {how} with a checkpoint; "
-            f"continue with: {session.resume_command()}"
-        )
+        elif session is not None and not session.done.is_set() and not _detached(session):
+            session.stop()
+            if session.run_folder is not None:
+                how = f"stopped by {signalled}" if signalled else "stopped"
+                notes.insert(
+                    0,
+                    f"rnntui: {session.run_folder.name} {how} with a checkpoint; "
+                    f"continue with: {session.resume_command()}",
+                )
+        return "\n".join(notes)
+
+    def _detach_for_exit(self) -> list[str]:
+        """Detach the app's own runs (main and companion): where each trains on."""
+        notes = []
+        for own in (self.session, self.companion.session):
+            if isinstance(own, ChildSession) and own.detach() and own.run_folder is not None:
+                notes.append(f"rnntui: {own.run_folder.name} trains on (pid {own.pid})")
+        return notes
 
     def wait_for_own_run(self, timeout: float) -> bool:
         """After the app closed: wait for its own stopped run to write its checkpoint."""
         session = self.session
-        if session is None or isinstance(session, FollowedSession):
-            return True
-        if getattr(session, "detached", False):
+        if session is None or isinstance(session, FollowedSession) or _detached(session):
             return True
         return session.wait(timeout)
 
     @property
     def training_done(self) -> threading.Event | AllDone:
-        """Set while no training runs (the exit watchdog waits on it)."""
-        done = self.session.done if self.session is not None else _ALWAYS_DONE
+        """Set while no training runs (the exit watchdog waits on it); a detached run trains
+        on, so nothing waits for it."""
+        done = _done_event(self.session)
         companion = self.companion.session
-        return AllDone(done, companion.done) if companion is not None else done
+        return done if companion is None or _detached(companion) else AllDone(done, companion.done)
+
+
+def _detached(session: Session | None) -> bool:
+    """A run this app started and left training on its own (only a ChildSession can be)."""
+    return getattr(session, "detached", False)
+
+
+def _done_event(session: Session | None) -> threading.Event:
+    return _ALWAYS_DONE if session is None or _detached(session) else session.done

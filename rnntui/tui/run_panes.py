@@ -286,14 +286,24 @@ class RunPanes:
         if not app.pane_layout.wide:
             app.pane_layout.show("chart")
 
-    def pick_run_to_attach(self) -> None:
+    def pick_run_to_attach(self, offer: bool = False) -> None:
+        """Pick a live run to follow. `offer`: a tab of `rnntui serve` opening on the runs
+        training now (closing a tab stops none); nothing shows when none trains."""
         from rnntui.tui.screens.run_picker import RunPicker
 
         def chosen(info: RunInfo | None) -> None:
             if info is not None:
                 self.attach(str(info.path))
 
-        self.app.push_screen(RunPicker(self.app.runs_dir, live_only=True), chosen)
+        picker = RunPicker(self.app.runs_dir, live_only=True)
+        if offer and not picker.rows:
+            return
+        if offer:
+            self.app.notify(
+                f"{len(picker.rows)} run(s) training: enter follows one, escape starts afresh",
+                title="Live runs",
+            )
+        self.app.push_screen(picker, chosen)
 
     def detach(self) -> None:
         app = self.app

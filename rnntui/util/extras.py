@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 
-EXTRAS = {"tensorboard": "tensorboard", "ray": "ray"}  # importable module -> rnntui extra
+# importable module -> rnntui extra
+EXTRAS = {"tensorboard": "tensorboard", "ray": "ray", "textual_serve": "serve"}
 
 
 def missing_extra(module: str) -> str:
