@@ -36,6 +36,7 @@ from rnntui.tui.messages import (
     TensorFlowLoaded,
     message_for,
 )
+from rnntui.tui.pane_dialogs import PaneDialogs
 from rnntui.tui.pane_layout import PaneLayout
 from rnntui.tui.run_desk import RunDesk
 from rnntui.tui.run_panes import RunPanes
@@ -129,7 +130,7 @@ class RnnTuiApp(App[None]):
         self.live = LiveViews(self.generate_pane, self.units)
         self.probe = ProbePane(id="probe", classes="pane")
         self.status = StatusBar(id="status")
-        self.panes = RunPanes(self)
+        self.panes, self.dialogs = RunPanes(self), PaneDialogs(self)
         self.pane_layout = PaneLayout(self)
         yield Tabs(*(Tab(title, id=f"tab-{pane}") for pane, title in PANES), id="tabs")
         with Container(id="panes", classes="-show-settings"):
@@ -234,7 +235,7 @@ class RnnTuiApp(App[None]):
 
     @on(SettingsPane.BrowseRequested)
     def _browse(self, event: SettingsPane.BrowseRequested) -> None:
-        self.panes.browse(event.key, event.current)
+        self.dialogs.browse(event.key, event.current)
 
     def load_config(self, config: Config, name: str) -> None:
         """Open a preset: its settings, and what reset goes back to."""
@@ -298,9 +299,10 @@ class RnnTuiApp(App[None]):
     # --- keys ------------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action not in actions.RULES or getattr(self, "chart", None) is None:
+        name = str(parameters[0]) if action == "dialog" and parameters else action
+        if name not in actions.RULES or getattr(self, "chart", None) is None:
             return True  # (before the first compose there is nothing to ask)
-        return actions.enabled(action, KeyContext.of(self))
+        return actions.enabled(name, KeyContext.of(self))
 
     def action_leave_field(self) -> None:
         """Leave a text field for the pane around it (the inspector's ←/→ work again), so the
@@ -366,30 +368,16 @@ class RnnTuiApp(App[None]):
         """Leave the current run training in its own process; the app stops following it."""
         self.panes.detach()
 
-    def action_knobs(self) -> None:
-        self.panes.knobs()
-
-    def action_ab_run(self) -> None:
-        self.panes.ab_run()
+    def action_dialog(self, name: str) -> None:
+        """Open the dialog flow `name` (see `pane_dialogs.py`)."""
+        self.dialogs.open(name)
 
     def action_smoothing(self) -> None:
         self.notify(self.chart.cycle_smoothing(), title="Chart smoothing")
 
-    def action_load_run(self) -> None:
-        self.panes.pick_past_run()
-
-    def action_export_csv(self) -> None:
-        self.panes.export_csv()
-
     def action_clear_comparison(self) -> None:
         self.chart.clear_comparison()
         self.refresh_bindings()
-
-    def action_open_preset(self) -> None:
-        self.panes.open_preset()
-
-    def action_save_preset(self) -> None:
-        self.panes.save_preset()
 
     def resume_command(self) -> str:
         """The shell command that continues the current run from its checkpoint."""
@@ -406,7 +394,7 @@ class RnnTuiApp(App[None]):
     @on(CurvesExported)
     @while_running
     def _worker_report(self, message: PastRunLoaded | CurvesExported) -> None:
-        self.panes.report(message)
+        self.dialogs.report(message)
 
     # --- help and quitting -----------------------------------------------------------------------
 
