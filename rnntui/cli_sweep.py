@@ -123,7 +123,7 @@ def run_sweep(request: SweepRequest, out: TextIO | None = None, err: TextIO | No
     else:
         gpus = sweep_gpus(base.train.device)
         workers = request.workers or default_workers(gpus)
-        known = ceiling.known()
+        known = None if gpus else ceiling.known()  # a CPU figure: says nothing of GPU runs
     try:
         status = SweepFolder((request.runs_dir or default_sweeps_dir()) / name).read_status()
         if status.get("state") in ("running", "stopping") and status.get("pid") != os.getpid():
