@@ -27,12 +27,16 @@ Printed per workload and worker count (medians over --repeat):
 Then the 2-worker speed-up (1-worker wall / 2-worker wall) against the goal, 0.9 x the ceiling,
 and a timeline per worker of the last 2-worker sweep of the eight: its start-up (interpreter and
 rnntui), its TensorFlow import, each run (from being handed out to its end; "+b" is the part
-before its first step: building and tracing), and how long it idled until the sweep's end.
+before its first step: building and tracing), and how long it idled (between runs and after its
+last, until the sweep's end).
 
 On a shared box a measurement taken while other processes used more than --max-others cores is
 thrown away and taken again once the box is quiet.
 
     python -m benchmarks.bench_sweep [--repeat 3] [--max-others 0.3] [--only eight|six]
+        [--set K=V ...] [--no-workload-ceiling] [--timeout 900]
+
+`--set` is added to every sweep (e.g. `--set task.size=20000` to try the script quickly).
 """
 
 from __future__ import annotations
@@ -79,13 +83,18 @@ def quietly(measure: Callable[..., dict], max_others: float, *args: object) -> d
     raise SystemExit("the box never stayed quiet; rerun later or raise --max-others")
 
 
-def sweep_once(workload: str, workers: int, env: dict[str, str]) -> dict:
-    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
+def sweep_once(
+    workload: str, workers: int, env: dict[str, str], sets: list[str], timeout: float
+) -> dict:
+    # a sweep killed at the timeout leaves workers that stop on their own: never mind them
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-", ignore_cleanup_errors=True) as tmp:
         child = run_child(
-            [sys.executable, "-m", "rnntui", "sweep", *WORKLOADS[workload],
+            [sys.executable, "-m", "rnntui", "sweep", *WORKLOADS[workload], *sets,
              "--workers", str(workers), "--runs-dir", tmp, "--json"],
-            env=env,
+            env=env, timeout=timeout,
         )  # fmt: skip
+        if child.wall_s >= timeout:
+            raise SystemExit(f"the sweep took over --timeout {timeout:.0f} s; is the box busy?")
         if child.returncode != 0:
             raise SystemExit(f"sweep failed ({child.returncode}): {child.stderr[-2000:]}")
         table = child.last_json()
@@ -175,8 +184,8 @@ def timeline(status: dict) -> list[str]:
             length = run["ended_s"] - run["handed_s"]
             build = run["started_s"] - run["handed_s"]
             parts.append(f"{short} {length:.2f} (+b {build:.2f})")
-            busy = run["ended_s"]
-        parts.append(f"idle {wall - busy:.2f}")
+            busy += length
+        parts.append(f"idle {wall - busy:.2f}")  # between runs and after its last
         lines.append(f"  {label}: " + " | ".join(parts))
     return lines
 
@@ -186,7 +195,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--max-others", type=float, default=0.3)
     parser.add_argument("--only", choices=sorted(WORKLOADS), action="append")
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--no-workload-ceiling", action="store_true")
+    parser.add_argument("--timeout", type=float, default=900.0, help="per sweep, seconds")
     args = parser.parse_args()
+    sets = [arg for text in args.overrides for arg in ("--set", text)]
     print(machine())
     print(f"load average {os.getloadavg()[0]:.2f} at the start\n")
 
@@ -195,22 +208,28 @@ def main() -> None:
         f"ceiling (rnntui): {rnntui['speedup']:.2f}x  (reference alone {rnntui['alone']:.0f} "
         f"steps/s, each of two {rnntui['together']:.0f}; others {rnntui['others']:.2f} cores)"
     )
-    work = quietly(workload_ceiling, args.max_others)
-    print(
-        f"ceiling (workload): {work['speedup']:.2f}x  (echo-raw-10 state 16, 40 epochs: "
-        f"{work['alone_s']:.2f} s alone, {' and '.join(f'{s:.2f}' for s in work['together_s'])} "
-        f"s two at once; others {work['others']:.2f} cores)\n"
-    )
+    ceilings = {"rnntui": rnntui["speedup"]}
+    if not args.no_workload_ceiling:
+        work = quietly(workload_ceiling, args.max_others)
+        ceilings["workload"] = work["speedup"]
+        print(
+            f"ceiling (workload): {work['speedup']:.2f}x  (echo-raw-10 state 16, 40 epochs: "
+            f"{work['alone_s']:.2f} s alone, "
+            f"{' and '.join(f'{s:.2f}' for s in work['together_s'])} s two at once; "
+            f"others {work['others']:.2f} cores)"
+        )
+    print()
     # the sweeps show the ceiling just measured rather than measuring it themselves
     env = {"RNNTUI_CEILING": str(rnntui["speedup"])}
 
     for workload in args.only or ["eight", "six"]:
-        print(f"{workload}: rnntui sweep {' '.join(WORKLOADS[workload])}, medians of {args.repeat}")
+        command = " ".join([*WORKLOADS[workload], *sets])
+        print(f"{workload}: rnntui sweep {command}, medians of {args.repeat}")
         results: dict[int, list[dict]] = {1: [], 2: []}
         for _ in range(args.repeat):  # interleaved, so a burst of load hits both alike
             for workers in (1, 2):
                 results[workers].append(
-                    quietly(sweep_once, args.max_others, workload, workers, env)
+                    quietly(sweep_once, args.max_others, workload, workers, env, sets, args.timeout)
                 )
         print(
             f"{'workers':>7} {'wall s':>7} {'sweep s':>8} {'start s':>8} {'runs s':>7} "
@@ -230,7 +249,7 @@ def main() -> None:
         print(f"  every configuration's mean: {'identical' if same else 'DIFFERENT'} with either")
         end_to_end = medians[1]["wall_s"] / medians[2]["wall_s"]
         running = medians[1]["runs_s"] / medians[2]["runs_s"]
-        for name, ceiling in (("rnntui", rnntui["speedup"]), ("workload", work["speedup"])):
+        for name, ceiling in ceilings.items():
             goal = GOAL * ceiling
             verdict = "met" if end_to_end >= goal else "NOT met"
             print(
