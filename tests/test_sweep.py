@@ -5,6 +5,7 @@ Configs are tiny (200 windows an epoch) so each sweep is mostly the workers' Ten
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shlex
@@ -19,15 +20,17 @@ from typing import Any
 
 import pytest
 
-from rnntui.cli.sweep import SweepRequest
-from rnntui.config import ConfigError, load_preset
+from rnntui.cli.sweep import SweepRequest, run_sweep
+from rnntui.config import ConfigError, apply_overrides, load_preset
 from rnntui.runs.folder import RunFolder
 from rnntui.runs.metrics import read_metrics
-from rnntui.sweep.folder import RunRecord, SweepFolder, results_csv
+from rnntui.sweep import ceiling
+from rnntui.sweep.folder import Job, RunRecord, SweepFolder, results_csv
 from rnntui.sweep.grid import expand, parse_grid, split_values
 from rnntui.sweep.pool import LocalPool, default_workers, sweep_gpus
 from rnntui.sweep.prune import MedianRule
-from rnntui.sweep.table import build_table, format_table
+from rnntui.sweep.schedule import Schedule, estimate_seconds
+from rnntui.sweep.table import build_table, fewer_workers, format_table
 from rnntui.sweep.worker import worker_config
 from tests.conftest import run_cli
 
@@ -234,6 +237,136 @@ def test_the_continue_command_repeats_the_sweep():
     )
 
 
+def test_estimates_grow_with_steps_and_model_size():
+    def estimate(*sets: str) -> float:
+        return estimate_seconds(apply_overrides(load_preset("echo-raw-10"), list(sets)))
+
+    base = estimate("train.epochs=40")
+    # the issue's quiet-box figures: 3.8 s with state 16, 2.5 s with state 4
+    assert base / estimate("train.epochs=40", "model.state_size=4") == pytest.approx(
+        3.8 / 2.5, 0.15
+    )
+    assert estimate("train.epochs=80") > 1.9 * base - 1  # steps
+    assert estimate("train.epochs=40", "model.state_size=64") > base  # model size
+    assert estimate("train.epochs=40", "model.cell=lstm") > estimate(
+        "train.epochs=40", "model.cell=rnn"
+    )
+    # the same samples in ten times the windows: each window's steps cost more than its size
+    assert estimate("train.epochs=40", "train.batch_size=20") > 2 * base
+    config = apply_overrides(load_preset("echo-raw-10"), ["train.epochs=40"])
+    assert estimate_seconds(config, steps_done=10_000) < 0.6 * base  # a resumed run: what is left
+
+
+def _jobs(preset: str, grid: list[str], seeds: int, *sets: str) -> list[Job]:
+    specs = expand(apply_overrides(load_preset(preset), list(sets)), parse_grid(grid), seeds)
+    return [Job(s.name, f"/x/{s.name}", s.config, False, s.label, s.seed) for s in specs]
+
+
+def test_runs_are_handed_out_longest_first_and_the_order_is_refined_as_runs_finish():
+    jobs = _jobs("echo-raw-5", ["train.epochs=1,3", "model.state_size=4,16"], 2)
+    estimates = {job.name: estimate_seconds(job.config) for job in jobs}
+    schedule = Schedule(jobs, estimates)
+    longest = [
+        "epochs=3_state_size=16_seed=0", "epochs=3_state_size=16_seed=1",
+        "epochs=3_state_size=4_seed=0", "epochs=3_state_size=4_seed=1",
+        "epochs=1_state_size=16_seed=0", "epochs=1_state_size=16_seed=1",
+        "epochs=1_state_size=4_seed=0", "epochs=1_state_size=4_seed=1",
+    ]  # fmt: skip
+    assert schedule.upcoming() == longest
+    first = schedule.take()
+    assert first is not None and first.name == "epochs=3_state_size=16_seed=0"
+    # it took 3x its estimate: its other seed is estimated from it, the configurations not
+    # measured yet are scaled alike (their order holds)
+    schedule.finished(first.name, 3 * estimates[first.name])
+    assert schedule.estimate("epochs=3_state_size=16_seed=1") == pytest.approx(
+        3 * estimates["epochs=3_state_size=16_seed=1"]
+    )
+    assert schedule.estimate("epochs=1_state_size=4_seed=0") == pytest.approx(
+        3 * estimates["epochs=1_state_size=4_seed=0"]
+    )
+    assert schedule.upcoming() == longest[1:]
+
+    # refined: A, B, C estimated 3, 2 and 1.9 s, two seeds each, three workers
+    jobs = _jobs("echo-raw-5", ["train.learning_rate=0.1,0.2,0.3"], 2)
+    a0, b0, c0, a1, b1, c1 = (job.name for job in jobs)
+    schedule = Schedule(jobs, {a0: 3, a1: 3, b0: 2, b1: 2, c0: 1.9, c1: 1.9})
+    assert [schedule.take().name for _ in range(3)] == [a0, a1, b0]
+    schedule.finished(b0, 1.0)  # B took half its estimate: B's other seed goes before C's
+    assert schedule.upcoming() == [b1, c0, c1]
+    schedule.finished(a0, 6.0)  # A took twice its estimate: C, not measured, is likely longer
+    assert schedule.upcoming() == [c0, c1, b1]
+    # a run put back (its worker died) goes first; the schedule empties in the end
+    lost = schedule.take()
+    schedule.put_back(lost)
+    assert schedule.take() == lost and len(schedule) == 2
+    assert [schedule.take().name, schedule.take().name] == [c1, b1]
+    assert schedule.take() is None and len(schedule) == 0
+
+
+def test_grid_order_and_prune_rounds():
+    jobs = _jobs("echo-raw-5", ["train.epochs=1,3"], 2)
+    estimates = {job.name: estimate_seconds(job.config) for job in jobs}
+    names = [job.name for job in jobs]
+    assert Schedule(jobs, estimates, order="grid").upcoming() == names  # as listed, seed-major
+    # --prune: every configuration gets its seed 0 before any seed 1 (the median rule compares
+    # configurations at the same epoch), longest first within a round
+    assert Schedule(jobs, estimates, rounds=True).upcoming() == [
+        "epochs=3_seed=0", "epochs=1_seed=0", "epochs=3_seed=1", "epochs=1_seed=1",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="unknown order"):
+        Schedule(jobs, estimates, order="shortest")
+
+
+def test_the_table_reports_efficiency_and_the_ceiling():
+    specs = expand(load_preset("echo-raw-5"), parse_grid(["train.num_steps=2,5"]), 1)
+    records = [_record(spec, "finished", 0.6) for spec in specs]
+    performance = {
+        "workers": 2, "train_s": 36.0, "startup_s": 2.5, "efficiency": 0.9, "ceiling": 1.38,
+    }  # fmt: skip
+    table = build_table("s", "/x", records, wall_s=20.0, performance=performance)
+    assert (table["efficiency"], table["ceiling"], table["workers"]) == (0.9, 1.38, 2)
+    assert (table["train_s"], table["startup_s"], table["wall_s"]) == (36.0, 2.5, 20.0)
+    lines = format_table(table).splitlines()
+    assert (
+        lines[-2]
+        == "efficiency 90%: 2 worker(s) trained 36.0 s in 20.0 s, 2.5 s of it starting them"
+    )
+    assert lines[-1] == "ceiling 1.38x: two trainings at once go that much faster than one"
+    assert fewer_workers(table) is None
+    # 8 workers that mostly waited: 12 s of training in the 10 s after start-up
+    idle = {**table, "workers": 8, "train_s": 12.0, "wall_s": 12.0, "startup_s": 2.0}
+    idle["efficiency"] = 12.0 / (8 * 12.0)
+    assert fewer_workers(idle) == 2
+    assert "the workers often waited: --workers 2 would likely do as well" in format_table(idle)
+    # short runs behind a long start-up: low efficiency, yet both workers trained at once
+    startup = {**table, "train_s": 2.7, "wall_s": 4.5, "startup_s": 2.9, "efficiency": 0.3}
+    assert fewer_workers(startup) is None
+    bare = build_table("s", "/x", records)
+    assert bare["efficiency"] is None and bare["ceiling"] is None
+    assert "efficiency" not in format_table(bare) and "ceiling" not in format_table(bare)
+
+
+def test_the_ceiling_setting_and_cache(monkeypatch):
+    monkeypatch.setenv("RNNTUI_CEILING", "1.5")  # given: nothing measured
+    assert ceiling.known().speedup == 1.5 and not ceiling.wanted()
+    monkeypatch.setenv("RNNTUI_CEILING", "off")
+    assert ceiling.known() is None and not ceiling.wanted()
+    monkeypatch.delenv("RNNTUI_CEILING")
+    assert ceiling.known() is None and ceiling.wanted()  # not measured on this machine yet
+    measured = ceiling.Ceiling.from_rates(1000.0, [690.0, 710.0], others=0.1)
+    assert measured.speedup == 1.4 and measured.together == 700.0
+    ceiling.save(measured)
+    path = ceiling.cache_file()
+    assert path.parent.parent.name == "rnntui" and path.parent.name == "ceiling"
+    assert ceiling.known() == measured and not ceiling.wanted()
+    monkeypatch.setenv("RNNTUI_CEILING", "measure")  # measure again at the next sweep
+    assert ceiling.known() is None and ceiling.wanted()
+    monkeypatch.delenv("RNNTUI_CEILING")
+    path.write_text("{not json")  # damaged: measured again, never an error
+    assert ceiling.known() is None and ceiling.wanted()
+    assert ceiling.Ceiling.from_rates(1000.0, [1200.0, 1300.0]).speedup == 2.0  # noise, capped
+
+
 # --- the command line -----------------------------------------------------------------------------
 
 
@@ -316,6 +449,77 @@ def test_a_sweep_runs_every_combination_and_seed_and_reruns_for_free(tmp_path):
     assert "all 4 run(s) already ended" in again.stderr
     assert "num_steps=2  final loss" in again.stdout
     assert (folder / "runs" / "num_steps=2_seed=0" / "summary.json").stat().st_mtime_ns == stamp
+
+
+def handed_order(folder: Path) -> list[str]:
+    """The sweep's runs in the order they were handed to workers (status.json)."""
+    runs = SweepFolder(folder).read_status()["runs"]
+    return sorted(runs, key=lambda name: runs[name]["handed_s"])
+
+
+def test_longest_runs_go_first_with_the_numbers_grid_order_gives(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNTUI_CEILING", "1.5")  # a known ceiling: nothing is measured
+    args = ["echo-raw-5", *TINY, "--grid", "train.epochs=1,3", "--seeds", "2"]
+    result = run_cli("sweep", *args, "--workers", "2", "--runs-dir", str(tmp_path / "a"), "--json")
+    assert result.returncode == 0, result.stderr
+    table = last_json(result.stdout)
+    folder = sweep_folder(tmp_path / "a")
+    order = handed_order(folder)
+    assert sorted(order[:2]) == ["epochs=3_seed=0", "epochs=3_seed=1"], order
+
+    # efficiency: the runs' training seconds over workers x wall seconds; the ceiling as given
+    status = SweepFolder(folder).read_status()
+    trained = sum(run["train_s"] for run in status["runs"].values())
+    assert table["train_s"] == pytest.approx(trained, abs=0.02) and trained > 0
+    assert table["workers"] == 2 and table["ceiling"] == 1.5
+    assert table["efficiency"] == pytest.approx(trained / (2 * table["wall_s"]), abs=0.01)
+    assert 0 < table["efficiency"] <= 1
+    assert 0 < table["startup_s"] < table["wall_s"]
+    for run in status["runs"].values():  # each trained within its own start and end
+        assert run["train_s"] == pytest.approx(run["ended_s"] - run["started_s"], abs=0.01)
+        assert run["handed_s"] <= run["started_s"]
+    assert "ceiling 1.50x" in format_table(table)
+    assert (status["efficiency"], status["ceiling"]) == (table["efficiency"], 1.5)
+    times = status["worker_times"]
+    assert sorted(times) == ["w1", "w2"]
+    assert all(0 < t["import_s"] < t["ready_s"] - t["spawned_s"] for t in times.values())
+
+    # the same sweep in grid order on one worker: every run's numbers, to the last digit
+    request = SweepRequest(
+        "echo-raw-5", ["train.epochs=1,3"], seeds=2, workers=1, runs_dir=tmp_path / "b",
+        overrides=TINY[1::2], as_json=True, order="grid",
+    )  # fmt: skip
+    assert run_sweep(request, out=io.StringIO(), err=io.StringIO()) == 0
+    other = sweep_folder(tmp_path / "b")
+    assert handed_order(other) == ["epochs=1_seed=0", "epochs=3_seed=0", "epochs=1_seed=1",
+                                   "epochs=3_seed=1"]  # fmt: skip
+    for name in order:
+        ours, theirs = folder / "runs" / name, other / "runs" / name
+        assert [row["loss"] for row in read_metrics(ours / "metrics.jsonl")] == [
+            row["loss"] for row in read_metrics(theirs / "metrics.jsonl")
+        ]
+        summary = json.loads((ours / "summary.json").read_text())
+        assert (
+            summary["final_loss"] == json.loads((theirs / "summary.json").read_text())["final_loss"]
+        )
+
+
+def test_the_ceiling_is_measured_once_per_machine_and_then_reused(tmp_path, monkeypatch):
+    monkeypatch.delenv("RNNTUI_CEILING")  # as a user has it: measured by the first sweep
+    args = ["sweep", "echo-raw-5", *TINY, "--workers", "2", "--runs-dir", str(tmp_path)]
+    first = run_cli(*args, "--seeds", "2")
+    assert first.returncode == 0, first.stderr
+    assert "measuring this machine's two-process ceiling (once)" in first.stderr
+    (cached,) = (Path(os.environ["XDG_CACHE_HOME"]) / "rnntui" / "ceiling").glob("*.json")
+    measured = json.loads(cached.read_text())
+    assert 0 < measured["speedup"] <= 2 and measured["alone"] > 0 and measured["together"] > 0
+    assert first.stdout.strip().splitlines()[-1].startswith(f"ceiling {measured['speedup']:.2f}x")
+    stamp = cached.stat().st_mtime_ns
+
+    more = run_cli(*args, "--seeds", "4", "--json")  # two more runs on two workers
+    assert more.returncode == 0, more.stderr
+    assert last_json(more.stdout)["ceiling"] == measured["speedup"]
+    assert cached.stat().st_mtime_ns == stamp  # read, not measured again
 
 
 def test_ctrl_c_stops_every_worker_with_checkpoints_and_the_sweep_continues(tmp_path):

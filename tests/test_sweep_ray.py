@@ -15,7 +15,15 @@ import pytest
 from rnntui.config import load_file
 from rnntui.runs.metrics import read_metrics
 from tests.conftest import run_cli
-from tests.test_sweep import SLOW, TINY, last_json, start_sweep, sweep_folder, wait_for_running
+from tests.test_sweep import (
+    SLOW,
+    TINY,
+    handed_order,
+    last_json,
+    start_sweep,
+    sweep_folder,
+    wait_for_running,
+)
 
 ray = pytest.importorskip("ray")
 
@@ -55,6 +63,20 @@ def test_a_sweep_on_ray_brings_every_run_home(tmp_path, ray_address, monkeypatch
                 range(1, summary["steps"] + 1)
             )
     assert json.loads((folder / "status.json").read_text())["backend"] == "ray"
+
+
+def test_ray_is_given_the_longest_runs_first(tmp_path, ray_address, monkeypatch):
+    monkeypatch.setenv("RNNTUI_CEILING", "1.5")  # this machine's: not the cluster's
+    result = run_cli(
+        "sweep", "echo-raw-5", *TINY, "--grid", "train.epochs=1,3", "--seeds", "2",
+        "--ray", ray_address, "--workers", "2", "--runs-dir", str(tmp_path), "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    order = handed_order(sweep_folder(tmp_path))
+    assert sorted(order[:2]) == ["epochs=3_seed=0", "epochs=3_seed=1"], order
+    table = last_json(result.stdout)
+    assert table["workers"] == 2 and 0 < table["efficiency"] <= 1 and table["train_s"] > 0
+    assert table["ceiling"] is None
 
 
 def test_a_killed_ray_worker_is_retried_and_the_sweep_completes(tmp_path, ray_address):

@@ -51,8 +51,11 @@ def sweep(tmp_path):
         steps = 100 if final is not None else 40
         curves[record.spec.name] = write_run(record.path, steps, final or 0.6, summary)
     folder.write_status(
-        {"state": "running", "pid": 1, "runs": {"num_steps=5_seed=1": {"state": "running"}}}
-    )
+        {
+            "state": "running", "pid": 1, "runs": {"num_steps=5_seed=1": {"state": "running"}},
+            "workers": 2, "wall_s": 10.0, "train_s": 18.2, "efficiency": 0.91, "ceiling": 1.38,
+        }
+    )  # fmt: skip
     return folder, curves
 
 
@@ -69,6 +72,8 @@ def test_the_sweep_screen_shows_the_table_and_overlays_marked_configurations(swe
         assert table.get_cell("num_steps=2", "mean ± std") == "0.6200 ± 0.0283"
         assert table.get_cell("num_steps=5", "mean ± std") == "0.5200 ± 0.0000"
         assert plain(table.get_cell("num_steps=5", "state")).strip() == "running 1"
+        # the sweep's efficiency (live, from status.json) and this machine's ceiling
+        assert plain(table.border_subtitle) == "efficiency 91% of 2 worker(s) · ceiling 1.38x"
         assert [b.label for b in chart.baselines] == ["nothing learned", "lag 3", "lags 3+8"]
 
         await pilot.press("space")  # the cursor starts on the first row

@@ -56,6 +56,7 @@ class SweepRequest:
     overrides: list[str] | None = None
     prune: bool = False
     as_json: bool = False
+    order: str = "longest"  # runs handed out longest first, or "grid" (as listed, seed-major)
 
     def continue_command(self) -> str:
         """The same sweep again: it skips finished runs and resumes the stopped ones."""
@@ -86,6 +87,7 @@ def run_sweep(request: SweepRequest, out: TextIO | None = None, err: TextIO | No
     """
     from rnntui.config import apply_overrides, load_preset
     from rnntui.sessions.signals import stop_on_signals
+    from rnntui.sweep import ceiling
     from rnntui.sweep.folder import SweepFolder, default_sweeps_dir
     from rnntui.sweep.grid import SweepDefinition, default_name, parse_grid
     from rnntui.sweep.pool import LocalPool, default_workers, sweep_gpus
@@ -118,9 +120,12 @@ def run_sweep(request: SweepRequest, out: TextIO | None = None, err: TextIO | No
 
         backend = RayBackend.connect(request.ray, request.workers)  # fails fast, one line
         workers = backend.workers
+        # this machine's ceiling says nothing of a cluster's machines
+        known = ceiling.known() if backend.local else None
     else:
         gpus = sweep_gpus(base.train.device)
         workers = request.workers or default_workers(gpus)
+        known = None if gpus else ceiling.known()  # a CPU figure: says nothing of GPU runs
     try:
         status = SweepFolder((request.runs_dir or default_sweeps_dir()) / name).read_status()
         if status.get("state") in ("running", "stopping") and status.get("pid") != os.getpid():
@@ -134,11 +139,14 @@ def run_sweep(request: SweepRequest, out: TextIO | None = None, err: TextIO | No
         jobs = [job for record in records if (job := folder.prepare(record)) is not None]
         if not request.ray:
             workers = min(workers, len(jobs)) or 1
-            backend = LocalPool(workers, folder.path / "logs", gpus)
+            # two CPU workers measure the ceiling once per machine, after the runs (ceiling.py)
+            measure = workers >= 2 and not gpus and ceiling.wanted()
+            backend = LocalPool(workers, folder.path / "logs", gpus, ceiling=measure)
         view = SweepView(err, enabled=not request.as_json)
         runner = SweepRunner(
             folder, records, jobs, prune=request.prune,
             backend="ray" if request.ray else "local", workers=workers, view=view,
+            order=request.order, ceiling=known,
         )  # fmt: skip
         view.start(runner, len(specs) - len(jobs))
         runner.write_status("running")  # with our pid: a second invocation will not start
@@ -151,7 +159,10 @@ def run_sweep(request: SweepRequest, out: TextIO | None = None, err: TextIO | No
             backend.close()
 
     records = [runner.with_outcome(record) for record in folder.records(specs)]
-    table = build_table(name, str(folder.path), records, folder.read_pruned(), runner.wall_s)
+    runner.finish()
+    table = build_table(
+        name, str(folder.path), records, folder.read_pruned(), runner.wall_s, runner.performance()
+    )
     folder.write_results(table)
     runner.write_status("stopped" if runner.stopping else "finished")
     print(json.dumps(table) if request.as_json else format_table(table), file=out, flush=True)
@@ -183,6 +194,7 @@ class SweepView:
         self.runner: Any = None
         self.label_width = 0
         self.step_width = 7
+        self.notices = 0  # the runner's notices written so far
 
     def start(self, runner: Any, already_done: int) -> None:
         self.runner = runner
@@ -201,6 +213,9 @@ class SweepView:
     def __call__(self, runner: Any) -> None:
         if not self.enabled:
             return
+        for notice in runner.notices[self.notices :]:
+            self._write(notice)
+        self.notices = len(runner.notices)
         now = time.monotonic()
         if self.tty:
             if now - self.last >= TTY_INTERVAL_S:

@@ -13,6 +13,9 @@ for the app to follow it.
 On CPU each worker gets one TensorFlow thread and there is a worker per core; with GPUs there is a
 worker per GPU (`CUDA_VISIBLE_DEVICES` set per worker, memory growth on so that more workers than
 GPUs can share one). The GPU path cannot be exercised on a machine without GPUs.
+
+A worker that frees up takes the longest run left (`SweepRunner.next_job`). With `ceiling=True`
+two of the workers measure the machine's two-process ceiling once the runs are over (ceiling.py).
 """
 
 from __future__ import annotations
@@ -24,18 +27,23 @@ import socket
 import subprocess
 import sys
 import time
-from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from rnntui.sweep.ceiling import REFERENCE_S, ROUNDS, WARM_S, Ceiling, CpuMeter, save
 from rnntui.sweep.folder import Job
 from rnntui.sweep.runner import SweepRunner
 
 STOP_TIMEOUT_S = 30.0  # a stopping worker checkpoints within a chunk; after this it is killed
 MAX_ATTEMPTS = 3  # a run whose worker dies this many times is marked failed
 MAX_FAILED_STARTS = 3  # workers dying before they are ready: something is broken, give up
+START_TIMEOUT_S = 120.0  # a worker not ready by then (importing TensorFlow) is not measured with
+
+
+class _Abandoned(Exception):
+    """A ceiling measurement cannot go on (a worker died or failed, or the sweep stops)."""
 
 
 class SweepError(RuntimeError):
@@ -94,15 +102,19 @@ class _Slot:
     ever_ready: bool = False
     dead: bool = False
     pid: int | None = None
+    spawned: float = 0.0  # time.monotonic() when it was started
 
 
 class LocalPool:
     """Runs a sweep's jobs on `workers` local processes; `run()` returns when all have ended."""
 
-    def __init__(self, workers: int, log_dir: Path, gpus: list[str] | None = None) -> None:
+    def __init__(
+        self, workers: int, log_dir: Path, gpus: list[str] | None = None, ceiling: bool = False
+    ) -> None:
         self.workers = workers
         self.log_dir = Path(log_dir)
         self.gpus = sweep_gpus("auto") if gpus is None else gpus
+        self.ceiling = ceiling  # measure the two-process ceiling after the runs
 
     def _env(self, index: int) -> dict[str, str]:
         env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
@@ -135,11 +147,11 @@ class LocalPool:
         slot.conn = Connection(ours.detach())
         slot.ready = slot.dead = False
         slot.job = None
+        slot.spawned = time.monotonic()
         return slot
 
     def run(self, runner: SweepRunner) -> None:
-        pending = deque(runner.jobs)
-        count = min(self.workers, len(pending))
+        count = min(self.workers, len(runner.schedule))
         slots = [self._start(_Slot(self._label(i), self._env(i))) for i in range(count)]
         failed_starts = 0
         stop_deadline: float | None = None
@@ -156,8 +168,10 @@ class LocalPool:
                     for slot in slots:
                         if slot.job is not None and slot.job.name == name:
                             self._send(slot, "prune", name)
-                self._dispatch(slots, pending, runner)
-                if not any(slot.job for slot in slots) and (not pending or runner.stopping):
+                self._dispatch(slots, runner)
+                if not any(slot.job for slot in slots) and (
+                    not runner.has_jobs() or runner.stopping
+                ):
                     break
                 if stop_deadline is not None and time.monotonic() > stop_deadline:
                     break
@@ -176,19 +190,98 @@ class LocalPool:
                         raise SweepError(
                             f"workers die before they start (exit {code}); see {self._log(slot)}"
                         )
-                    self._lost(slot, code, pending, runner)
-                    if pending and not runner.stopping and len(slots) < count:
+                    self._lost(slot, code, runner)
+                    if runner.has_jobs() and not runner.stopping and len(slots) < count:
                         slots.append(self._start(_Slot(slot.label, slot.env)))
                 runner.tick()
+            runner.finish()
+            if self.ceiling and not runner.stopping:
+                runner.notices.append("measuring this machine's two-process ceiling (once)")
+                runner.tick(force=True)
+                measured = self._measure(slots, runner)
+                if measured is not None:
+                    save(measured)
+                    runner.ceiling = measured
         finally:
+            runner.finish()
             self._shut_down(slots)
             runner.tick(force=True)
 
-    def _dispatch(self, slots: list[_Slot], pending: deque[Job], runner: SweepRunner) -> None:
+    def measure_ceiling(self) -> Ceiling | None:
+        """Start two workers only to measure the ceiling in them (`python -m
+        rnntui.sweep.ceiling`); None if they could not start or a timing failed."""
+        slots = [self._start(_Slot(self._label(i), self._env(i))) for i in range(2)]
+        try:
+            return self._measure(slots, None)
+        finally:
+            self._shut_down(slots)
+
+    def _measure(self, slots: list[_Slot], runner: SweepRunner | None) -> Ceiling | None:
+        """One reference training alone, then two at once, in two idle workers (after a warm-up
+        together, which traces the reference in both)."""
+        pair = [slot for slot in slots if not slot.dead and slot.job is None][:2]
+        if len(pair) < 2 or not all(self._until_ready(slot, runner) for slot in pair):
+            return None
+        meter = CpuMeter([slot.pid for slot in pair if slot.pid])
+        alone, together = 0.0, [0.0, 0.0]
+        try:
+            self._timed(pair, WARM_S, runner)
+            for _ in range(ROUNDS):  # the fastest of each: other processes only slow them
+                alone = max(alone, *self._timed(pair[:1], REFERENCE_S, runner))
+                rates = self._timed(pair, REFERENCE_S, runner)
+                together = max(together, rates, key=sum)
+        except _Abandoned:
+            return None
+        return Ceiling.from_rates(alone, together, meter.others())
+
+    def _until_ready(self, slot: _Slot, runner: SweepRunner | None) -> bool:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not slot.ready:
+            if time.monotonic() > deadline or (runner is not None and runner.stopping):
+                return False
+            try:
+                if slot.conn.poll(0.2):
+                    kind, *args = slot.conn.recv()
+                    if kind == "ready":
+                        slot.ready, slot.pid = True, args[0]
+            except (EOFError, OSError):
+                slot.dead = True
+                return False
+        return True
+
+    def _timed(self, slots: list[_Slot], seconds: float, runner: SweepRunner | None) -> list:
+        """Each slot's worker trains the reference for `seconds`, all at once: their rates."""
         for slot in slots:
-            while slot.ready and slot.job is None and pending and not runner.stopping:
-                job = pending.popleft()
-                if runner.should_start(job.name):
+            slot.ready = False
+            self._send(slot, "ceiling", seconds)
+        rates = []
+        deadline = time.monotonic() + seconds + 60  # tracing it takes a second or two
+        for slot in slots:
+            rate = None
+            while rate is None:
+                if time.monotonic() > deadline or (runner is not None and runner.stopping):
+                    raise _Abandoned
+                try:
+                    if not slot.conn.poll(0.2):
+                        continue
+                    kind, *args = slot.conn.recv()
+                except (EOFError, OSError):
+                    slot.dead = True
+                    raise _Abandoned from None
+                if kind == "ceiling":
+                    if args[0] is None:
+                        raise _Abandoned
+                    rate = float(args[0])
+            rates.append(rate)
+        for slot in slots:  # each sends "ready" after its timing: idle again
+            self._until_ready(slot, runner)
+        return rates
+
+    def _dispatch(self, slots: list[_Slot], runner: SweepRunner) -> None:
+        for slot in slots:
+            if slot.ready and slot.job is None and not runner.stopping:
+                job = runner.next_job()
+                if job is not None:
                     slot.job, slot.ready = job, False
                     self._send(slot, "run", job)
 
@@ -203,6 +296,11 @@ class LocalPool:
                 slot.dead = True
                 return
             if kind == "ready":
+                if not slot.ever_ready:
+                    import_s = args[1] if len(args) > 1 else 0.0
+                    runner.worker_ready(
+                        slot.label, args[0], slot.spawned - runner.started, import_s
+                    )
                 slot.ready = slot.ever_ready = True
                 slot.pid = args[0]
             elif kind == "started":
@@ -230,9 +328,7 @@ class LocalPool:
             with contextlib.suppress(OSError):
                 slot.conn.close()
 
-    def _lost(
-        self, slot: _Slot, code: int | None, pending: deque[Job], runner: SweepRunner
-    ) -> None:
+    def _lost(self, slot: _Slot, code: int | None, runner: SweepRunner) -> None:
         """A worker died: hand its run to another worker (resuming from its checkpoint)."""
         job, slot.job = slot.job, None
         if job is None:
@@ -242,13 +338,14 @@ class LocalPool:
             return
         retry = runner.retry(job, f"worker {slot.label} died (exit {code})", MAX_ATTEMPTS)
         if retry is not None:
-            pending.appendleft(retry)
+            runner.requeue(retry)
 
     def _send(self, slot: _Slot, *message: Any) -> None:
         with contextlib.suppress(OSError):
             slot.conn.send(message)
 
     def _shut_down(self, slots: list[_Slot]) -> None:
+        """Ask each worker to quit; kill those that do not within a few seconds."""
         for slot in slots:
             if slot.process.poll() is None:
                 self._send(slot, "quit")

@@ -5,7 +5,8 @@ A task trains in a temporary folder on whichever node Ray picks and returns the 
 folder: no shared filesystem is needed. While it trains, the task reports progress and each chunk's
 losses to a small actor every quarter second (so the sweep folder's metrics grow live), and the
 actor's answer carries stop and prune requests back. A resumed run ships its checkpoint with the
-task. Ray retries a task whose worker process or node dies (`max_retries`).
+task. Ray retries a task whose worker process or node dies (`max_retries`). Runs are submitted
+longest first, `workers` at a time (`SweepRunner.next_job`), so Ray starts them in that order.
 
 `ray` is an optional dependency (`pip install 'rnntui[ray]'`); only this module imports it.
 """
@@ -19,7 +20,6 @@ import socket
 import sys
 import threading
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +93,10 @@ def _reachable(address: str) -> str | None:
 class RayBackend:
     """Runs a sweep's jobs as Ray tasks, at most `workers` at a time."""
 
-    def __init__(self, ray: Any, workers: int) -> None:
+    def __init__(self, ray: Any, workers: int, local: bool = False) -> None:
         self.ray = ray
         self.workers = workers
+        self.local = local  # a Ray this process started: its tasks train on this machine
 
     @classmethod
     def connect(cls, address: str, workers: int | None) -> RayBackend:
@@ -153,7 +154,7 @@ class RayBackend:
             raise ConfigError(f"could not start a local Ray ({detail})", source="--ray")
         if workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        return cls(ray, workers)
+        return cls(ray, workers, local=not found)
 
     def close(self) -> None:
         """Disconnect; a Ray this process started is shut down with it."""
@@ -166,7 +167,6 @@ class RayBackend:
         ray = self.ray
         reporter = ray.remote(num_cpus=0)(Reporter).remote()
         task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(train_task)
-        pending = deque(runner.jobs)
         in_flight: dict[Any, Job] = {}
         local: dict[str, RunFolder] = {}  # live metrics, appended as the tasks report them
         self._paths = {job.name: Path(job.path) for job in runner.jobs}
@@ -179,10 +179,11 @@ class RayBackend:
                 names = runner.take_prunes()
                 if names:
                     reporter.prune.remote(names)
-                while pending and len(in_flight) < self.workers and not runner.stopping:
-                    job = pending.popleft()
-                    if runner.should_start(job.name):
-                        in_flight[task.remote(job, _files(job), reporter)] = job
+                while len(in_flight) < self.workers and not runner.stopping:
+                    job = runner.next_job()
+                    if job is None:
+                        break
+                    in_flight[task.remote(job, _files(job), reporter)] = job
                 if not in_flight:
                     break
                 if stop_deadline is not None and time.monotonic() > stop_deadline:
@@ -197,8 +198,10 @@ class RayBackend:
                     job = in_flight.pop(ref)
                     self._finish(job, ref, runner, local.pop(job.name, None))
                 runner.tick()
+            runner.finish()
             self._apply(ray.get(reporter.drain.remote()), runner, local)
         finally:
+            runner.finish()
             for folder in local.values():
                 folder.close()
             runner.tick(force=True)

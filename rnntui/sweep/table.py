@@ -4,6 +4,10 @@ The metric is the task's headline (`Task.headline`): the final loss (the mean lo
 10 % of the final epoch) or a metric such as count's test error, with the task's analytic
 baselines beside it when it has any. The std is the sample standard deviation (ddof=1) over the
 finished seeds, 0 for a single seed.
+
+Under the rows, one line says how well the sweep used its workers (its parallel efficiency, see
+runner.py) against what two processes can give on this machine (its ceiling, see ceiling.py), and
+suggests fewer workers when they mostly waited.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 from rnntui.sweep.folder import RunRecord
 
 FINAL_LOSS = "final_loss"
+PERFORMANCE_KEYS = ("workers", "train_s", "startup_s", "efficiency", "ceiling")
+LOW_EFFICIENCY = 0.75  # below this, see whether fewer workers would have done as well
 
 
 def headline(kind: object) -> str:
@@ -53,8 +59,11 @@ def build_table(
     records: list[RunRecord],
     pruned: dict[str, dict[str, Any]] | None = None,
     wall_s: float | None = None,
+    performance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The `--json` object: {"sweep", "folder", "wall_s", "rows": [...]} in grid order."""
+    """The `--json` object: {"sweep", "folder", "wall_s", "workers", "train_s", "startup_s",
+    "efficiency", "ceiling", "rows": [...]}, rows in grid order. `performance` is
+    `SweepRunner.performance()` (or a status.json holding it); without it those keys are null."""
     pruned = pruned or {}
     groups: dict[str, list[RunRecord]] = {}
     for record in records:
@@ -85,7 +94,14 @@ def build_table(
                 "errors": {r.spec.name: r.summary["failed"] for r in group if r.state == "failed"},
             }
         )
-    return {"sweep": name, "folder": folder, "wall_s": _round(wall_s, 2), "rows": rows}
+    performance = performance or {}
+    return {
+        "sweep": name,
+        "folder": folder,
+        "wall_s": _round(wall_s, 2),
+        **{key: performance.get(key) for key in PERFORMANCE_KEYS},
+        "rows": rows,
+    }
 
 
 def _mean(values: Any) -> float | None:
@@ -164,7 +180,54 @@ def format_table(table: dict[str, Any]) -> str:
     for row in rows:
         for run, error in row["errors"].items():
             out.append(f"failed: {run}: {error}")
+    out += performance_lines(table)
     return "\n".join(out)
+
+
+def fewer_workers(table: dict[str, Any]) -> int | None:
+    """The worker count that would likely have finished as soon, when the workers mostly
+    waited; None when the count was right. Start-up (importing TensorFlow) does not count
+    against the workers: fewer of them pay it just the same."""
+    workers, efficiency = table.get("workers") or 0, table.get("efficiency")
+    wall, trained = table.get("wall_s") or 0.0, table.get("train_s") or 0.0
+    if workers <= 1 or efficiency is None or efficiency >= LOW_EFFICIENCY:
+        return None
+    running = wall - (table.get("startup_s") or 0.0)
+    if running <= 0 or trained <= 0:
+        return None
+    at_once = trained / running  # runs training at once, on average, once the first had begun
+    suggested = max(1, math.ceil(at_once - 0.05))
+    return suggested if suggested < workers else None
+
+
+def performance_brief(table: dict[str, Any]) -> str:
+    """`efficiency 93 % of 2 workers · ceiling 1.38x` ('' when nothing ran)."""
+    parts = []
+    if table.get("efficiency") is not None:
+        parts.append(f"efficiency {table['efficiency']:.0%} of {table['workers']} worker(s)")
+    if table.get("ceiling") is not None:
+        parts.append(f"ceiling {table['ceiling']:.2f}x")
+    return " · ".join(parts)
+
+
+def performance_lines(table: dict[str, Any]) -> list[str]:
+    """The lines under the table: efficiency and ceiling, and fewer workers if they waited."""
+    efficiency, ceiling = table.get("efficiency"), table.get("ceiling")
+    lines = []
+    if efficiency is not None:
+        startup = table.get("startup_s")
+        start = f", {startup:.1f} s of it starting them" if startup else ""
+        line = (
+            f"efficiency {efficiency:.0%}: {table['workers']} worker(s) trained "
+            f"{table['train_s']:.1f} s in {table['wall_s']:.1f} s{start}"
+        )
+        lines.append(line)
+        suggested = fewer_workers(table)
+        if suggested is not None:
+            lines.append(f"the workers often waited: --workers {suggested} would likely do as well")
+    if ceiling is not None:
+        lines.append(f"ceiling {ceiling:.2f}x: two trainings at once go that much faster than one")
+    return lines
 
 
 def _value(value: Any) -> str:

@@ -4,7 +4,8 @@ Started by the local pool as `python -m rnntui.sweep.worker FD LABEL`: a fresh i
 multiprocessing's `spawn` would give, since TensorFlow is not fork-safe) whose command line names
 rnntui, so the run folders it trains show it as their live owner and the app can follow them.
 FD is its end of a socket pair, used as a `multiprocessing` Connection: jobs and commands (stop,
-prune, quit) come down, events go up, throttled to a few a second per run.
+prune, quit, ceiling) come down, events go up, throttled to a few a second per run. "ready"
+carries how long importing TensorFlow took (the sweep's per-worker timeline).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class Worker:
     def __init__(self, conn: Connection, label: str) -> None:
         self.conn = conn
         self.label = label
-        self.jobs: queue.Queue[Job | None] = queue.Queue()
+        self.jobs: queue.Queue[Job | float | None] = queue.Queue()  # float: time the reference
         self.lock = threading.RLock()  # `send` may stop the run while `_run` holds it
         self.send_lock = threading.Lock()
         self.trainer: Any = None
@@ -77,12 +78,17 @@ class Worker:
         self.stopping = False
 
     def serve(self) -> None:
+        began = time.perf_counter()
         setup_tensorflow()
+        import_s = round(time.perf_counter() - began, 3)
         threading.Thread(target=self._listen, name="commands", daemon=True).start()
-        self.send("ready", os.getpid())
+        self.send("ready", os.getpid(), import_s)
         while (job := self.jobs.get()) is not None:
-            self._run(job)
-            self.send("ready", os.getpid())
+            if isinstance(job, float):
+                self._time_reference(job)
+            else:
+                self._run(job)
+            self.send("ready", os.getpid(), import_s)
 
     def send(self, *message: Any) -> None:
         try:
@@ -113,6 +119,8 @@ class Worker:
                 kind, args = "stop", []
             if kind == "run":
                 self.jobs.put(args[0])
+            elif kind == "ceiling":
+                self.jobs.put(float(args[0]))
             elif kind == "prune":
                 with self.lock:
                     self.prune_names.add(args[0])
@@ -128,6 +136,19 @@ class Worker:
             self.stopping = True
             if self.trainer is not None:
                 self.trainer.stop()
+
+    def _time_reference(self, seconds: float) -> None:
+        """Train the ceiling's reference for `seconds`; send its steps per second (or None)."""
+        from rnntui.sweep.ceiling import reference_rate
+
+        def hold(trainer: Any) -> None:
+            with self.lock:
+                self.trainer = trainer
+                if trainer is not None and self.stopping:
+                    trainer.stop()
+
+        rate = None if self.stopping else reference_rate(seconds, hold)
+        self.send("ceiling", rate)
 
     def _run(self, job: Job) -> None:
         from rnntui.engine.trainer import Trainer

@@ -51,7 +51,10 @@ def read_snapshot(path: Path, marked: list[tuple[str, list[str]]]) -> SweepSnaps
     except ConfigError as error:
         return SweepSnapshot(f"sweep {path.name}", {"rows": []}, {}, (), error=str(error))
     status = folder.read_status()
-    table = build_table(definition.name, str(path), records, folder.read_pruned())
+    # status.json carries the sweep's efficiency and ceiling (live while it runs)
+    table = build_table(
+        definition.name, str(path), records, folder.read_pruned(), status.get("wall_s"), status
+    )
     finished = sum(record.state == "finished" for record in records)
     title = (
         f"sweep {definition.name} · {definition.preset} · {status.get('state', 'not started')} · "

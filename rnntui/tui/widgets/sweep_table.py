@@ -1,9 +1,10 @@
 """A sweep's table as a pane: one row per configuration; marked rows' curves go on the chart.
 
 It shows what `rnntui sweep` prints (mean ± std over seeds, failed, pruned, steps/s) plus, while
-the sweep runs, how many of each configuration's seeds are running. Space (or enter) marks a row;
-the widget posts `SweepTable.Marked` with every marked configuration and its runs, and the screen
-draws their curves.
+the sweep runs, how many of each configuration's seeds are running; its border's subtitle shows
+the sweep's efficiency and this machine's ceiling, as the table's last line says them. Space (or
+enter) marks a row; the widget posts `SweepTable.Marked` with every marked configuration and its
+runs, and the screen draws their curves.
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ class SweepTable(DataTable):
 
     def show(self, table: dict[str, Any], live: dict[str, dict[str, Any]]) -> None:
         """Put the sweep's current table in; `live` is status.json's runs (may be empty)."""
+        from rnntui.sweep.table import performance_brief
+
+        self.border_subtitle = performance_brief(table)
         for row in table["rows"]:
             key = config_label(row["config"])
             cells = (
