@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from rnntui.cli.options import OverridesOption, RunsDirOption
+from rnntui.cli.options import NotifyOption, OverridesOption, RunsDirOption
 from rnntui.config import Config, ConfigError, apply_overrides, load_preset
 from rnntui.util import exit_codes
 
@@ -51,6 +51,17 @@ def load_config(preset: str, overrides: list[str] | None = None) -> Config:
         raise fail(str(error)) from None
 
 
+def check_notify(config: Config, notify: str | None) -> None:
+    """Exit with one line when `--notify` (else the config's alerts URL, else the user config
+    file's) cannot carry alerts from here: the app and sweeps (`train` checks as it prepares)."""
+    from rnntui.sessions.headless import check_alerts, with_option
+
+    try:
+        check_alerts(with_option(config.copy(), "alerts.url", notify, "--notify"))
+    except ConfigError as error:
+        raise fail(str(error)) from None
+
+
 @app.callback(invoke_without_command=True)
 def main(
     ctx: typer.Context,
@@ -67,11 +78,13 @@ def main(
         typer.Option("--attach", metavar="RUN", help="Follow a run training in another process."),
     ] = None,
     detach_runs: Annotated[bool, typer.Option("--detach-runs", hidden=True)] = False,
+    notify: NotifyOption = None,
 ) -> None:
     """Open the app (the default command)."""
     if ctx.invoked_subcommand is not None:
         return
     config = load_config(preset, overrides)
+    check_notify(config, notify)
     from platformdirs import user_log_dir
 
     from rnntui.runtime.tf_import import detach_native_stderr
@@ -81,7 +94,12 @@ def main(
     log_dir.mkdir(parents=True, exist_ok=True)
     detach_native_stderr(log_dir / "native-stderr.log")  # TF's C++ logs must not hit the screen
     tui = RnnTuiApp(
-        config, preset_name=preset, runs_dir=runs_dir, attach=attach or "", detach_runs=detach_runs
+        config,
+        preset_name=preset,
+        runs_dir=runs_dir,
+        attach=attach or "",
+        detach_runs=detach_runs,
+        notify=notify or "",
     )
     tui.run()
     tui.desk.wait_for_own_run(EXIT_WAIT_S)  # the note below promises a checkpoint on disk

@@ -17,6 +17,14 @@ DeviceOption = Annotated[
     str | None,
     typer.Option("--device", metavar="DEVICE", help="auto, cpu, gpu or gpu:N (sets train.device)."),
 ]
+NotifyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--notify",
+        metavar="URL",
+        help="Alert an ntfy topic URL (or an apprise URL) when a run finishes, fails or stalls.",
+    ),
+]
 RunsDirOption = Annotated[
     Path | None,
     typer.Option(

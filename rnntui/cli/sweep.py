@@ -18,9 +18,15 @@ from typing import Annotated, Any, TextIO
 import typer
 from typer.core import TyperCommand
 
-from rnntui.cli.main import app, fail
-from rnntui.cli.options import OverridesOption, PresetArgument, SweepsDirOption, json_option
-from rnntui.config import ConfigError
+from rnntui.cli.main import app, check_notify, fail
+from rnntui.cli.options import (
+    NotifyOption,
+    OverridesOption,
+    PresetArgument,
+    SweepsDirOption,
+    json_option,
+)
+from rnntui.config import Config, ConfigError
 from rnntui.util import exit_codes
 
 LOCAL_RAY = "local"  # `--ray` with no address: a running local Ray, else a new one
@@ -339,10 +345,14 @@ def sweep(
         bool, typer.Option("--prune", help="Stop clearly worse configurations at epoch ends.")
     ] = False,
     as_json: Annotated[bool, json_option("Print the table as one JSON line, no progress.")] = False,
+    notify: NotifyOption = None,
 ) -> None:
     """Train every --grid combination x seed and print one table. Ctrl+C stops with checkpoints."""
     from rnntui.sweep.pool import SweepError
 
+    check_notify(Config(), notify)
+    if notify:  # every run of the sweep alerts: --notify is its base config's alerts.url
+        overrides = [*(overrides or []), f"alerts.url={json.dumps(notify)}"]
     request = SweepRequest(
         preset, grid or [], seeds, workers, ray, name, runs_dir, overrides, prune, as_json
     )

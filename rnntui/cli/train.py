@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rnntui.cli.main import app, fail, safe_echo
-from rnntui.cli.options import DeviceOption, OverridesOption, RunsDirOption
+from rnntui.cli.options import DeviceOption, NotifyOption, OverridesOption, RunsDirOption
 from rnntui.sessions.headless import TrainRefused, TrainRequest
 from rnntui.util import exit_codes
 
@@ -46,9 +46,12 @@ def train(
             "--detach", help="Train in the background: survives closing the terminal or SSH."
         ),
     ] = False,
+    notify: NotifyOption = None,
 ) -> None:
     """Train a preset headless and print its result. Ctrl+C stops with a checkpoint."""
-    request = TrainRequest(preset, overrides or [], epochs, resume, runs_dir, tensorboard, device)
+    request = TrainRequest(
+        preset, overrides or [], epochs, resume, runs_dir, tensorboard, device, notify
+    )
     held: list[RunFolder] = []  # a resume locks its folder before checking anything
     try:
         _train(request, held, as_json=as_json, check=check, detach=detach)
@@ -91,7 +94,10 @@ def _train(
         return
 
     printer = ProgressPrinter(enabled=not as_json)
-    summary, error = train(config, run, printer, resume=resuming, tensorboard=request.tensorboard)
+    summary, error = train(
+        config, run, printer, resume=resuming, tensorboard=request.tensorboard,
+        warn=lambda text: safe_echo(f"rnntui: {text}", err=True),
+    )  # fmt: skip
     printer.close()
     if "failed" in summary:
         raise failure(summary, error, run, resume=resuming, hint=hint)

@@ -9,6 +9,7 @@ import tomllib
 from typing import Any
 
 from rnntui.config.schema import (
+    ALERT_URL,
     RULES,
     SECTIONS,
     Config,
@@ -34,6 +35,12 @@ def _check_value(key: str, value: Any) -> Any:
     rule = RULES.get(key, Rule())
     if key == "train.device" and not (isinstance(value, str) and DEVICE_PATTERN.match(value)):
         raise ConfigError(f"{short_repr(value)} is not a device; use {DEVICE_HELP}", key)
+    if key == "alerts.url" and not (isinstance(value, str) and ALERT_URL.fullmatch(value)):
+        raise ConfigError(
+            f"{short_repr(value)} is not a URL; use an ntfy topic like https://ntfy.sh/TOPIC, an "
+            'apprise URL, or "" for none',
+            key,
+        )
     if key == "train.xla" and (isinstance(value, bool) or value in ("true", "false")):
         value = "on" if value in (True, "true") else "off"
     if kind is bool:

@@ -1,17 +1,19 @@
 """What a run's configuration holds: typed sections, the rules each value follows, the error a
 bad value raises, and the TOML a config is written as.
 
-A preset is a TOML file with three sections (`task`, `model`, `train`) plus a name and a one-line
-description. Every value is checked against `RULES` (`config/checked.py`); a problem is a
-`ConfigError` that names the file, the key and what is allowed, so callers can print one line
-instead of a traceback. The kinds of task and cell come from their registries (leaves that name
-them; the config never imports a task's or a model's code).
+A preset is a TOML file with three sections (`task`, `model`, `train`), an optional fourth
+(`alerts`: where the run's alerts go), a name and a one-line description. Every value is checked
+against `RULES` (`config/checked.py`); a problem is a `ConfigError` that names the file, the key
+and what is allowed, so callers can print one line instead of a traceback. The kinds of task
+and cell come from their registries (leaves that name them; the config never imports a task's
+or a model's code).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 import reprlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,12 +76,24 @@ class TrainConfig:
 
 
 @dataclass
+class AlertsConfig:
+    """Where a run says it finished, failed or stalled (rnntui/engine/alerts.py)."""
+
+    url: str = ""  # an ntfy-style http(s) topic URL or an apprise URL; "" = the user config's
+    patience: int = 5  # evaluations with no better validation loss before a plateau alert; 0 off
+
+
+ALERT_URL = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://\S+)?")  # "" or scheme://anything
+
+
+@dataclass
 class Config:
     name: str = "custom"
     description: str = ""
     task: TaskConfig = field(default_factory=TaskConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -92,7 +106,12 @@ class Config:
         return copy.deepcopy(self)
 
 
-SECTIONS = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
+SECTIONS = {
+    "task": TaskConfig,
+    "model": ModelConfig,
+    "train": TrainConfig,
+    "alerts": AlertsConfig,
+}
 
 
 @dataclass(frozen=True)
@@ -137,6 +156,7 @@ RULES: dict[str, Rule] = {
     "train.chunk": Rule(0, 10_000),
     "train.xla": Rule(choices=XLA_MODES),
     "train.eval_every": Rule(1, 1_000_000),
+    "alerts.patience": Rule(0, 1_000_000),
 }
 
 

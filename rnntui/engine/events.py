@@ -127,8 +127,29 @@ class ProbeResult:
     cost_s: float = 0.0
 
 
+@dataclass(frozen=True)
+class Alerted:
+    """The run stopped improving (`kind` "plateau", engine/alerts.py), or, once a run, an alert
+    could not be sent ("undelivered"; `message` says why). Finished, stopped, NaN and crashed
+    runs send their alerts too, but the app hears those as the Finished or Failed event."""
+
+    kind: str
+    title: str
+    message: str
+    step: int = 0
+
+
 Event = (
-    Started | Progress | EpochEnd | Paused | Resumed | Finished | Failed | KnobChanged | ProbeResult
+    Started
+    | Progress
+    | EpochEnd
+    | Paused
+    | Resumed
+    | Finished
+    | Failed
+    | KnobChanged
+    | ProbeResult
+    | Alerted
 )
 
 
@@ -144,6 +165,7 @@ EVENT_TYPES: dict[str, type] = {
         Failed,
         KnobChanged,
         ProbeResult,
+        Alerted,
     )
 }
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from rnntui.config import Config, ConfigError, set_value
 from rnntui.engine.ahead import AHEAD_MAX_BYTES, Ahead
+from rnntui.engine.alerts import RunAlerts
 from rnntui.engine.errors import TrainingStopped, one_line
 from rnntui.engine.events import (
     EpochEnd,
@@ -35,10 +36,7 @@ from rnntui.engine.events import (
 from rnntui.engine.memory import MEMORY_SHARE, available_memory_bytes, check_fits_in_memory
 from rnntui.engine.recorder import RunRecorder
 from rnntui.runs.checkpoint import Checkpoint, check_checkpoint_fits
-from rnntui.runs.files import (
-    CONTROL_FILE,
-    RunFolderError,
-)
+from rnntui.runs.files import CONTROL_FILE, RunFolderError
 from rnntui.runs.folder import RunFolder
 from rnntui.runs.resume import check_resume_changes, check_resume_position
 from rnntui.runtime.devices import device_memory_mb, preload_tensorflow
@@ -118,6 +116,7 @@ class Trainer:
         self._live_probe: LiveProbe | None = None
         self._control_mtime: int | None = None  # control.json as last read
         self._control_seq = 0  # the last knob request applied from it
+        self.alerts: RunAlerts | None = None  # set by run() for a run with a folder
 
     # --- control (any thread) -------------------------------------------------------------------
 
@@ -184,6 +183,7 @@ class Trainer:
                 folder.acquire()
                 took_lock = True
             self.recorder.may_write = folder is not None and not self.resume_run
+            self.alerts = RunAlerts.attach(self)  # from the training process; see engine/alerts.py
             return self._run()
         except Exception as error:  # anything inside training: report, never crash the caller
             message = one_line(error)

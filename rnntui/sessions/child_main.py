@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--device")
+    parser.add_argument("--notify")
     options = parser.parse_args(argv)
 
     held: list[RunFolder] = []
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
                 epochs=options.epochs,
                 resume=options.folder,
                 device=options.device,
+                notify=options.notify,
             )
             config, run = prepare(request, held)
             assert run is not None

@@ -45,6 +45,7 @@ class TrainRequest:
     runs_dir: Path | None = None
     tensorboard: bool = False
     device: str | None = None
+    notify: str | None = None  # --notify URL: alerts.url
 
 
 def prepare(request: TrainRequest, held: list[RunFolder]) -> tuple[Config, RunFolder | None]:
@@ -83,6 +84,8 @@ def prepare(request: TrainRequest, held: list[RunFolder]) -> tuple[Config, RunFo
             config = apply_overrides(load_preset(request.preset), request.overrides)
             config = with_option(config, "train.epochs", request.epochs, "--epochs")
         config = with_option(config, "train.device", request.device, "--device")
+        config = with_option(config, "alerts.url", request.notify, "--notify")
+        check_alerts(config)
         check_fits_in_memory(config)
         if request.tensorboard and missing_extra("tensorboard"):
             raise ConfigError(missing_extra("tensorboard"), source="--tensorboard")
@@ -112,6 +115,18 @@ def with_option(config: Config, key: str, value: object, option: str) -> Config:
     except ConfigError as error:
         raise ConfigError(error.reason, source=option) from None
     return config
+
+
+def check_alerts(config: Config) -> None:
+    """ConfigError (one line) when the run's alerts cannot be sent from here: an apprise URL
+    without the apprise extra, or a broken user config file."""
+    from rnntui.engine.notify import alert_url, url_problem, user_config_path
+
+    url = alert_url(config.alerts.url)
+    problem = url_problem(url)
+    if problem:
+        source = "alerts.url" if config.alerts.url else str(user_config_path())
+        raise ConfigError(problem, source=source)
 
 
 def check_device(config: Config) -> None:
@@ -189,6 +204,8 @@ def _resume_options(request: TrainRequest) -> list[str]:
         options += ["--epochs", str(request.epochs)]
     if request.device is not None:
         options += ["--device", request.device]
+    if request.notify is not None:  # a new run has it in the config.toml it hands over
+        options += ["--notify", request.notify]
     return options
 
 
@@ -199,15 +216,20 @@ def train(
     *,
     resume: bool = False,
     tensorboard: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], BaseException | None]:
     """Train to the end, or until a stop signal (a checkpoint is written); the summary and, when
-    the run failed, why."""
+    the run failed, why. `warn` hears, once, that an alert could not be sent."""
     from rnntui.engine.trainer import Trainer
+    from rnntui.runs.files import LOG_FILE
     from rnntui.sessions.signals import stop_on_signals
 
     trainer = Trainer(config, on_event, run=run, resume=resume, tensorboard=tensorboard)
     with stop_on_signals(trainer.stop, trainer.pause, trainer.resume):
         summary = trainer.run()
+    undelivered = trainer.alerts.undelivered if trainer.alerts is not None else ""
+    if warn is not None and undelivered:
+        warn(f"{undelivered} (see {run.path / LOG_FILE})")
     return summary, trainer.failure
 
 

@@ -15,7 +15,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnntui.config import Config, ConfigError, check_consistency, parse_override, set_value
+from rnntui.config import (
+    Config,
+    ConfigError,
+    check_consistency,
+    dumps_toml,
+    parse_override,
+    set_value,
+)
 from rnntui.engine.memory import check_fits_in_memory
 
 GRID = "--grid"
@@ -49,7 +56,9 @@ class SweepDefinition:
 
     def fingerprint(self) -> str:
         """Identifies the runs' configs (base + grid), not the seed count: more seeds extend it."""
-        text = self.base.to_toml() + json.dumps(self.grid)
+        base = self.base.to_dict()
+        base.pop("alerts", None)  # where alerts go is not what the runs train
+        text = dumps_toml(base) + json.dumps(self.grid)
         return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
 
     def specs(self) -> list[RunSpec]:

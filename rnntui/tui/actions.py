@@ -24,6 +24,7 @@ PANES = (
     ("inspector", "Inspect"),
     ("generate", "Generate"),
     ("probe", "Probe"),
+    ("system", "System"),
 )
 
 
@@ -111,6 +112,7 @@ PALETTE_BINDINGS = [
     Binding("g", "generate", "Generate", tooltip="sample text from the model as it is"),
     Binding("v", "probe", "Probe", tooltip="what the network learned: effect per lag"),
     Binding("G", "probe_view", "Reach", tooltip="probe: lag effects or gradient reach"),
+    Binding("y", "system", "System", tooltip="CPU, memory, disk and GPUs of the app and runs"),
     Binding("k", "dialog('knobs')", "Knobs", tooltip="change learning rate or clip while training"),
     Binding("b", "dialog('ab_run')", "A/B", tooltip="the same run with another cell, overlaid"),
     Binding("m", "smoothing", "Smooth", tooltip="chart: EMA, moving average or raw"),

@@ -84,8 +84,10 @@ class RnnTuiApp(App[None]):
         runs_dir: Path | str | None = None,
         attach: str = "",
         detach_runs: bool = False,
+        notify: str = "",
     ) -> None:
-        """`attach`: a run (or its folder) to follow from the start; `detach_runs`: see RunDesk."""
+        """`attach`: a run (or its folder) to follow from the start; `detach_runs`: see RunDesk;
+        `notify`: where the runs started here send their alerts (over the config's alerts.url)."""
         super().__init__()
         self.attach_to = attach
         from rnntui.runs.files import default_runs_dir
@@ -95,6 +97,7 @@ class RnnTuiApp(App[None]):
             self.runs_dir, runs_dir is not None, self._post_event, lambda: self.trainer_factory
         )
         self.desk.detach_runs = detach_runs
+        self.desk.notify_url = notify  # over the config's alerts.url, like --notify on train
         self.tensorboard_problem = missing_extra("tensorboard")
         self.tensorflow: TensorFlowProcess | None = None  # the inspector's TensorFlow
         self.signalled = ""  # the name of the signal that ended the app
@@ -142,6 +145,7 @@ class RnnTuiApp(App[None]):
             yield self.inspector
             yield self.generate_pane
             yield self.probe
+            yield self.pane_layout.system_pane()  # y; samples only while it shows
         yield self.status
         yield AppFooter()
 
@@ -207,6 +211,9 @@ class RnnTuiApp(App[None]):
     def action_probe(self) -> None:
         self.pane_layout.place("probe")
         self.panes.sync_probe()
+
+    def action_system(self) -> None:
+        self.pane_layout.place("system")
 
     def action_probe_view(self) -> None:
         self.panes.toggle_probe_view()

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from rnntui.engine.events import (
+    Alerted,
     EpochEnd,
     Event,
     Failed,
@@ -90,6 +91,10 @@ class ProbeUpdated(RunMessage):
         return isinstance(message, ProbeUpdated) and message.run == self.run
 
 
+class RunAlerted(RunMessage):
+    """The run stopped improving, or could not send an alert (`event`: Alerted, once a run)."""
+
+
 def message_for(run: int, event: Event) -> Message | None:
     """The message that carries a trainer event to the app (None for unknown events)."""
     match event:
@@ -111,6 +116,8 @@ def message_for(run: int, event: Event) -> Message | None:
             return KnobApplied(run, event)
         case ProbeResult():
             return ProbeUpdated(run, event)
+        case Alerted():
+            return RunAlerted(run, event)
     return None
 
 

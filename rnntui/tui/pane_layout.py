@@ -1,5 +1,6 @@
 """Which pane shows: tabs on a small terminal, every pane at once on a large one (from 120x36),
-where the inspector's cell holds the inspector, the probe or the Generate pane in turn."""
+where the inspector's cell holds the inspector, the probe, the Generate or the System pane in
+turn."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from textual.widgets import Tabs
 
 from rnntui.tui.actions import PANES
+from rnntui.tui.widgets.system_pane import SystemPane
 
 TITLES = {
     "settings": "Settings",
@@ -16,6 +18,7 @@ TITLES = {
     "inspector": "Inspector",
     "generate": "Generate",
     "probe": "Probe",
+    "system": "System",
 }
 
 
@@ -53,11 +56,12 @@ class PaneLayout:
             app.units.focus()  # so ↑/↓ choose a hidden unit
 
     def place(self, pane: str) -> None:
-        """Show `pane`; on a large terminal the inspector's cell holds the inspector, the probe
-        or the Generate pane."""
+        """Show `pane`; on a large terminal the inspector's cell holds the inspector, the probe,
+        the Generate or the System pane."""
         cells = self.app.query_one("#panes")
         cells.set_class(pane == "probe", "-probe")
         cells.set_class(pane == "generate", "-bottom-generate")
+        cells.set_class(pane == "system", "-system")
         self.show(pane)
 
     def generative(self, generative: bool) -> None:
@@ -66,6 +70,11 @@ class PaneLayout:
         cells.set_class(generative, "-bottom-generate")
         if generative:
             cells.remove_class("-probe")
+
+    def system_pane(self) -> SystemPane:
+        """The System pane, sampling the app's own runs that its runs folder does not show."""
+        app = self.app
+        return SystemPane(app.runs_dir, app.desk.processes, id="system", classes="pane")
 
     def probe_shown(self) -> bool:
         if self.wide:

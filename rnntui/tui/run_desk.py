@@ -66,6 +66,7 @@ class RunDesk:
         self.keep = False  # the live curve belongs to an ended run worth comparing
         self.companion = CompanionRun()
         self.detach_runs = False  # leaving the app leaves its runs training (see the docstring)
+        self.notify_url = ""  # where the runs started here alert (`--notify`), over alerts.url
 
     # --- what is shown ----------------------------------------------------------------------------
 
@@ -90,6 +91,22 @@ class RunDesk:
     def given_runs_dir(self) -> Path | None:
         return self.runs_dir if self.runs_dir_given else None
 
+    def processes(self) -> dict[str, int]:
+        """label -> pid of the app's runs whose trainers the runs folder does not show (an
+        unsaved run's, or one followed from another folder): the System pane adds them. Read
+        on the pane's worker thread."""
+        found: dict[str, int] = {}
+        for label, session in (("run", self.session), ("B run", self.companion.session)):
+            pid = getattr(session, "pid", None)
+            if session is None or not session.running or not pid:
+                continue
+            folder = session.run_folder
+            if folder is None:
+                found[f"{label} (unsaved)"] = pid
+            elif folder.path.parent.absolute() != self.runs_dir.absolute():
+                found[folder.name] = pid
+        return found
+
     def comparison_label(self) -> str:
         """ "#1 raw_rnn 4 n=5 0.519": which run, what model, where it ended."""
         final = f" {self.final:.3f}" if self.final is not None else ""
@@ -110,6 +127,8 @@ class RunDesk:
         self.number += 1
         self.label = run_label(self.number, config)
         self.final, self.keep = None, False
+        config = config.copy()
+        config.alerts.url = self.notify_url or config.alerts.url
         self.session = new_session(
             config,
             self._poster(self.number),

@@ -32,6 +32,7 @@ from rnntui.sessions.followed import FollowedSession, NotLive
 from rnntui.sessions.session import RunState
 from rnntui.tasks.registry import task_class
 from rnntui.tui.messages import ProbeUpdated
+from rnntui.tui.terminal_alerts import TerminalAlerts
 from rnntui.tui.widgets.inspector_pane import WeightsSource
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class RunPanes:
         self.app = app
         self.desk = app.desk
         self._probed_checkpoint: int | None = None  # the checkpoint (mtime) last probed
+        self.terminal_alerts = TerminalAlerts(app)  # the bell when a run needs you
 
     # --- settings, data, probe truth -------------------------------------------------------------
 
@@ -313,7 +315,8 @@ class RunPanes:
 
     def run_event(self, number: int, event: Event) -> None:
         """An event of run `number`: only the run in front of the user changes the panes (and
-        the A/B companion its own curve)."""
+        the A/B companion its own curve); any of them may ring the terminal's bell."""
+        self.terminal_alerts.observe(event)
         if self.desk.is_current(number):
             match event:
                 case Started():

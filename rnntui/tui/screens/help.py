@@ -30,6 +30,8 @@ PANES = """\
           each change is a mark on the chart and a row in the run's metrics and summary.
           b trains the same settings with another cell beside it (A/B); m cycles the chart's
           smoothing: EMA, moving average, raw points.
+[b]System[/b]    CPU, memory of the app and of each run's process, disk free, GPUs (y); sampled
+          once a second while it shows. `rnntui runs --watch` prints the same.
 [b]Status[/b]    state, epoch, step, smoothed loss, speed, time left and the TensorFlow device.
 [b]Runs[/b]      every run is saved in a run folder (Settings → Run): config, metrics, summary and
           checkpoints; continue one with `rnntui train --resume NAME`. l adds a past run's curve

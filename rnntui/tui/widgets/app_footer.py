@@ -22,9 +22,10 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
-# The inspector's ←/→ are also explained in the pane itself; the probe pane names its G key.
+# The inspector's ←/→ are also explained in the pane itself; the probe pane names its G key;
+# the System pane has its tab (7).
 LESS_IMPORTANT = frozenset(
-    {"save_preset", "export_csv", "step", "probe_view", "ab_run", "smoothing", "load_run"}
+    {"save_preset", "export_csv", "step", "probe_view", "ab_run", "smoothing", "load_run", "system"}
 )
 ALWAYS_SHOWN = frozenset({"start"})
 
