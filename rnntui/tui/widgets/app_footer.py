@@ -31,7 +31,11 @@ ALWAYS_SHOWN = frozenset({"start"})
 
 
 def _action_name(action: object) -> str:
-    return str(action).partition("(")[0]
+    """The name the footer's rules know an action by: `dialog('knobs')` is "knobs"."""
+    name, _, arguments = str(action).partition("(")
+    if name == "dialog":
+        return arguments.rstrip(")").strip("'\"")
+    return name
 
 
 class AppFooter(Widget):
