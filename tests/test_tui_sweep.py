@@ -67,7 +67,7 @@ def test_the_sweep_screen_shows_the_table_and_overlays_marked_configurations(swe
         chart = screen.query_one(LossChart)
         assert table.row_count == 2
         assert table.get_cell("num_steps=2", "mean ± std") == "0.6200 ± 0.0283"
-        assert table.get_cell("num_steps=5", "mean ± std") == "0.5200 ± 0.0000"
+        assert table.get_cell("num_steps=5", "mean ± std") == "0.5200 ± –"  # one seed (issue 23)
         assert plain(table.get_cell("num_steps=5", "state")).strip() == "running 1"
         assert [b.label for b in chart.baselines] == ["nothing learned", "lag 3", "lags 3+8"]
 
