@@ -221,7 +221,9 @@ def test_a_text_run_reports_validation_loss_and_checkpoints_its_vocabulary(tmp_p
     assert set(summary["baselines"]) == {"unigram", "bigram"}
     assert summary["valid_loss"] < summary["baselines"]["unigram"]
     checkpoint = run.read_checkpoint()
-    assert checkpoint.task_state == {"symbols": trainer._task.vocabulary.symbols, "unknown": False}
+    state = checkpoint.task_state
+    assert (state["symbols"], state["unknown"]) == (trainer._task.vocabulary.symbols, False)
+    assert state["characters"] == len(trainer._task.ids)  # and a digest: the text, identified
 
     # the held-out loss is the mean over every held-out prediction, whatever the chunking
     task = trainer._task

@@ -14,7 +14,10 @@ a vocabulary also get `<PATH>.vocabulary.json`: the symbol of each id.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,28 +86,95 @@ def keras_twin(run: TrainedRun) -> Any:
     return keras.Model(inputs, outputs, name=f"rnntui_{config.task.kind}_{cell}")
 
 
-def export_run(run: TrainedRun, path: Path) -> Exported:
-    """Write the run's Keras twin to `path` (.keras file, else a SavedModel folder)."""
+class ExportWriteError(RuntimeError):
+    """The export could not be written (a read-only folder, a full disk); `str()` is one line.
+    Nothing is left behind: the model and its vocabulary are written under temporary names
+    beside their targets and renamed into place only when both are complete."""
+
+
+def export_targets(run: TrainedRun, path: Path) -> tuple[Path, Path | None]:
+    """The model's path and, for a run with a vocabulary, `<PATH>.vocabulary.json`."""
     path = Path(path).expanduser()
-    if path.exists() and (path.suffix == ".keras" or any(path.iterdir() if path.is_dir() else [])):
-        raise ConfigError(f"'{path}' exists; choose a new path", "export")
-    if not path.parent.is_dir():
-        raise ConfigError(f"no folder '{path.parent}' to write into; create it first", "export")
+    if not hasattr(run.codec, "symbols"):
+        return path, None
+    return path, path.with_name(path.name.removesuffix(".keras") + ".vocabulary.json")
+
+
+def check_export_targets(run: TrainedRun, path: Path, force: bool = False) -> None:
+    """ConfigError (one line) before anything is built: every file the export would write is
+    checked, and an existing one is refused unless `force`."""
+    model_path, vocabulary = export_targets(run, path)
+    if not model_path.parent.is_dir():
+        raise ConfigError(
+            f"no folder '{model_path.parent}' to write into; create it first", "export"
+        )
+    for target in (model_path, vocabulary):
+        if target is None or not os.path.lexists(target):
+            continue
+        empty_folder = target == model_path and target.is_dir() and not any(target.iterdir())
+        if target.suffix != ".keras" and empty_folder:
+            continue  # an empty folder for a SavedModel: nothing to overwrite
+        if not force:
+            raise ConfigError(
+                f"'{target}' exists; choose a new path, or overwrite it with --force", "export"
+            )
+        if target.is_dir() != (target == model_path and target.suffix != ".keras"):
+            raise ConfigError(
+                f"'{target}' is {'a folder' if target.is_dir() else 'a file'}; --force "
+                "overwrites only what an export writes there, choose a new path",
+                "export",
+            )
+
+
+def export_run(run: TrainedRun, path: Path, force: bool = False) -> Exported:
+    """Write the run's Keras twin to `path` (.keras file, else a SavedModel folder), and the
+    vocabulary beside it. ConfigError for a path that cannot be used (checked first: an
+    existing file is kept unless `force`), ExportWriteError when writing fails."""
+    check_export_targets(run, path, force)
+    path, vocabulary = export_targets(run, path)
     model = keras_twin(run)
-    if path.suffix == ".keras":
-        model.save(path)
-        fmt = "keras"
-    else:
-        model.export(str(path), verbose=False)
-        fmt = "saved_model"
+    fmt = "keras" if path.suffix == ".keras" else "saved_model"
+    tag = f".tmp-{os.getpid()}"
+    staged_model = path.with_name(f".{path.stem}{tag}{path.suffix}")
+    staged_vocabulary = vocabulary.with_name(f".{vocabulary.name}{tag}") if vocabulary else None
+    staged = [staged_model, *([staged_vocabulary] if staged_vocabulary else [])]
+    tf = import_tf()
+    try:
+        if fmt == "keras":
+            model.save(staged_model)
+        else:
+            model.export(str(staged_model), verbose=False)
+        if vocabulary is not None:
+            codec = run.codec
+            symbols = {"symbols": list(codec.symbols), "unknown": codec.unknown}
+            atomic_write_text(staged_vocabulary, json.dumps(symbols, indent=1))
+        for source, target in zip(staged, [path, vocabulary], strict=False):
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)  # --force over an earlier SavedModel
+            os.replace(source, target)
+    except (OSError, tf.errors.OpError) as error:
+        for leftover in staged:
+            _remove(leftover)
+        reason = _reason(error)
+        raise ExportWriteError(f"cannot write '{path}' ({reason}); nothing was written") from None
     codec = run.codec
     shape = "ids [batch, time] int32" if codec.ids else f"[batch, time, {codec.input_dim}] float32"
     outputs = "[batch, time, classes]" if codec.many_to_many else "[batch, classes]"
-    vocabulary = None
-    if hasattr(codec, "symbols"):  # a text run: say which symbol each id stands for
-        vocabulary = path.with_name(path.name.removesuffix(".keras") + ".vocabulary.json")
-        atomic_write_text(
-            vocabulary,
-            json.dumps({"symbols": list(codec.symbols), "unknown": codec.unknown}, indent=1),
-        )
     return Exported(path, fmt, f"{shape} -> probabilities {outputs}", vocabulary)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _reason(error: BaseException) -> str:
+    """Why a write failed, in a few words (TensorFlow's errors say "<path>; <reason>")."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    text = (getattr(error, "message", "") or str(error)).strip().splitlines()
+    last = text[0].rsplit("; ", 1)[-1] if text else type(error).__name__
+    return last.strip()[:120].lower()

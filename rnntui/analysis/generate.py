@@ -93,8 +93,13 @@ def sample(
 def _pick(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
     if temperature == 0:
         return int(np.argmax(logits))
-    scaled = logits / temperature
-    p = np.exp(scaled - scaled.max())
+    # shifted first, so the best symbol scales to 0 and the rest to at most 0: a temperature so
+    # small that a gap overflows (1e-308) leaves only the best one, which is greedy sampling
+    with np.errstate(over="ignore"):
+        scaled = (logits - logits.max()) / temperature
+    if not np.isfinite(scaled).all():
+        return int(np.argmax(logits))
+    p = np.exp(scaled)
     p /= p.sum()
     # inverse-CDF with one uniform per step: the same draws whatever the vocabulary size
     return int(min(np.searchsorted(np.cumsum(p), rng.random(), side="right"), len(p) - 1))

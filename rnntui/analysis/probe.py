@@ -22,6 +22,7 @@ def probe_run(run: RunFolder, gradients: bool = False) -> ProbeResult:
     """
     from rnntui.engine.compiled import configure_runtime
     from rnntui.models.build import build_model
+    from rnntui.runs.checkpoint import CheckpointError, check_weights_fit
     from rnntui.runs.files import CHECKPOINT_FILE
     from rnntui.tasks.build import make_task
 
@@ -44,9 +45,8 @@ def probe_run(run: RunFolder, gradients: bool = False) -> ProbeResult:
         config.model, task.num_classes, task.input_dim, task.many_to_many, config.train.seed
     )
     try:
-        model.set_weights(checkpoint.weights)
-    except ValueError as error:
-        raise ProbeError(
-            f"run '{run.name}': the checkpoint does not fit its config ({error})"
-        ) from None
+        check_weights_fit(run.name, checkpoint.weights, model.get_weights())
+    except CheckpointError as error:
+        raise ProbeError(str(error)) from None
+    model.set_weights(checkpoint.weights)
     return Prober(model, task, config.train.num_steps).measure(checkpoint.step, gradients)

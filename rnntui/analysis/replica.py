@@ -31,20 +31,10 @@ class Replica:
     """The model a config describes, for one sequence at a time."""
 
     def __init__(self, config: Config, codec: Codec, weights: list[np.ndarray] | None = None):
-        from rnntui.models.build import build_model
-
         self.tf = tf = import_tf()
         self.config = config
         self.codec = codec
-        with _build_lock:
-            self.model = build_model(
-                config.model,
-                codec.num_classes,
-                codec.input_dim,
-                codec.many_to_many,
-                config.train.seed,
-                ids=codec.ids,
-            )
+        self.model = _build_model(config, codec)
         if weights is not None:
             self.set_weights(weights)
         shape = [1, None] if codec.ids else [1, None, codec.input_dim]
@@ -134,6 +124,42 @@ class ReplicaCache:
             weights = RunFolder(weights).read_checkpoint().weights
         self._replica.set_weights(weights if weights is not None else self._fresh)
         return self._replica
+
+
+def _build_model(config: Config, codec: Codec) -> Any:
+    from rnntui.models.build import build_model
+
+    import_tf()
+    with _build_lock:
+        return build_model(
+            config.model,
+            codec.num_classes,
+            codec.input_dim,
+            codec.many_to_many,
+            config.train.seed,
+            ids=codec.ids,
+        )
+
+
+def check_fits(run: TrainedRun, model: Any = None) -> None:
+    """ConfigError (one line) unless the run's weights fit `model`, by default the model its
+    config and vocabulary build (they do not after an edit of config.toml)."""
+    from rnntui.runs.checkpoint import CheckpointError, check_weights_fit
+
+    model = model if model is not None else _build_model(run.config, run.codec)
+    try:
+        check_weights_fit(run.name, run.weights, model.get_weights())
+    except CheckpointError as error:
+        raise ConfigError(str(error)) from None
+
+
+def replica_of(run: TrainedRun) -> Replica:
+    """The run's model holding its checkpoint's weights; ConfigError (one line) when they do
+    not fit (see `check_fits`)."""
+    replica = Replica(run.config, run.codec)
+    check_fits(run, replica.model)
+    replica.set_weights(run.weights)
+    return replica
 
 
 @dataclass(frozen=True)

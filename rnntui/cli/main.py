@@ -85,6 +85,8 @@ def main(
         return
     config = load_config(preset, overrides)
     check_notify(config, notify)
+    if attach:
+        check_attachable(attach, runs_dir)
     from platformdirs import user_log_dir
 
     from rnntui.runtime.tf_import import detach_native_stderr
@@ -107,3 +109,21 @@ def main(
         safe_echo(tui.exit_note, err=True)
     if tui.return_code:
         raise typer.Exit(tui.return_code)
+
+
+def check_attachable(name: str, runs_dir: Path | None) -> None:
+    """`--attach RUN`: a run folder that a live process trains, or one line and exit 2 before
+    the app opens (the app's own `a` says the same in a toast)."""
+    from rnntui.runs.folder import RunFolder
+    from rnntui.runs.resume import resume_command
+
+    try:
+        folder = RunFolder.find(name, runs_dir, source="--attach")
+    except ConfigError as error:
+        raise fail(str(error)) from None
+    if folder.live_owner() is None:
+        hint = resume_command(folder.name, folder.path.parent)
+        raise fail(
+            f"--attach: {folder.name} is not training now; see `rnntui runs` (a stopped run "
+            f"continues with {hint})"
+        )

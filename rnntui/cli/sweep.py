@@ -89,8 +89,25 @@ class SweepRequest:
 def run_sweep(request: SweepRequest, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Validate everything, run the sweep, print the table; returns the exit code.
 
-    Raises ConfigError (one line, exit 2) for any bad input before a run starts.
+    Raises ConfigError (one line, exit 2) for any bad input before a run starts, SweepError
+    (one line, exit 1) when the sweep's own files cannot be written (a full disk): the runs
+    keep their last checkpoints, and the same command continues.
     """
+    from rnntui.sweep.pool import SweepError
+
+    try:
+        return _run_sweep(request, out or sys.stdout, err or sys.stderr)
+    except OSError as error:
+        where = Path(error.filename).name if error.filename else "the sweep folder"
+        where = where.removeprefix(".").removesuffix(".tmp")  # an atomic write's temporary name
+        reason = (error.strerror or type(error).__name__).lower()
+        raise SweepError(
+            f"cannot write {where} ({reason}); the runs keep their last checkpoints; "
+            f"continue with: {request.continue_command()}"
+        ) from None
+
+
+def _run_sweep(request: SweepRequest, out: TextIO, err: TextIO) -> int:
     from rnntui.config import apply_overrides, load_preset
     from rnntui.sessions.signals import stop_on_signals
     from rnntui.sweep import ceiling
@@ -100,7 +117,6 @@ def run_sweep(request: SweepRequest, out: TextIO | None = None, err: TextIO | No
     from rnntui.sweep.runner import SweepRunner
     from rnntui.sweep.table import build_table, format_table
 
-    out, err = out or sys.stdout, err or sys.stderr
     if request.seeds < 1:
         raise ConfigError(f"{request.seeds} is not allowed; use 1 or more seeds", source="--seeds")
     if request.workers is not None and request.workers < 1:
@@ -143,6 +159,9 @@ def run_sweep(request: SweepRequest, out: TextIO | None = None, err: TextIO | No
         folder = SweepFolder.open(definition, request.runs_dir)
         records = folder.records(specs)
         jobs = [job for record in records if (job := folder.prepare(record)) is not None]
+        if not jobs:  # nothing to train: show the table as it stands, and write nothing
+            return show_ended_sweep(request, folder, records, out, err)
+        retried = sum(record.state == "failed" for record in records)
         if not request.ray:
             workers = min(workers, len(jobs)) or 1
             # two CPU workers measure the ceiling once per machine, after the runs (ceiling.py)
@@ -154,10 +173,20 @@ def run_sweep(request: SweepRequest, out: TextIO | None = None, err: TextIO | No
             backend="ray" if request.ray else "local", workers=workers, view=view,
             order=request.order, ceiling=known,
         )  # fmt: skip
-        view.start(runner, len(specs) - len(jobs))
+        view.start(runner, len(specs) - len(jobs), retried)
         runner.write_status("running")  # with our pid: a second invocation will not start
         if jobs:
-            with stop_on_signals(runner.request_stop):
+
+            def last_words() -> None:  # a second Ctrl+C: the workers checkpoint on their own
+                runner.write_status("stopped")
+                print(
+                    f"stopped at once; runs that were training save a checkpoint as their "
+                    f"workers end. Continue with: {request.continue_command()}",
+                    file=err,
+                    flush=True,
+                )
+
+            with stop_on_signals(runner.request_stop, last_words=last_words):
                 backend.run(runner)
         view.close()
     finally:
@@ -186,6 +215,24 @@ def run_sweep(request: SweepRequest, out: TextIO | None = None, err: TextIO | No
     return exit_codes.OK
 
 
+def show_ended_sweep(
+    request: SweepRequest, folder: Any, records: list[Any], out: TextIO, err: TextIO
+) -> int:
+    """A sweep whose every run has ended: its table (from the run folders, with the wall time
+    the sweep took) and the exit code it had; nothing in the folder is rewritten."""
+    from rnntui.sweep.table import build_table, format_table
+
+    stored = folder.read_results() or {}
+    wall_s = stored.get("wall_s") if isinstance(stored, dict) else None
+    table = build_table(folder.name, str(folder.path), records, folder.read_pruned(), wall_s)
+    if not request.as_json:
+        print(f"sweep {folder.name}: all {len(records)} run(s) already ended", file=err)
+    print(json.dumps(table) if request.as_json else format_table(table), file=out, flush=True)
+    if any(row["failed"] for row in table["rows"]):
+        return exit_codes.TRAINING_FAILED
+    return exit_codes.OK
+
+
 class SweepView:
     """One line per run, redrawn in place on a terminal; on a pipe, a line per state change and
     a status block every few seconds."""
@@ -202,19 +249,17 @@ class SweepView:
         self.step_width = 7
         self.notices = 0  # the runner's notices written so far
 
-    def start(self, runner: Any, already_done: int) -> None:
+    def start(self, runner: Any, already_done: int, retried: int = 0) -> None:
         self.runner = runner
         self.states = {name: run.state for name, run in runner.runs.items()}
         self.label_width = max((len(_short(run.label)) for run in runner.runs.values()), default=0)
         if not self.enabled:
             return
         todo, name = len(runner.jobs), runner.folder.name
-        if not todo:
-            self._write(f"sweep {name}: all {already_done} run(s) already ended")
-            return
         where = f"{runner.workers} worker(s)" + (" on Ray" if runner.backend == "ray" else "")
         done = f"; {already_done} already ended" if already_done else ""
-        self._write(f"sweep {name}: {todo} run(s) on {where}{done}")
+        again = f" ({retried} that failed before, tried again)" if retried else ""
+        self._write(f"sweep {name}: {todo} run(s) on {where}{again}{done}")
 
     def __call__(self, runner: Any) -> None:
         if not self.enabled:

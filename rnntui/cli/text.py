@@ -20,6 +20,7 @@ from rnntui.cli.main import app, fail, safe_echo
 from rnntui.cli.options import RunsDirOption, json_option, run_argument
 from rnntui.config import ConfigError
 from rnntui.runs.folder import RunFolder
+from rnntui.util import exit_codes
 
 MAX_INSPECT_CHARS = 10_000
 
@@ -40,7 +41,7 @@ def generate_from_run(
     name: str, prime: str, length: int, temperature: float, seed: int, runs_dir: Path | None
 ) -> Generation:
     from rnntui.analysis.generate import check_generative, check_options, encode_prime, sample
-    from rnntui.analysis.replica import Replica
+    from rnntui.analysis.replica import replica_of
 
     check_options(length, temperature)
     run = find_run(name, runs_dir, "generate")
@@ -50,15 +51,19 @@ def generate_from_run(
             run.codec.encode(prime)
         except ValueError as error:
             raise ConfigError(f"{error}; use characters the text had", "--prime") from None
-    replica = Replica(run.config, run.codec, run.weights)
+    replica = replica_of(run)
     encode_prime(replica, prime)
     return sample(replica, prime, length, temperature, seed)
 
 
-def export_from_run(name: str, path: Path, runs_dir: Path | None) -> Exported:
-    from rnntui.analysis.export import export_run
+def export_from_run(name: str, path: Path, runs_dir: Path | None, force: bool = False) -> Exported:
+    from rnntui.analysis.export import check_export_targets, export_run
+    from rnntui.analysis.replica import check_fits
 
-    return export_run(find_run(name, runs_dir, "export"), path)
+    run = find_run(name, runs_dir, "export")
+    check_export_targets(run, path, force)  # before the model is built
+    check_fits(run)  # the weights fit the model the config builds
+    return export_run(run, path, force)
 
 
 def read_text_option(text: str | None) -> str:
@@ -92,7 +97,7 @@ def inspect_run(
 ) -> None:
     """Print a run's hidden units at every step of `text`."""
     from rnntui.analysis.hidden_units import select, trace_units
-    from rnntui.analysis.replica import Replica
+    from rnntui.analysis.replica import replica_of
     from rnntui.tasks.base import Segment
 
     text = read_text_option(text)
@@ -108,7 +113,7 @@ def inspect_run(
         outside = run.codec.outside(text)
         note = f"{outside} character{'s' if outside > 1 else ''} outside the vocabulary read as "
         note += f"its unknown symbol {run.codec.symbols[-1]!r}"
-    replica = Replica(run.config, run.codec, run.weights)
+    replica = replica_of(run)
     trace = trace_units(replica, [Segment(inputs, run.codec.labels(inputs))])
     try:
         units = select(trace, wanted, top)
@@ -162,12 +167,19 @@ def export(
         Path, typer.Argument(metavar="PATH", help="NAME.keras, or a folder for a SavedModel.")
     ],
     runs_dir: RunsDirOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the files an export writes, if they exist.")
+    ] = False,
 ) -> None:
     """Write a run's trained network as a Keras model (.keras) or a SavedModel folder."""
+    from rnntui.analysis.export import ExportWriteError
+
     try:
-        exported = export_from_run(run, path, runs_dir)
+        exported = export_from_run(run, path, runs_dir, force)
     except ConfigError as error:
         raise fail(str(error)) from None
+    except ExportWriteError as error:
+        raise fail(f"export: {error}", exit_codes.TRAINING_FAILED) from None
     what = "Keras model" if exported.format == "keras" else "SavedModel"
     safe_echo(f"wrote {exported.path} ({what}: {exported.inputs})")
     if exported.vocabulary is not None:

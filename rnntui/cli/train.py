@@ -90,7 +90,7 @@ def _train(
     if detach:
         for folder in held:  # the background process takes the lock itself
             folder.release()
-        safe_echo(start_detached(run, request, hint_dir, resume=resuming))
+        safe_echo(start_detached(run, request, hint_dir, resume=resuming, as_json=as_json))
         return
 
     printer = ProgressPrinter(enabled=not as_json)

@@ -119,9 +119,13 @@ def _check_list(key: str, value: Any) -> list:
     raise ConfigError("is not settable", key)
 
 
-def check_consistency(config: Config) -> None:
-    """Checks that span several fields (the task's own: e.g. the data must fill a batch)."""
-    task_class(config.task.kind).check_config(config)
+def check_consistency(config: Config, files: bool = True) -> None:
+    """Checks that span several fields (the task's own: e.g. the data must fill a batch).
+    `files=False` skips a task that checks files it reads (a text): a trained run's config is
+    used without its text (generate, export, listing); a resume reads the text and checks it."""
+    kind = task_class(config.task.kind)
+    if files or not kind.path_keys:
+        kind.check_config(config)
 
 
 def validate(config: Config) -> list[ConfigError]:
@@ -142,8 +146,9 @@ def validate(config: Config) -> list[ConfigError]:
     return problems
 
 
-def from_dict(data: Any, source: str = "") -> Config:
-    """Build a checked Config from a parsed TOML document; missing keys take defaults."""
+def from_dict(data: Any, source: str = "", files: bool = True) -> Config:
+    """Build a checked Config from a parsed TOML document; missing keys take defaults (`files`:
+    see `check_consistency`)."""
     try:
         if not isinstance(data, dict):
             raise ConfigError("a preset must be a TOML table")
@@ -160,7 +165,7 @@ def from_dict(data: Any, source: str = "") -> Config:
                     set_value(config, f"{key}.{name}", item)
             else:
                 raise _unknown_key(key, ["name", "description", *SECTIONS])
-        check_consistency(config)
+        check_consistency(config, files)
         return config
     except ConfigError as err:
         raise ConfigError(err.reason, err.key, source) from None
@@ -190,7 +195,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def apply_overrides(config: Config, overrides: list[str]) -> Config:
+def apply_overrides(config: Config, overrides: list[str], files: bool = True) -> Config:
     config = config.copy()
     for text in overrides:
         key, value = parse_override(text)
@@ -199,7 +204,7 @@ def apply_overrides(config: Config, overrides: list[str]) -> Config:
         except ConfigError as err:
             raise ConfigError(err.reason, err.key, "--set") from None
     try:
-        check_consistency(config)
+        check_consistency(config, files)
     except ConfigError as err:
         raise ConfigError(err.reason, err.key, "--set") from None
     return config

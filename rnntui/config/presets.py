@@ -24,7 +24,9 @@ def user_presets_dir() -> Path:
     return Path(user_config_dir("rnntui")) / "presets"
 
 
-def load_file(path: Path) -> Config:
+def load_file(path: Path, files: bool = True) -> Config:
+    """A preset or run config from a TOML file; `files=False` leaves the files it names
+    (a text) unread, see `check_consistency`."""
     source = str(path)
     try:
         text = read_text(path, MAX_PRESET_BYTES)  # a FIFO or device is refused, never read
@@ -36,7 +38,7 @@ def load_file(path: Path) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"malformed TOML ({err}); fix the syntax", source=source) from None
-    config = from_dict(data, source)
+    config = from_dict(data, source, files)
     if "name" not in data:
         config.name = path.stem
     return config

@@ -37,6 +37,7 @@ class RunRecorder:
         # not before its checkpoint is checked: a failed resume leaves the folder as it was.
         self.may_write = False
         self.saved_step: int | None = None  # the step of the last checkpoint written or read
+        self.resumed = False  # a resume has begun writing (begin_resume)
         self.last_save = -math.inf  # when the last checkpoint was written (perf_counter)
         self._writer: Any = None  # TensorBoard's, once TensorFlow is in
         self._tf: Any = None
@@ -109,10 +110,12 @@ class RunRecorder:
 
     def failed(self, summary: dict[str, Any], step: int) -> None:
         """The run failed: record it, if this process may write (the disk may be what failed,
-        so nothing here raises)."""
+        so nothing here raises). A resume that fails keeps the summary its last epoch end or
+        finish wrote (it describes the checkpoint that stays); status.json says it failed."""
         if self.run is not None and self.may_write:
-            with contextlib.suppress(OSError):
-                self.run.write_summary(summary)
+            if not self.resumed:
+                with contextlib.suppress(OSError):
+                    self.run.write_summary(summary)
             self.status("failed", step)
 
     def begin_resume(self, config: Config, checkpoint: Checkpoint) -> list[dict[str, Any]]:
@@ -122,7 +125,7 @@ class RunRecorder:
         run = self.run
         assert run is not None
         self.saved_step = checkpoint.step
-        self.may_write = True
+        self.may_write = self.resumed = True
         text = config.to_toml()
         with self.saving(CONFIG_FILE):
             if _read_or_none(run.path / CONFIG_FILE) != text.encode("utf-8"):

@@ -360,7 +360,7 @@ class Trainer:
             last = epoch + 1 == self.config.train.epochs
             if last or now - self.recorder.last_save >= SAVE_INTERVAL_S:
                 self._checkpoint(compiled)
-                self._write_summary(epochs=epoch + 1)
+                self._write_summary(task, epoch + 1)
         else:
             self.metrics = {**self.metrics, **measured}
         self._log_epoch(measured)
@@ -493,9 +493,9 @@ class Trainer:
     def _log_epoch(self, measured: dict[str, float]) -> None:
         self.recorder.epoch(measured, self.step)
 
-    def _write_summary(self, **updates: Any) -> None:
-        if updates:
-            self.summary = {**self.summary, **updates, "steps": self.step}
+    def _write_summary(self, task: Task | None = None, epochs: int = 0) -> None:
+        if task is not None:  # an epoch end: the whole summary as of it (its loss, metrics)
+            self.summary = self._summarize(task, self.summary["device"], epochs, False)
         self.recorder.summary(self.summary)
 
     def _checkpoint(self, compiled: CompiledSteps) -> None:

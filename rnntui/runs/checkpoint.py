@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from rnntui.runs.files import CHECKPOINT_FILE, RunFolderError
+from rnntui.runs.files import CHECKPOINT_FILE, CONFIG_FILE, RunFolderError
 from rnntui.util.numbers import is_number, short_repr
 
 CHECKPOINT_GROUPS = ("weights", "optimizer", "state")
@@ -169,14 +169,33 @@ def check_checkpoint_fits(
     for group in CHECKPOINT_GROUPS:
         if group == "state" and checkpoint.window == 0:
             continue  # a new epoch starts from a zero state: whatever was saved is not used
-        have = getattr(checkpoint, group)
-        want = expected[group]
-        if len(have) != len(want):
-            raise misfit(f"{len(have)} {group} arrays, the model has {len(want)}")
-        for i, (array, (shape, dtype)) in enumerate(zip(have, want, strict=True)):
-            if tuple(array.shape) != tuple(shape):
-                raise misfit(
-                    f"{group} {i} has shape {tuple(array.shape)}, the model {tuple(shape)}"
-                )
-            if np.dtype(array.dtype) != np.dtype(dtype):
-                raise misfit(f"{group} {i} holds {array.dtype}, the model {np.dtype(dtype)}")
+        problem = fit_problem(group, getattr(checkpoint, group), expected[group])
+        if problem:
+            raise misfit(problem)
+
+
+def fit_problem(
+    group: str, have: list[np.ndarray], want: list[tuple[tuple[int, ...], np.dtype]]
+) -> str:
+    """How arrays of a checkpoint `group` differ from what the model holds ("" when they fit)."""
+    if len(have) != len(want):
+        return f"{len(have)} {group} arrays, the model has {len(want)}"
+    for i, (array, (shape, dtype)) in enumerate(zip(have, want, strict=True)):
+        if tuple(array.shape) != tuple(shape):
+            return f"{group} {i} has shape {tuple(array.shape)}, the model {tuple(shape)}"
+        if np.dtype(array.dtype) != np.dtype(dtype):
+            return f"{group} {i} holds {array.dtype}, the model {np.dtype(dtype)}"
+    return ""
+
+
+def check_weights_fit(run_name: str, weights: list[np.ndarray], model_weights: list[Any]) -> None:
+    """CheckpointError (one line) unless a checkpoint's weights fit the model its run's config
+    and vocabulary build: what generate, inspect, export and probe check before loading them
+    (a resume checks the whole checkpoint with `check_checkpoint_fits`)."""
+    want = [(tuple(w.shape), np.dtype(w.dtype)) for w in model_weights]
+    problem = fit_problem("weights", weights, want)
+    if problem:
+        raise CheckpointError(
+            f"run '{run_name}': {CHECKPOINT_FILE} does not fit the run's {CONFIG_FILE} and "
+            f"vocabulary ({problem}); was {CONFIG_FILE} edited? put it back as it was"
+        )

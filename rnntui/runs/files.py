@@ -30,6 +30,8 @@ STATUS_FILE = "status.json"
 CONTROL_FILE = "control.json"  # knobs and probe requests for the trainer (from the app)
 LOG_FILE = "train.log"
 
+LIVE_STATES = ("starting", "training", "paused")  # what status.json says while a process trains
+
 
 class RunFolderError(ValueError):
     """A run folder that cannot be resumed as it is; `str()` is one line saying why."""

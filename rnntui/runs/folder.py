@@ -25,6 +25,7 @@ from rnntui.runs.files import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
     CONTROL_FILE,
+    LIVE_STATES,
     METRICS_FILE,
     STATUS_FILE,
     SUMMARY_FILE,
@@ -70,15 +71,18 @@ class RunFolder:
                 continue
         run = cls(root / name)
         try:
-            atomic_write_text(run.path / CONFIG_FILE, config.to_toml())
+            atomic_write_text(run.path / CONFIG_FILE, portable(config).to_toml())
         except BaseException:
             shutil.rmtree(run.path, ignore_errors=True)  # ours, made a moment ago
             raise
         return run
 
     @classmethod
-    def find(cls, name_or_path: str, root: Path | None = None) -> RunFolder:
-        """A run by folder path or by name under the runs folder; ConfigError if there is none."""
+    def find(
+        cls, name_or_path: str, root: Path | None = None, source: str = "--resume"
+    ) -> RunFolder:
+        """A run by folder path or by name under the runs folder; ConfigError (naming the option
+        `source`) if there is none."""
         path = Path(name_or_path).expanduser()
         if not path.is_dir():
             path = (Path(root).expanduser() if root else default_runs_dir()) / name_or_path
@@ -86,7 +90,7 @@ class RunFolder:
         if not path.is_dir() or not os.path.lexists(path / CONFIG_FILE):
             raise ConfigError(
                 f"no run folder '{name_or_path}' (with a {CONFIG_FILE}); see `rnntui runs`",
-                source="--resume",
+                source=source,
             )
         return cls(path)
 
@@ -95,10 +99,12 @@ class RunFolder:
         return self.path.name
 
     def load_config(self) -> Config:
-        return load_file(self.path / CONFIG_FILE)
+        """The run's config. The text a text run trained on is not read: a trained run is
+        self-contained (its vocabulary is in the checkpoint); a resume reads the text."""
+        return load_file(self.path / CONFIG_FILE, files=False)
 
     def save_config(self, config: Config) -> None:
-        atomic_write_text(self.path / CONFIG_FILE, config.to_toml())
+        atomic_write_text(self.path / CONFIG_FILE, portable(config).to_toml())
 
     # --- one writer at a time -------------------------------------------------------------------
 
@@ -125,10 +131,21 @@ class RunFolder:
         """Record this process as the run's trainer and its state (best effort: a status that
         cannot be written must not stop training; the checkpoint is what matters)."""
         status = {"state": state, "pid": os.getpid(), "step": step, "time": time.time()}
+        text = json.dumps(status) + "\n"
         try:
-            atomic_write_text(self.path / STATUS_FILE, json.dumps(status) + "\n")
+            atomic_write_text(self.path / STATUS_FILE, text)
         except OSError:
-            pass
+            if state in LIVE_STATES:
+                return
+            # An end must not be lost to a full disk (a stale "training" reads as a crash):
+            # rewrite the small file in place, reusing its room, or else remove it.
+            try:
+                fd = open_regular(self.path / STATUS_FILE, os.O_WRONLY | os.O_TRUNC)
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path / STATUS_FILE)
 
     def read_status(self) -> dict[str, Any]:
         """The last recorded status ({} when there is none or it cannot be read)."""
@@ -211,7 +228,10 @@ class RunFolder:
         path = self.path / METRICS_FILE
         if not os.path.lexists(path):
             return
-        kept = [row for row in read_metrics(path, knobs=True) if row["step"] <= step]
+        rows = read_metrics(path, knobs=True)
+        kept = [row for row in rows if row["step"] <= step]
+        if len(kept) == len(rows) and _ends_a_line(path):
+            return  # nothing to drop: no rewrite (a nearly full disk may not hold a copy)
         atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in kept))
 
     def check_resumable(self) -> None:
@@ -271,3 +291,29 @@ class RunFolder:
                 "the run cannot be resumed from it"
             ) from None
         return parse_checkpoint(data)
+
+
+def portable(config: Config) -> Config:
+    """The config with the paths its task reads made absolute (`data/small.txt` ->
+    `/home/me/data/small.txt`), so the run works from any folder."""
+    from rnntui.tasks.corpus import absolute_path
+    from rnntui.tasks.registry import task_class
+
+    keys = task_class(config.task.kind).path_keys
+    if not keys:
+        return config
+    config = config.copy()
+    for key in keys:
+        setattr(config.task, key, absolute_path(getattr(config.task, key)))
+    return config
+
+
+def _ends_a_line(path: Path) -> bool:
+    """Whether a log is empty or ends with a newline (else the next append would be glued to a
+    torn last line)."""
+    with os.fdopen(open_regular(path), "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return True
+        handle.seek(size - 1)
+        return handle.read(1) == b"\n"

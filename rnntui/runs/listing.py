@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from rnntui.config import ConfigError
-from rnntui.runs.files import CONFIG_FILE, SUMMARY_FILE, default_runs_dir
+from rnntui.runs.checkpoint import CheckpointError
+from rnntui.runs.files import CONFIG_FILE, LIVE_STATES, SUMMARY_FILE, default_runs_dir
 from rnntui.runs.folder import RunFolder
+from rnntui.runs.resume import resume_command
 from rnntui.util.numbers import is_number
 
 
@@ -50,13 +52,35 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
 
 
 def describe_run(path: Path) -> RunInfo:
-    """A row for `path`, with the process training it if one is."""
+    """A row for `path`, with the process training it if one is, or how it crashed."""
     info = _describe_folder(path)
     run = RunFolder(path)
     pid = run.live_owner()
     if pid is None:
+        crashed = crash_note(run)
+        if crashed and not info.damaged:
+            figures = "" if info.final in ("-", "no summary yet") else f"{info.final}; "
+            return replace(info, final=f"{figures}{crashed}; continue with: {crash_hint(run)}")
         return info
     return replace(info, live_pid=pid, live_state=str(run.read_status().get("state", "training")))
+
+
+def crash_note(run: RunFolder) -> str:
+    """`crashed (last checkpoint step N)` when the run's trainer went away without writing its
+    end (kill -9, a power cut): status.json still says it trains, yet no process holds the run's
+    lock. "" otherwise (a finished, stopped or failed run, or one that trains now)."""
+    if run.read_status().get("state") not in LIVE_STATES or run.live_owner() is not None:
+        return ""
+    try:
+        step = run.read_checkpoint().step
+    except CheckpointError:
+        return "crashed before its first checkpoint"
+    return f"crashed (last checkpoint step {step:,})"
+
+
+def crash_hint(run: RunFolder) -> str:
+    """The resume command of a run found on disk (its runs folder named, so it works anywhere)."""
+    return resume_command(run.name, run.path.parent)
 
 
 def _describe_folder(path: Path) -> RunInfo:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rnntui.config import Config, ConfigError
 from rnntui.runs.checkpoint import Checkpoint
+from rnntui.runs.folder import portable
 from rnntui.util.numbers import short_repr
 
 # Settings a resume may change: none alters the shapes in the checkpoint or the data it stands in
@@ -23,8 +24,9 @@ RESUMABLE_KEYS = (
 
 def check_resume_changes(old: Config, new: Config) -> None:
     """ConfigError naming the first `--set` key a resume cannot apply (see RESUMABLE_KEYS):
-    anything else would not fit the checkpoint's arrays or its place in the data."""
-    before, after = old.to_dict(), new.to_dict()
+    anything else would not fit the checkpoint's arrays or its place in the data. Paths are
+    compared as a run folder stores them (absolute)."""
+    before, after = portable(old).to_dict(), portable(new).to_dict()
     for section in ("task", "model", "train"):
         for name, value in after[section].items():
             key, was = f"{section}.{name}", before[section].get(name)

@@ -126,7 +126,15 @@ class FollowedSession(SignalledSession):
         self._handle(progress)
 
     def _ending(self) -> Event:
+        from rnntui.runs.listing import crash_hint, crash_note
+
         assert self.run_folder is not None
+        crashed = crash_note(self.run_folder)
+        if crashed:  # its summary is an epoch end's: reading it as the finish would be a lie
+            return Failed(
+                f"{self.run_folder.name} {crashed}; continue with: {crash_hint(self.run_folder)}",
+                self.step,
+            )
         try:
             summary = self.run_folder.read_summary()
         except (OSError, ValueError):

@@ -11,6 +11,7 @@ Anything a user can fix is a `TrainRefused`: one line and an exit code, before a
 from __future__ import annotations
 
 import errno
+import json
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,10 +57,12 @@ def prepare(request: TrainRequest, held: list[RunFolder]) -> tuple[Config, RunFo
     from rnntui.runs.folder import RunFolder
     from rnntui.runs.lock import RunLockedError
     from rnntui.runs.resume import check_resume_changes, check_resume_position
+    from rnntui.tasks.build import make_task
     from rnntui.util.extras import missing_extra
     from rnntui.util.safe_read import NotRegularFileError
 
     run: RunFolder | None = None
+    resumed_task = None
     try:
         if request.resume:
             if request.preset:
@@ -70,14 +73,17 @@ def prepare(request: TrainRequest, held: list[RunFolder]) -> tuple[Config, RunFo
             held.append(run)
             previous = run.load_config()
             config = with_option(
-                apply_overrides(previous, request.overrides),
+                apply_overrides(previous, request.overrides, files=False),
                 "train.epochs",
                 request.epochs,
                 "--epochs",
             )
             # Everything a resume needs is checked before the trainer writes anything.
             check_resume_changes(previous, config)
-            check_resume_position(run.name, run.read_checkpoint(), config)
+            checkpoint = run.read_checkpoint()
+            check_resume_position(run.name, checkpoint, config)
+            # the text it trained on, as it was (the trainer finds this one in the cache)
+            resumed_task = make_task(config.task, config.train.seed, checkpoint.task_state)
         else:
             if not request.preset:
                 raise ConfigError("name a preset (see `rnntui presets`) or --resume RUN")
@@ -86,7 +92,7 @@ def prepare(request: TrainRequest, held: list[RunFolder]) -> tuple[Config, RunFo
         config = with_option(config, "train.device", request.device, "--device")
         config = with_option(config, "alerts.url", request.notify, "--notify")
         check_alerts(config)
-        check_fits_in_memory(config)
+        check_fits_in_memory(config, resumed_task)
         if request.tensorboard and missing_extra("tensorboard"):
             raise ConfigError(missing_extra("tensorboard"), source="--tensorboard")
     except ConfigError as error:
@@ -169,10 +175,16 @@ def hint_runs_dir(run: RunFolder, runs_dir: Path | None) -> Path | None:
 
 
 def start_detached(
-    run: RunFolder, request: TrainRequest, runs_dir: Path | None, *, resume: bool
+    run: RunFolder,
+    request: TrainRequest,
+    runs_dir: Path | None,
+    *,
+    resume: bool,
+    as_json: bool = False,
 ) -> str:
     """`train --detach`: start the run in a child of its own session (it survives the terminal
-    and an SSH drop) and return what to tell the user: how to follow, list and stop it."""
+    and an SSH drop) and return what to tell the user: how to follow, list and stop it (with
+    `as_json`, one JSON object: run, name, pid, log, attach, resume)."""
     from rnntui.runs.files import LOG_FILE
     from rnntui.runs.resume import resume_command
     from rnntui.sessions.spawn import spawn_trainer
@@ -187,6 +199,17 @@ def start_detached(
     except OSError as error:
         raise TrainRefused(f"cannot start a background run: {error.strerror or error}") from None
     where = f" --runs-dir {shlex.quote(str(runs_dir))}" if runs_dir else ""
+    if as_json:
+        return json.dumps(
+            {
+                "run": str(run.path.absolute()),
+                "name": run.name,
+                "pid": process.pid,
+                "log": str((run.path / LOG_FILE).absolute()),
+                "attach": f"rnntui --attach {shlex.quote(run.name)}{where}",
+                "resume": resume_command(run.name, runs_dir),
+            }
+        )
     return (
         f"training {run.name} in the background (pid {process.pid}); "
         f"its output goes to {run.path / LOG_FILE}\n"

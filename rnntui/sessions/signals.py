@@ -23,16 +23,23 @@ def stop_on_signals(
     stop: Callable[[], None],
     pause: Callable[[], None] | None = None,
     resume: Callable[[], None] | None = None,
+    last_words: Callable[[], None] | None = None,
 ) -> Iterator[None]:
-    """While inside, the first stop signal asks for a stop; a second one exits at once.
-    SIGUSR1 calls `pause` and SIGUSR2 `resume`, when given."""
+    """While inside, the first stop signal asks for a stop; a second one exits at once, after
+    `last_words` (quick and best effort: record the state, say how to continue), ignoring any
+    further signal meanwhile. SIGUSR1 calls `pause` and SIGUSR2 `resume`, when given."""
     received: list[int] = []
 
     def handler(signum, frame):  # noqa: ARG001 - signal handler signature
         if received:
-            os._exit(
-                exit_codes.INTERRUPTED
-            )  # the last checkpoint on disk is intact (atomic writes)
+            for sig in STOP_SIGNALS:  # a third Ctrl+C must not cut the last words short
+                with contextlib.suppress(ValueError, OSError):
+                    signal.signal(sig, signal.SIG_IGN)
+            if last_words is not None:
+                with contextlib.suppress(Exception):
+                    last_words()
+            # the last checkpoint on disk is intact (atomic writes)
+            os._exit(exit_codes.INTERRUPTED)
         received.append(signum)
         stop()
 

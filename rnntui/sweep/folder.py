@@ -46,8 +46,9 @@ PRUNED_FILE = "pruned.json"
 RESULTS_JSON = "results.json"
 RESULTS_CSV = "results.csv"
 
-# run states; "finished", "failed" and "pruned" are final, "stopped" resumes, "pending" starts
-FINAL_STATES = ("finished", "failed", "pruned")
+# run states; "finished" and "pruned" are final, "stopped" resumes, "pending" starts, "failed"
+# is tried again when the sweep runs again (from its checkpoint, if it has one)
+FINAL_STATES = ("finished", "pruned")
 
 
 def default_sweeps_dir() -> Path:
@@ -116,7 +117,7 @@ class SweepFolder:
                     source="--name",
                 )
         folder.runs_path.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder.path / BASE_FILE, definition.base.to_toml())
+        _write_if_changed(folder.path / BASE_FILE, definition.base.to_toml())
         header = {
             "name": definition.name,
             "preset": definition.preset,
@@ -128,7 +129,7 @@ class SweepFolder:
             # quoted keys: "train.num_steps" stays one key instead of a nested table
             "grid": {json.dumps(key): values for key, values in definition.grid.items()},
         }
-        atomic_write_text(folder.path / SWEEP_FILE, dumps_toml(header))
+        _write_if_changed(folder.path / SWEEP_FILE, dumps_toml(header))
         return folder
 
     @classmethod
@@ -194,7 +195,9 @@ class SweepFolder:
         if record.state in (*FINAL_STATES, "busy"):
             return None
         spec, path = record.spec, record.path
-        resume = record.state == "stopped"
+        resume = record.state == "stopped" or (
+            record.state == "failed" and (path / CHECKPOINT_FILE).is_file()
+        )
         if not resume:  # nothing to continue from: start afresh, dropping any partial files
             path.mkdir(parents=True, exist_ok=True)
             for stale in (METRICS_FILE, SUMMARY_FILE):
@@ -271,6 +274,14 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Running a sweep again that has nothing to do must leave its folder as it was."""
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        if path.read_text(encoding="utf-8") == text:
+            return
+    atomic_write_text(path, text)
 
 
 def _read_json(path: Path) -> Any:

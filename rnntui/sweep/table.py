@@ -3,7 +3,7 @@
 The metric is the task's headline (`Task.headline`): the final loss (the mean loss over the last
 10 % of the final epoch) or a metric such as count's test error, with the task's analytic
 baselines beside it when it has any. The std is the sample standard deviation (ddof=1) over the
-finished seeds, 0 for a single seed.
+finished seeds: undefined (None, shown as –) for a single seed.
 
 Under the rows, one line says how well the sweep used its workers (its parallel efficiency, see
 runner.py) against what two processes can give on this machine (its ceiling, see ceiling.py), and
@@ -74,7 +74,7 @@ def build_table(
         values = [v for v in (metric_of(r.summary)[1] for r in finished) if v is not None]
         metric = headline(group[0].spec.config.task.kind)
         mean = statistics.fmean(values) if values else None
-        std = statistics.stdev(values) if len(values) > 1 else (0.0 if values else None)
+        std = statistics.stdev(values) if len(values) > 1 else None  # undefined for one seed
         baselines = next((r.summary.get("baselines") for r in finished if r.summary), None)
         rows.append(
             {
@@ -121,6 +121,15 @@ def nearest_baseline(mean: float | None, baselines: dict[str, float]) -> str:
     return f"≈ {label} {mean - value:+.4f}"
 
 
+def format_spread(row: dict[str, Any]) -> str:
+    """`0.5200 ± 0.0031`, `0.5200 ± –` for one seed (no sample std), `-` with no finished seed."""
+    if row["mean"] is None:
+        return "-"
+    _, spec, unit = metric_format(row["metric"])
+    std = "–" if row["std"] is None else f"{row['std']:{spec}}"
+    return f"{row['mean']:{spec}} ± {std}{unit}"
+
+
 def format_table(table: dict[str, Any]) -> str:
     """The table for people: a line per configuration, then the baselines and any failures."""
     rows = table["rows"]
@@ -140,8 +149,8 @@ def format_table(table: dict[str, Any]) -> str:
     for row in rows:
         label = ", ".join(f"{key.split('.')[1]}={_value(v)}" for key, v in row["config"].items())
         mean = row["mean"]
-        metric_label, spec, unit = metric_format(row["metric"])
-        spread = "-" if mean is None else f"{mean:{spec}} ± {row['std']:{spec}}{unit}"
+        metric_label = metric_format(row["metric"])[0]
+        spread = format_spread(row)
         notes = []
         if row["pruned"]:
             notes.append(f"pruned at epoch {row['pruned_at_epoch']} ({row['pruned']} run(s))")

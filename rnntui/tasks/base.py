@@ -119,6 +119,9 @@ class Task(Protocol):
     sum_loss: bool  # minimise the summed cross-entropy of a window (else its mean)
     # the output at step t predicts the input at t+1, so samples can be fed back (generation)
     autoregressive: ClassVar[bool]
+    # task.* keys naming files the task reads: stored absolute in a run folder, and its
+    # check_config reads them (a trained run's config is checked without: check_consistency)
+    path_keys: ClassVar[tuple[str, ...]]
 
     @classmethod
     def from_config(cls, task: TaskConfig, seed: int, state: dict | None = None) -> Task:
@@ -189,6 +192,7 @@ class TaskDefaults:
     many_to_many = True
     sum_loss = False
     autoregressive: ClassVar[bool] = False
+    path_keys: ClassVar[tuple[str, ...]] = ()
 
     def state(self) -> dict[str, Any]:
         """The config says it all: nothing to keep in a checkpoint."""

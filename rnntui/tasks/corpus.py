@@ -54,6 +54,14 @@ def expand(text: str) -> str:
     return os.path.expanduser(text)
 
 
+def absolute_path(text: str) -> str:
+    """`task.path` as stored in a run folder: absolute, so the run works from any folder
+    ("{stdlib}" stays: it names this Python's library wherever it is; "~" is expanded)."""
+    if STDLIB in text or not text.strip():
+        return text
+    return os.path.abspath(os.path.expanduser(text))
+
+
 # --- which files ---------------------------------------------------------------------------------
 
 
@@ -152,9 +160,15 @@ def _resolve(path_text: str) -> Sources:
     info = _stat_regular(path)
     if info is None:
         raise ConfigError(f"'{path_text}' is not a regular file; name a text file", KEY)
-    if info.st_size == 0:
-        raise ConfigError(f"'{path_text}' is empty; name a file with text in it", KEY)
     head = _read(path, SNIFF_BYTES)
+    if info.st_size == 0:
+        if head:  # /proc and /sys files say 0 bytes yet hold text: sizes here cannot be trusted
+            raise ConfigError(
+                f"'{path_text}' is a special file that gives no size (like those under /proc); "
+                "copy it to a regular file and name that",
+                KEY,
+            )
+        raise ConfigError(f"'{path_text}' is empty; name a file with text in it", KEY)
     if b"\0" in head:
         raise ConfigError(
             f"'{path_text}' is a binary file (a NUL byte at offset {head.index(0)}); "
@@ -478,7 +492,7 @@ def entropy(counts: np.ndarray) -> float:
     """Plug-in entropy (nats) of a histogram."""
     counts = counts[counts > 0].astype(np.float64)
     p = counts / counts.sum()
-    return float(-(p * np.log(p)).sum())
+    return max(0.0, float(-(p * np.log(p)).sum()))  # one symbol: -0.0, which JSON keeps
 
 
 def bigram_conditional_entropy(ids: np.ndarray, size: int, piece: int = 1 << 22) -> float:
@@ -487,7 +501,7 @@ def bigram_conditional_entropy(ids: np.ndarray, size: int, piece: int = 1 << 22)
         return 0.0
     if ids.dtype == np.uint8:  # the pairs at even and at odd offsets: every neighbour pair
         matrix = byte_pairs(ids) + byte_pairs(ids[1:])
-        return entropy(matrix.reshape(-1)) - entropy(matrix.sum(axis=1))
+        return max(0.0, entropy(matrix.reshape(-1)) - entropy(matrix.sum(axis=1)))
     dense = size * size <= 1 << 22
     pairs = np.zeros(size * size, np.int64) if dense else None
     sparse: list[tuple[np.ndarray, np.ndarray]] = []
@@ -503,6 +517,6 @@ def bigram_conditional_entropy(ids: np.ndarray, size: int, piece: int = 1 << 22)
         unique, inverse = np.unique(codes, return_inverse=True)
         pairs_counts = np.bincount(inverse, weights=np.concatenate([n for _, n in sparse]))
         firsts = np.bincount(unique // size, weights=pairs_counts, minlength=size)
-        return entropy(pairs_counts) - entropy(firsts)
+        return max(0.0, entropy(pairs_counts) - entropy(firsts))
     matrix = pairs.reshape(size, size)
-    return entropy(pairs) - entropy(matrix.sum(axis=1))
+    return max(0.0, entropy(pairs) - entropy(matrix.sum(axis=1)))  # never a rounding's -1e-17

@@ -143,7 +143,7 @@ class RunDesk:
         run), NotLive (nothing trains it) or OSError; the current run is kept then."""
         from rnntui.runs.folder import RunFolder
 
-        folder = RunFolder.find(run, self.runs_dir)
+        folder = RunFolder.find(run, self.runs_dir, source="attach")
         session = FollowedSession(folder, self._poster(self.number + 1))
         session.start()
         self.number += 1

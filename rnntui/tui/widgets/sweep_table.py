@@ -48,12 +48,9 @@ def row_state(row: dict[str, Any], live: dict[str, dict[str, Any]]) -> Text:
 
 
 def spread(row: dict[str, Any]) -> str:
-    from rnntui.sweep.table import metric_format
+    from rnntui.sweep.table import format_spread
 
-    if row["mean"] is None:
-        return "-"
-    _, spec, unit = metric_format(row["metric"])
-    return f"{row['mean']:{spec}} ± {row['std']:{spec}}{unit}"
+    return format_spread(row)
 
 
 class SweepTable(DataTable):
