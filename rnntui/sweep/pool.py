@@ -104,13 +104,14 @@ class LocalPool:
         self.log_dir = Path(log_dir)
         self.gpus = sweep_gpus("auto") if gpus is None else gpus
 
-    def _env(self, index: int) -> dict[str, str]:
+    def worker_env(self, index: int) -> dict[str, str]:
+        """What worker `index` adds to the environment (its GPU, when there are GPUs)."""
         env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
         if self.gpus:
             env["CUDA_VISIBLE_DEVICES"] = self.gpus[index % len(self.gpus)]
         return env
 
-    def _label(self, index: int) -> str:
+    def worker_label(self, index: int) -> str:
         """`w1`, `w2`, … on CPU; `gpu0-1` (GPU 0, worker 1) with GPUs."""
         if self.gpus:
             return f"gpu{self.gpus[index % len(self.gpus)]}-{index + 1}"
@@ -140,7 +141,7 @@ class LocalPool:
     def run(self, runner: SweepRunner) -> None:
         pending = deque(runner.jobs)
         count = min(self.workers, len(pending))
-        slots = [self._start(_Slot(self._label(i), self._env(i))) for i in range(count)]
+        slots = [self._start(_Slot(self.worker_label(i), self.worker_env(i))) for i in range(count)]
         failed_starts = 0
         stop_deadline: float | None = None
         try:
