@@ -1,15 +1,9 @@
-"""Shared fixtures: every test gets its own user folders, so no test sees a developer's presets."""
+"""Shared fixtures: every test gets its own user folders, so no test sees a developer's presets.
+(The shared helper functions live in tests/helpers.py.)"""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -20,17 +14,3 @@ def isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))  # kept XLA programs
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     return home
-
-
-def run_cli(
-    *args: str, timeout: float = 240, cwd: Path | None = None
-) -> subprocess.CompletedProcess:
-    """Run the real command line (`python -m rnntui ...`) in a subprocess."""
-    return subprocess.run(
-        [sys.executable, "-m", "rnntui", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-        env=os.environ.copy(),
-    )

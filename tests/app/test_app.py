@@ -1,28 +1,22 @@
 """The Textual app driven by its pilot: presets, validation, training controls, failures, inspector.
 
-pytest-asyncio is not a dependency, so each test is a plain function running its scenario with
-`asyncio.run`. Configs are tiny (a few hundred steps) so a run takes a second or two once
-TensorFlow is loaded; the first test to train pays the ~4 s import.
+Configs are tiny (a few hundred steps) so a run takes a second or two once TensorFlow is loaded;
+the first test to train pays the ~4 s import.
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import importlib.util
-import io
 import os
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from rich.console import Console
-from textual.content import Content
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, Input, Select
 
-from rnntui.config import Config, apply_overrides, load_preset
+from rnntui.config import load_preset
 from rnntui.engine.events import Progress
 from rnntui.engine.trainer import Trainer
 from rnntui.runs.curves import smooth
@@ -36,50 +30,18 @@ from rnntui.tui.screens.preset_picker import PresetPicker
 from rnntui.tui.screens.run_picker import RunPicker
 from rnntui.tui.screens.save_preset import SavePresetDialog
 from rnntui.tui.widgets.app_footer import AppFooter
+from tests.helpers import (
+    NotedApp,
+    notifications,
+    plain,
+    run_app,
+    static_text,
+    tiny,
+    wait_for,
+)
 
-TINY = ["task.size=20000", "train.batch_size=20", "train.num_steps=5", "train.chunk=20"]
-LONG = ["task.size=6000000", "train.batch_size=20", "train.num_steps=5", "train.chunk=20"]
-
-
-def tiny(*overrides: str, base: list[str] = TINY) -> Config:
-    return apply_overrides(load_preset("echo-raw-5"), [*base, *overrides])
-
-
-def run(scenario: Callable, app: RnnTuiApp, size: tuple[int, int] = (80, 24)) -> None:
-    async def main() -> None:
-        async with app.run_test(size=size, notifications=True) as pilot:
-            await scenario(app, pilot)
-
-    asyncio.run(main())
-
-
-async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 30.0, what: str = ""):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            state = getattr(pilot.app, "state", "?")
-            raise AssertionError(f"timed out waiting for {what or condition} (state: {state})")
-        await pilot.pause(0.05)
-
-
-def plain(content: object, width: int = 120) -> str:
-    """What a Rich renderable or Textual content shows, as plain text."""
-    if isinstance(content, str):
-        return Content.from_markup(content).plain
-    if isinstance(content, Content):
-        return content.plain
-    console = Console(width=width, file=io.StringIO(), color_system=None)
-    with console.capture() as captured:
-        console.print(content)
-    return captured.get()
-
-
-def static_text(app: RnnTuiApp, selector: str) -> str:
-    return plain(app.query_one(selector, Static).content)
-
-
-def notifications(app: RnnTuiApp) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
+# about 60,000 steps: long enough to pause, stop and quit while it trains
+LONG = 6_000_000
 
 
 # --- opening and editing -----------------------------------------------------------------------
@@ -103,7 +65,7 @@ def test_app_opens_with_a_preset_and_previews_its_data():
         await wait_for(pilot, lambda: bool(app.chart.baselines), 5, "the chart's levels")
         assert [b.label for b in app.chart.baselines] == [b.label for b in data.baselines]
 
-    run(scenario, RnnTuiApp(config, preset_name="echo-raw-5"))
+    run_app(scenario, RnnTuiApp(config, preset_name="echo-raw-5"))
 
 
 def test_editing_a_setting_updates_validation_and_the_preview():
@@ -162,7 +124,7 @@ def test_editing_a_setting_updates_validation_and_the_preview():
         assert app.query_one("#field-train--eval_every").display
         assert app.preview.data.preview.train_size == app.config.task.train_size
 
-    run(scenario, RnnTuiApp(tiny(), preset_name="echo-raw-5"))
+    run_app(scenario, RnnTuiApp(tiny(), preset_name="echo-raw-5"))
 
 
 # --- training ----------------------------------------------------------------------------------
@@ -181,16 +143,22 @@ def test_start_pause_resume_stop():
         assert len(editors) > 10 and all(editor.disabled for editor in editors)
         await pilot.press("p")
         await wait_for(pilot, lambda: app.state == "paused", 10, "the pause")
-        held = len(app.chart.losses)
-        await pilot.pause(0.4)
-        assert len(app.chart.losses) == held, "no steps while paused"
         assert app.check_action("resume", ()) is True and app.check_action("pause", ()) is False
+        # the run (in its own process) says where it paused, and saved its weights there
+        run = app.desk.session.run_folder
+        paused = lambda: run.read_status().get("state") == "paused"  # noqa: E731
+        await wait_for(pilot, paused, 10, "the run's own pause")
+        held = run.read_status()["step"]
+        assert 0 < len(app.chart.losses) <= held == run.read_checkpoint().step
 
+        redraws = app.chart.redraws
         await pilot.press("p")
         await wait_for(pilot, lambda: len(app.chart.losses) > held, 10, "steps after resuming")
         assert app.state == "training"
-        await pilot.pause(0.6)
-        assert app.chart.redraws > 1, "the chart redraws while training"
+        # nothing ran while paused: the run went on from the very step it paused at
+        status = run.read_status()
+        assert (status["state"], status["step"]) == ("training", held)
+        await wait_for(pilot, lambda: app.chart.redraws > redraws, 10, "the chart to redraw")
 
         await pilot.press("x")
         await wait_for(pilot, lambda: app.state == "stopped", 10, "the stop")
@@ -219,7 +187,7 @@ def test_start_pause_resume_stop():
         assert app.state == "idle" and app.chart.losses == []
         assert app.query_one("#task--size", Input).value == "6000000"
 
-    run(scenario, RnnTuiApp(tiny(base=LONG), preset_name="echo-raw-5"))
+    run_app(scenario, RnnTuiApp(tiny(size=LONG), preset_name="echo-raw-5"))
 
 
 class NaNTrainer(Trainer):
@@ -237,7 +205,7 @@ class NaNTrainer(Trainer):
 
 
 def test_a_failing_run_is_reported_and_the_app_stays_usable():
-    app = RnnTuiApp(tiny(), preset_name="echo-raw-5")
+    app = NotedApp(tiny(), preset_name="echo-raw-5")
     app.trainer_factory = NaNTrainer
 
     async def scenario(app, pilot):
@@ -253,12 +221,12 @@ def test_a_failing_run_is_reported_and_the_app_stays_usable():
         await wait_for(pilot, lambda: app.state == "finished", 60, "a normal run")
         assert app.status.detail == ""
 
-    run(scenario, app)
+    run_app(scenario, app)
 
 
 @pytest.mark.parametrize("key", ["q", "ctrl+q"])
 def test_quit_while_training_stops_the_worker_promptly(key, tmp_path):
-    app = RnnTuiApp(tiny(base=LONG), preset_name="echo-raw-5", runs_dir=tmp_path)
+    app = RnnTuiApp(tiny(size=LONG), preset_name="echo-raw-5", runs_dir=tmp_path)
     timing: dict[str, float] = {}
 
     async def scenario(app, pilot):
@@ -267,7 +235,7 @@ def test_quit_while_training_stops_the_worker_promptly(key, tmp_path):
         timing["quit"] = time.monotonic()
         await pilot.press(key)
 
-    run(scenario, app)
+    run_app(scenario, app)
     session = app.desk.session
     assert session is not None and session.wait(3.0), "the training thread did not end"
     elapsed = time.monotonic() - timing["quit"]  # includes the training thread's end
@@ -328,20 +296,23 @@ def test_inspector_shows_the_engines_own_c_and_h():
         field.value = "1,0; 0,1"
         await pilot.press("s")
         await wait_for(pilot, lambda: app.state == "finished", 60, "the LSTM run")
-        await wait_for(
-            pilot,
-            lambda: inspector.trained is not None and not inspector._pending,
-            30,
-            "the trained inspection",
-        )
         # the first LSTM layer's kernel, recurrent kernel and bias, as the run saved them
         checkpoint = RunFolder(app.desk.session.run_folder.path).read_checkpoint()
         weights = tuple(checkpoint.weights[:3])
         expected = inspect_lstm(parse_inputs(field.value), weights=weights)
-        assert inspector.inspection.steps[-1].c == expected.steps[-1].c
+        await wait_for(
+            pilot,
+            lambda: (
+                inspector.trained is not None
+                and inspector.inspection.steps[-1].c == expected.steps[-1].c
+            ),
+            30,
+            "the inspection of the trained layer",
+        )
+        assert inspector.inspection.steps[-1].h == expected.steps[-1].h
         assert "trained first LSTM layer" in static_text(app, "#inspector-source")
 
-    run(scenario, RnnTuiApp(tiny("model.cell=lstm"), preset_name="echo-lstm"))
+    run_app(scenario, RnnTuiApp(tiny("model.cell=lstm"), preset_name="echo-lstm"))
 
 
 # --- presets, help, palette, layout ------------------------------------------------------------
@@ -380,7 +351,7 @@ def test_open_and_save_presets(isolated_user_dirs):
         assert load_preset(str(saved)).train.seed == 7
         assert app.preset_name == "my-seven"
 
-    run(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"))
+    run_app(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"))
 
 
 def test_help_and_command_palette_list_every_action():
@@ -411,28 +382,28 @@ def test_help_and_command_palette_list_every_action():
         found = [hit async for hit in provider.search("inspe")]
         assert found and found[0].text == "Inspect"
 
-    run(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"))
+    run_app(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"))
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
 def test_layout_fits_small_and_uses_large_terminals(size):
     async def scenario(app, pilot):
-        await pilot.pause(0.2)
         panes = [app.query_one(f"#{name}") for name in ("settings", "chart", "data", "inspector")]
-        shown = [pane for pane in panes if pane.display and pane.region.area > 0]
+        # the settings alone on a small terminal, every pane at once on a large one
+        wanted = [panes[0]] if size == (80, 24) else panes
+        shown = lambda: [pane for pane in panes if pane.display and pane.region.area > 0]  # noqa: E731
+        await wait_for(pilot, lambda: shown() == wanted, 10, f"the panes laid out at {size}")
         if size == (80, 24):
-            assert shown == [panes[0]]
             await pilot.press("2")
             await pilot.pause()  # the tab switch is a message: under load it lands after the key
             assert [p for p in panes if p.display] == [panes[1]]
             assert app.chart.region.width == 80 and app.chart.region.height >= 18
         else:
-            assert shown == panes, "every pane at once on a large terminal"
             assert app.chart.region.width > 100
         for widget in (app.status, app.query_one("AppFooter")):
             assert widget.region.bottom <= size[1]
 
-    run(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"), size)
+    run_app(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"), size)
 
 
 # --- run folders, past runs, CSV export, signals ------------------------------------------------
@@ -445,7 +416,7 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 
 def test_a_run_gets_a_folder_and_the_curves_export_to_csv(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    app = RnnTuiApp(tiny(), preset_name="echo-raw-5", runs_dir=tmp_path / "runs")
+    app = NotedApp(tiny(), preset_name="echo-raw-5", runs_dir=tmp_path / "runs")
 
     async def scenario(app, pilot):
         assert not app.query_one("#tensorboard").disabled  # installed with the test extra
@@ -465,7 +436,7 @@ def test_a_run_gets_a_folder_and_the_curves_export_to_csv(tmp_path, monkeypatch)
         result.update(folder=saved.path, csv=exported)
 
     result: dict[str, Path] = {}
-    run(scenario, app)
+    run_app(scenario, app)
     folder = result["folder"]
     assert {"config.toml", "metrics.jsonl", "summary.json", "checkpoint.npz", "tb"} <= {
         p.name for p in folder.iterdir()
@@ -503,7 +474,7 @@ def test_tensorboard_option_explains_why_it_is_unavailable(monkeypatch):
         app.settings.set_locked(False)  # unlocking the settings leaves it disabled
         assert box.disabled
 
-    run(scenario, app, size=(160, 48))
+    run_app(scenario, app, size=(160, 48))
 
 
 def test_loading_a_past_run_adds_a_comparison_curve(tmp_path, monkeypatch):
@@ -541,11 +512,11 @@ def test_loading_a_past_run_adds_a_comparison_curve(tmp_path, monkeypatch):
         await pilot.press("c")
         assert app.chart.comparison == []
 
-    run(scenario, RnnTuiApp(tiny(), preset_name="echo-raw-5", runs_dir=runs_dir))
+    run_app(scenario, NotedApp(tiny(), preset_name="echo-raw-5", runs_dir=runs_dir))
 
 
 def test_sigterm_while_training_checkpoints_and_exits(tmp_path):
-    app = RnnTuiApp(tiny(base=LONG), preset_name="echo-raw-5", runs_dir=tmp_path)
+    app = RnnTuiApp(tiny(size=LONG), preset_name="echo-raw-5", runs_dir=tmp_path)
     app.exit_watchdog = False  # it would end this very process (pytest) if the exit stalled
 
     async def scenario(app, pilot):
@@ -557,7 +528,7 @@ def test_sigterm_while_training_checkpoints_and_exits(tmp_path):
         await wait_for(pilot, lambda: app.return_code is not None, 5, "the app to exit")
 
     timing: dict[str, float] = {}
-    run(scenario, app)
+    run_app(scenario, app)
     session = app.desk.session
     assert session is not None and session.wait(3.0), "the training thread did not end"
     elapsed = time.monotonic() - timing["signal"]  # includes the training thread's end
@@ -583,4 +554,4 @@ def test_tensorflow_reporting_in_as_the_app_closes_wakes_nothing():
         assert not app.tf_ready and not app.inspector.active
         assert app.status.device != "no TensorFlow"
 
-    run(scenario, RnnTuiApp(tiny(), preset_name="echo-raw-5"))
+    run_app(scenario, RnnTuiApp(tiny(), preset_name="echo-raw-5"))

@@ -8,7 +8,6 @@ thread would freeze the app, so every FIFO test runs with a watchdog that unbloc
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import json
 import os
@@ -35,23 +34,28 @@ from rnntui.tui.screens.knob_dialog import KnobDialog
 from rnntui.tui.screens.preset_picker import PresetPicker
 from rnntui.tui.screens.run_picker import RunPicker
 from rnntui.tui.screens.save_preset import SavePresetDialog
-from tests.test_tui import notifications, plain, wait_for
-from tests.text_corpora import text_config, words, write
+from tests.helpers import (
+    NotedApp,
+    notifications,
+    plain,
+    run_app,
+    text_config,
+    wait_for,
+    words,
+    write,
+)
 
 HANG_AFTER_S = 20.0
 
 
 def run(scenario: Callable, app: RnnTuiApp) -> None:
-    async def main() -> None:
-        async with app.run_test(size=(100, 30), notifications=True) as pilot:
-            await scenario(app, pilot)
-
-    asyncio.run(main())
+    run_app(scenario, app, (100, 30))
 
 
 async def settle(pilot) -> None:
-    """Let the messages the keys set off (a reloaded preset's settings) be handled; on this
-    shared, busy machine that can take a few hundred milliseconds."""
+    """After the first key's outcome: give the second key the time to do harm, if it would (the
+    tests assert that something happened once, so there is no state to wait for); the messages
+    it sets off (a reloaded preset's settings) take a few hundred milliseconds on a busy box."""
     await pilot.pause()
     await pilot.pause(0.2)
     await pilot.pause()
@@ -110,6 +114,8 @@ def test_double_enter_in_the_preset_picker_opens_once():
         await pilot.press("o")
         assert isinstance(app.screen, PresetPicker)
         press_twice_at_once(app, "enter", "\r")  # before: ScreenStackError, exit 1
+        opened = lambda: any(n.startswith("Preset: opened") for n in notifications(app))  # noqa: E731
+        await wait_for(pilot, opened, 10, "the preset to open")
         await settle(pilot)
         assert app.is_running and app.return_code is None
         assert len(app.screen_stack) == 1
@@ -117,7 +123,7 @@ def test_double_enter_in_the_preset_picker_opens_once():
             "Preset: opened echo-raw-5"
         ]
 
-    run(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"))
+    run(scenario, NotedApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"))
 
 
 def test_double_enter_in_the_save_dialog_saves_once(isolated_user_dirs):
@@ -127,12 +133,13 @@ def test_double_enter_in_the_save_dialog_saves_once(isolated_user_dirs):
         app.screen.query_one("#preset-name", Input).value = "twice"
         await pilot.pause()
         press_twice_at_once(app, "enter", "\r")
+        saved = isolated_user_dirs / "config" / "rnntui" / "presets" / "twice.toml"
+        await wait_for(pilot, saved.is_file, 10, "the preset to be saved")
         await settle(pilot)
         assert app.is_running and len(app.screen_stack) == 1
         assert len([n for n in notifications(app) if n.startswith("Preset saved")]) == 1
-        assert (isolated_user_dirs / "config" / "rnntui" / "presets" / "twice.toml").is_file()
 
-    run(scenario, RnnTuiApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"))
+    run(scenario, NotedApp(load_preset("echo-raw-5"), preset_name="echo-raw-5"))
 
 
 def test_double_enter_in_the_run_picker_loads_once(tmp_path):
@@ -152,7 +159,7 @@ def test_double_enter_in_the_run_picker_loads_once(tmp_path):
             "(c clears)"
         ]
 
-    run(scenario, RnnTuiApp(load_preset("echo-raw-5"), runs_dir=tmp_path / "runs"))
+    run(scenario, NotedApp(load_preset("echo-raw-5"), runs_dir=tmp_path / "runs"))
 
 
 def test_double_escape_in_help_and_pickers():
@@ -161,6 +168,9 @@ def test_double_escape_in_help_and_pickers():
             await pilot.press(key)
             assert isinstance(app.screen, HelpScreen | PresetPicker | SavePresetDialog | RunPicker)
             press_twice_at_once(app, "escape", None)
+            await wait_for(
+                pilot, lambda: len(app.screen_stack) == 1, 10, f"{key}'s screen to close"
+            )
             await settle(pilot)
             assert app.is_running and len(app.screen_stack) == 1, key
             app.screen.set_focus(None)  # the second escape may have left a field: keys work
@@ -177,6 +187,7 @@ def test_double_keys_in_the_cell_knob_and_file_pickers_close_them_once(tmp_path)
         await pilot.press("b")  # the A/B cell picker
         assert isinstance(app.screen, CellPicker)
         press_twice_at_once(app, "escape", None)
+        await wait_for(pilot, lambda: len(app.screen_stack) == 1, 10, "the cell picker to close")
         await settle(pilot)
         assert app.is_running and len(app.screen_stack) == 1
         assert not app.desk.companion.running
@@ -185,6 +196,7 @@ def test_double_keys_in_the_cell_knob_and_file_pickers_close_them_once(tmp_path)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, FilePicker), 10, "the file picker")
         press_twice_at_once(app, "escape", None)
+        await wait_for(pilot, lambda: len(app.screen_stack) == 1, 10, "the file picker to close")
         await settle(pilot)
         assert app.is_running and len(app.screen_stack) == 1
 
@@ -196,9 +208,10 @@ def test_double_keys_in_the_cell_knob_and_file_pickers_close_them_once(tmp_path)
         app.screen.query_one("#knob-learning_rate").value = "0.002"
         await pilot.pause()
         press_twice_at_once(app, "enter", "\r")  # Input.Submitted twice: applied once
+        applied = lambda: app.desk.session.config.train.learning_rate == 0.002  # noqa: E731
+        await wait_for(pilot, applied, 10, "the new learning rate")
         await settle(pilot)
         assert app.is_running and len(app.screen_stack) == 1
-        assert app.desk.session is not None and app.desk.session.config.train.learning_rate == 0.002
         await pilot.press("x")
         await wait_for(pilot, lambda: not app.running, 60, "the run to stop")
 
@@ -320,7 +333,7 @@ def test_a_run_with_fifos_is_shown_damaged_and_cannot_be_chosen(tmp_path):
         assert notifications(app)[-1].startswith(f"Run loaded: {good.name}")
 
     with fifo_watchdog(stuck.path / "summary.json") as hung:
-        run(scenario, RnnTuiApp(load_preset("echo-raw-5"), runs_dir=runs_dir))
+        run(scenario, NotedApp(load_preset("echo-raw-5"), runs_dir=runs_dir))
     assert not hung, hung[0]
 
 

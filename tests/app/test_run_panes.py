@@ -15,7 +15,10 @@ from rnntui.tui.run_panes import PROBE_INTERVAL_S
 from rnntui.tui.screens.cell_picker import CellPicker
 from rnntui.tui.screens.knob_dialog import KnobDialog
 from rnntui.tui.screens.run_picker import RunPicker
-from tests.test_tui import LONG, notifications, plain, run, tiny, wait_for
+from tests.helpers import NotedApp, notifications, plain, run_app, tiny, wait_for
+
+# about 60,000 steps: long enough to change a knob and to run A and B side by side
+LONG = 6_000_000
 
 
 def pane_text(widget) -> str:
@@ -74,7 +77,7 @@ def test_probe_pane_shows_what_the_network_learns_while_it_trains():
         assert [g.truncated for g in app.probe.result.gradient_reach[5:]] == [0.0] * 6
         assert "truncation cuts every lag k ≥ 5" in pane_text(app.probe)
 
-    run(scenario, app)
+    run_app(scenario, app)
 
 
 def test_probe_pane_takes_the_inspectors_place_on_a_large_terminal():
@@ -94,14 +97,14 @@ def test_probe_pane_takes_the_inspectors_place_on_a_large_terminal():
         await wait_for(pilot, lambda: app.probe.problem, 10, "the probe's verdict")
         assert "task 'count' has no lags to probe" in pane_text(app.probe)
 
-    run(scenario, RnnTuiApp(tiny(), preset_name="echo-raw-5"), size=(160, 48))
+    run_app(scenario, RnnTuiApp(tiny(), preset_name="echo-raw-5"), size=(160, 48))
 
 
 # --- live knobs ----------------------------------------------------------------------------------
 
 
 def test_live_learning_rate_change_is_marked_on_the_chart_and_recorded(tmp_path):
-    app = RnnTuiApp(tiny(base=LONG), preset_name="echo-raw-5", runs_dir=tmp_path)
+    app = NotedApp(tiny(size=LONG), preset_name="echo-raw-5", runs_dir=tmp_path)
 
     async def scenario(app, pilot):
         assert app.check_action("knobs", ()) is False  # nothing trains yet
@@ -138,7 +141,7 @@ def test_live_learning_rate_change_is_marked_on_the_chart_and_recorded(tmp_path)
         assert app.chart.comparison[-1].marks == ((step, "lr 0.02"),)
 
     result: dict = {}
-    run(scenario, app)
+    run_app(scenario, app)
     folder = RunFolder(result["run"])
     row = {"step": result["step"], "knob": "learning_rate", "value": 0.02}
     assert read_knobs(folder.path / "metrics.jsonl") == [row]
@@ -151,7 +154,7 @@ def test_live_learning_rate_change_is_marked_on_the_chart_and_recorded(tmp_path)
 
 
 def test_ab_key_trains_the_same_run_with_another_cell_overlaid(tmp_path):
-    app = RnnTuiApp(tiny(base=LONG), preset_name="echo-raw-5", runs_dir=tmp_path)
+    app = RnnTuiApp(tiny(size=LONG), preset_name="echo-raw-5", runs_dir=tmp_path)
 
     async def scenario(app, pilot):
         await pilot.press("b")
@@ -188,7 +191,7 @@ def test_ab_key_trains_the_same_run_with_another_cell_overlaid(tmp_path):
         assert folder.path.parent == tmp_path and folder.load_config().model.cell == "gru"
         assert folder.read_summary()["stopped"] is True
 
-    run(scenario, app)
+    run_app(scenario, app)
 
 
 # --- smoothing -----------------------------------------------------------------------------------
@@ -215,20 +218,22 @@ def test_smoothing_key_cycles_the_chart_and_keeps_the_raw_trace():
         await wait_for(pilot, lambda: app.state == "finished", 90, "the run")
         await pilot.press("2")
         chart = app.chart
-        raw = chart._line(chart.losses, chart.smoothed, 10_000)
-        assert raw[0] is not None and len(raw[1]) == len(chart.losses) == 200
+        drawn = chart.drawn_line(chart.losses, chart.smoothed, 10_000)
+        assert drawn.raw_x is not None and len(drawn.raw_y) == len(chart.losses) == 200
+        assert drawn.smooth_y == pytest.approx(chart.smoothed)
         assert chart.smoothing.kind == "ema"
         await pilot.press("m")
         assert chart.smoothing.kind == "mean"
         assert any("moving average of 50 steps" in n for n in notifications(app))
-        line = chart._line(chart.losses, chart.smoothed, 10_000)
-        assert line[3] == pytest.approx(moving_average(np.asarray(chart.losses)))
-        assert line[1] == pytest.approx(chart.losses)  # the raw points are still drawn
-        await pilot.pause(0.4)
-        assert "moving average of 50 steps (m cycles)" in pane_text(chart)
+        drawn = chart.drawn_line(chart.losses, chart.smoothed, 10_000)
+        assert drawn.smooth_y == pytest.approx(moving_average(np.asarray(chart.losses)))
+        assert drawn.raw_y == pytest.approx(chart.losses)  # the raw points are still drawn
+        shown = lambda: "moving average of 50 steps (m cycles)" in pane_text(chart)  # noqa: E731
+        await wait_for(pilot, shown, 10, "the chart drawn with its new smoothing")
         await pilot.press("m")
-        assert chart.smoothing.kind == "raw" and chart._line(chart.losses, [], 100)[3] is None
+        assert chart.smoothing.kind == "raw"
+        assert chart.drawn_line(chart.losses, [], 100).smooth_y is None
         await pilot.press("m")
         assert chart.smoothing.kind == "ema"
 
-    run(scenario, RnnTuiApp(tiny(), preset_name="echo-raw-5"))
+    run_app(scenario, NotedApp(tiny(), preset_name="echo-raw-5"))

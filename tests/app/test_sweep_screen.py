@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import numpy as np
@@ -16,7 +15,7 @@ from rnntui.sweep.grid import SweepDefinition, parse_grid
 from rnntui.tui.sweep_app import SweepApp
 from rnntui.tui.widgets.loss_chart import LossChart
 from rnntui.tui.widgets.sweep_table import SweepTable
-from tests.test_tui import plain, wait_for
+from tests.helpers import plain, run_app, wait_for
 
 FINAL = {"num_steps=2_seed=0": 0.60, "num_steps=2_seed=1": 0.64, "num_steps=5_seed=0": 0.52}
 
@@ -60,7 +59,7 @@ def test_the_sweep_screen_shows_the_table_and_overlays_marked_configurations(swe
     folder, curves = sweep
     app = SweepApp(folder.path)
 
-    async def scenario(pilot) -> None:
+    async def scenario(app, pilot) -> None:
         screen = app.screen
         await wait_for(pilot, lambda: screen.snapshots >= 1, what="the first snapshot")
         table = screen.query_one(SweepTable)
@@ -104,8 +103,4 @@ def test_the_sweep_screen_shows_the_table_and_overlays_marked_configurations(swe
         )
         assert "4/4 runs finished" in plain(screen.query_one("#sweep-title").render())
 
-    async def main() -> None:
-        async with app.run_test(size=(120, 40)) as pilot:
-            await scenario(pilot)
-
-    asyncio.run(main())
+    run_app(scenario, app, (120, 40))

@@ -6,72 +6,16 @@ in a private tmux server sized 80x24, trains a tiny echo run and walks the panes
 
 from __future__ import annotations
 
-import os
-import shlex
-import shutil
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 
 import pytest
 
-TMUX = shutil.which("tmux")
-pytestmark = pytest.mark.skipif(
-    TMUX is None, reason="tmux is not installed (apt-get install tmux); .ci/run installs it"
-)
+from tests.helpers import Terminal, needs_tmux, rnntui_command, sets
+
+pytestmark = needs_tmux
 
 # About 60,000 steps: long enough to pause, stop and quit while it trains.
-LONG_RUN = ["--set", "task.size=6000000", "--set", "train.batch_size=20", "--set", "train.chunk=20"]
-
-
-def rnntui_command() -> list[str]:
-    script = shutil.which("rnntui", path=os.path.dirname(sys.executable)) or shutil.which("rnntui")
-    return [script] if script else [sys.executable, "-m", "rnntui"]
-
-
-class Terminal:
-    """A private tmux server with one pane running a command."""
-
-    def __init__(self, name: str, width: int, height: int) -> None:
-        self.socket = f"rnntui-test-{os.getpid()}-{name}"
-        self.width, self.height = width, height
-
-    def tmux(self, *args: str) -> str:
-        result = subprocess.run(
-            [TMUX, "-L", self.socket, "-f", "/dev/null", *args],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return result.stdout
-
-    def start(self, command: list[str]) -> None:
-        shell = f"{shlex.join(command)}; echo rnntui-exited-$?; sleep 30"
-        self.tmux(
-            "new-session", "-d", "-s", "app", "-x", str(self.width), "-y", str(self.height), shell
-        )
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "app")
-
-    def press(self, *keys: str) -> None:
-        for key in keys:
-            self.tmux("send-keys", "-t", "app", key)
-            time.sleep(0.15)
-
-    def wait_for(self, condition: Callable[[str], bool], timeout: float, what: str) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            screen = self.screen()
-            if condition(screen):
-                return screen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; the screen shows:\n{screen}")
-            time.sleep(0.1)
-
-    def close(self) -> None:
-        self.tmux("kill-server")
+LONG_RUN = sets("task.size=6000000", "train.batch_size=20", "train.chunk=20")
 
 
 @pytest.fixture

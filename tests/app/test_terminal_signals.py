@@ -18,19 +18,20 @@ import time
 import pytest
 
 from rnntui.runs.metrics import read_metrics
-from tests.conftest import run_cli
-from tests.test_terminal import TMUX, Terminal, rnntui_command
-
-pytestmark = pytest.mark.skipif(
-    TMUX is None, reason="tmux is not installed (apt-get install tmux); .ci/run installs it"
+from tests.helpers import (
+    Terminal,
+    needs_tmux,
+    process_gone,
+    rnntui_command,
+    run_cli,
+    sets,
+    wait_until,
 )
 
+pytestmark = needs_tmux
+
 # 20,000 steps (a few seconds): the signal arrives early in the run, the resume finishes it.
-RUN = [
-    "--set", "task.size=2000000",
-    "--set", "train.batch_size=20",
-    "--set", "train.chunk=20",
-]  # fmt: skip
+RUN = sets("task.size=2000000", "train.batch_size=20", "train.chunk=20")
 TOTAL_STEPS = 2_000_000 // (20 * 5)
 EXIT_WITHIN_S = 5.0
 
@@ -54,19 +55,6 @@ class AppPane(Terminal):
         return self.tmux("list-panes", "-t", "app:0", "-F", f"#{{{field}}}").strip()
 
 
-def process_gone(pid: int) -> bool:
-    """The process has exited (a zombie nobody reaps counts as exited)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.parametrize("how", ["SIGHUP", "SIGTERM", "closed-terminal"])
 def test_a_signal_mid_run_checkpoints_exits_and_the_run_resumes(tmp_path, how):
     """SIGHUP/SIGTERM sent with kill; or the terminal closes (tmux kill-pane: SIGHUP, pty gone)."""
@@ -79,23 +67,19 @@ def test_a_signal_mid_run_checkpoints_exits_and_the_run_resumes(tmp_path, how):
         terminal.wait_for(lambda s: "● idle" in s, 60, "TensorFlow to load")
         terminal.press("s")
 
-        deadline = time.monotonic() + 60
-        metrics = None
-        while not (metrics and metrics.stat().st_size > 0):
-            assert time.monotonic() < deadline, f"no metrics logged; screen:\n{terminal.screen()}"
+        def logged():
             metrics = next(runs_dir.glob("*/metrics.jsonl"), None)
-            time.sleep(0.05)
-        assert not process_gone(pid)
+            return metrics if metrics and metrics.stat().st_size > 0 else None
+
+        metrics = wait_until(logged, 60, "the first steps logged")
+        assert not process_gone(pid), terminal.screen()
 
         sent = time.monotonic()
         if how == "closed-terminal":
             terminal.tmux("kill-pane", "-t", "app:0")
         else:
             os.kill(pid, getattr(signal, how))
-        while not process_gone(pid):
-            elapsed = time.monotonic() - sent
-            assert elapsed < EXIT_WITHIN_S, f"still running {elapsed:.1f} s after {how}"
-            time.sleep(0.02)
+        wait_until(lambda: process_gone(pid), EXIT_WITHIN_S, f"the app to exit after {how}", 0.02)
         print(f"{how}: the app exited {time.monotonic() - sent:.2f} s after it")
 
         run = metrics.parent

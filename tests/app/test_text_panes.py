@@ -3,7 +3,6 @@ preview, the Generate pane and the hidden-unit view (for text and under echo's b
 
 from __future__ import annotations
 
-import asyncio
 import io
 from pathlib import Path
 
@@ -18,8 +17,7 @@ from rnntui.runs.folder import RunFolder
 from rnntui.tui.app import RnnTuiApp
 from rnntui.tui.screens.file_picker import FilePicker
 from rnntui.tui.widgets.generate_pane import GeneratePane
-from tests.test_tui import plain, run, static_text, wait_for
-from tests.text_corpora import text_config, words, write
+from tests.helpers import plain, run_app, static_text, text_config, wait_for, words, write
 
 
 def text_app(path: Path, runs: Path, *overrides: str) -> RnnTuiApp:
@@ -94,7 +92,7 @@ def test_the_path_field_checks_the_text_and_the_picker_chooses_it(tmp_path):
         await wait_for(pilot, lambda: "2 files" in static_text(app, "#note-task--path"), 30)
         assert "1 binary or empty skipped" in plain(app.preview.content)
 
-    run(scenario, text_app(good, tmp_path / "runs"))
+    run_app(scenario, text_app(good, tmp_path / "runs"))
 
 
 def test_generate_and_hidden_units_follow_the_model_as_it_trains(tmp_path):
@@ -156,7 +154,7 @@ def test_generate_and_hidden_units_follow_the_model_as_it_trains(tmp_path):
         excerpt = "".join(units.trace.labels)
         assert excerpt[:20].replace("↵", "↵") in text.replace("\n", "")
 
-    run(scenario, app)
+    run_app(scenario, app)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
@@ -176,7 +174,7 @@ def test_echo_units_are_drawn_under_the_bits_and_generate_is_off(size):
         await pilot.press("g")  # nothing to generate: a note, the layout stays
         assert not app.generate_pane.display or size == (80, 24)
 
-    run(scenario, RnnTuiApp(config, preset_name="echo-lstm"), size)
+    run_app(scenario, RnnTuiApp(config, preset_name="echo-lstm"), size)
 
 
 def test_at_160x48_a_text_task_shows_generate_where_the_inspector_was(tmp_path):
@@ -184,8 +182,8 @@ def test_at_160x48_a_text_task_shows_generate_where_the_inspector_was(tmp_path):
 
     async def scenario(app, pilot):
         await wait_for(pilot, lambda: app.preview.data is not None, 30, "the preview")
-        await pilot.pause(0.2)
-        assert app.generate_pane.display and app.generate_pane.region.area > 0
+        laid_out = lambda: app.generate_pane.display and app.generate_pane.region.area > 0  # noqa: E731
+        await wait_for(pilot, laid_out, 10, "the Generate pane laid out")
         assert not app.inspector.display
         assert app.query_one("#data").region.area > 0 and app.units.display
         await pilot.press("i")
@@ -193,7 +191,7 @@ def test_at_160x48_a_text_task_shows_generate_where_the_inspector_was(tmp_path):
         await pilot.press("g")
         assert app.generate_pane.display and not app.inspector.display
 
-    run(scenario, text_app(path, tmp_path / "runs"), (160, 48))
+    run_app(scenario, text_app(path, tmp_path / "runs"), (160, 48))
 
 
 def test_hidden_unit_colours_span_negative_to_positive():
@@ -214,19 +212,19 @@ def test_the_generate_pane_ignores_a_late_message_while_its_lines_are_removed():
         def compose(self):
             yield GeneratePane(id="generate")
 
-    async def scenario() -> None:
-        app = Host()
-        async with app.run_test() as pilot:
-            pane = app.query_one(GeneratePane)
-            await pane.query_one("#generate-source").remove()
-            await pilot.pause()
-            pane.sample(None, None, None, "untrained")  # would query the removed line
-            pane.show_note("gone")
-            pane.on_generate_pane_sampled(GeneratePane.Sampled(pane._request, None, "x", "e"))
-            assert pane.auto is True  # the checkbox is still there
-            await pane.query_one("#generate-auto").remove()
-            await pilot.pause()
-            assert pane.auto is False
-        assert not app.return_code  # the app ran to its end without an exception
+    async def scenario(app, pilot) -> None:
+        pane = app.query_one(GeneratePane)
+        await pane.query_one("#generate-source").remove()
+        await pilot.pause()
+        pane.sample(None, None, None, "untrained")  # would query the removed line
+        pane.show_note("gone")
+        late = GeneratePane.Sampled(pane.latest_request, None, "x", "e")
+        pane.on_generate_pane_sampled(late)
+        assert pane.auto is True  # the checkbox is still there
+        await pane.query_one("#generate-auto").remove()
+        await pilot.pause()
+        assert pane.auto is False
 
-    asyncio.run(scenario())
+    app = Host()
+    run_app(scenario, app)
+    assert not app.return_code  # the app ran to its end without an exception

@@ -7,9 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import run_cli
-
-TINY = ["--set", "task.size=20000", "--set", "train.batch_size=20"]
+from tests.helpers import TINY_ARGS, run_cli
 
 
 def test_help_lists_the_commands():
@@ -28,7 +26,7 @@ def test_presets_lists_names_and_descriptions():
 
 
 def test_train_json_contract():
-    result = run_cli("train", "echo-raw-5", *TINY, "--epochs", "2", "--json")
+    result = run_cli("train", "echo-raw-5", *TINY_ARGS, "--epochs", "2", "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     for key in ("preset", "task", "cell", "epochs", "steps", "wall_s", "steps_per_s", "final_loss"):
@@ -137,3 +135,13 @@ def test_inspect_stacked_gives_the_tutorial_shape():
     assert np.array(data["output"]).shape == (2, 3, 5)
     # both sequences start with the same timestep, so their first outputs agree
     np.testing.assert_allclose(data["output"][0][0], data["output"][1][0], atol=1e-6)
+
+
+def test_a_device_the_machine_lacks_is_refused_in_one_line(tmp_path):
+    result = run_cli("train", "echo-raw-5", "--device", "gpu:3", "--runs-dir", str(tmp_path))
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("rnntui: train.device: gpu:3 asked for")
+    assert list(tmp_path.iterdir()) == []  # nothing was made
+    bad = run_cli("train", "echo-raw-5", "--set", "train.device=tpu", "--check")
+    assert bad.returncode == 2 and "use auto, cpu, gpu or gpu:N" in bad.stderr

@@ -17,10 +17,8 @@ import re
 import shlex
 import shutil
 import signal
-import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,13 +29,12 @@ from rnntui.config import load_preset
 from rnntui.runs.checkpoint import CheckpointError
 from rnntui.runs.folder import RunFolder
 from rnntui.runs.lock import LOCK_FILE, RunLockedError, lock_owner
-from rnntui.runs.metrics import read_metrics
 from rnntui.runs.resume import resume_command
 from rnntui.util import exit_codes
-from tests.conftest import run_cli
+from tests.helpers import TINY_ARGS, run_cli, sets, snapshot, steps_logged, wait_until
 
 # 200 steps an epoch, a second or two a run once TensorFlow is loaded
-TINY = ["--set", "task.size=20000", "--set", "train.batch_size=20", "--set", "train.chunk=20"]
+TINY = [*TINY_ARGS, *sets("train.chunk=20")]
 PER_EPOCH = 200
 
 
@@ -52,21 +49,6 @@ def assert_one_line(result: subprocess.CompletedProcess, code: int, starts: str 
     assert line.count("\n") == 1 and line.startswith("rnntui: "), line
     assert line.startswith(starts), line
     return line.strip()
-
-
-def snapshot(folder: Path) -> dict[str, tuple]:
-    """Every entry under `folder`: kind, bytes (regular files) and modification time."""
-    out = {}
-    for path in sorted(folder.rglob("*")):
-        info = path.lstat()
-        content = path.read_bytes() if stat.S_ISREG(info.st_mode) else None
-        out[str(path.relative_to(folder))] = (stat.S_IFMT(info.st_mode), content, info.st_mtime_ns)
-    return out
-
-
-def steps_logged(run: Path) -> list[int]:
-    path = run / "metrics.jsonl"
-    return [row["step"] for row in read_metrics(path)] if path.exists() else []
 
 
 @pytest.fixture(scope="module")
@@ -153,14 +135,6 @@ def rnntui_argv(command: str) -> list[str]:
     argv = shlex.split(command)
     assert argv[0] == "rnntui"
     return [sys.executable, "-m", "rnntui", *argv[1:]]
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 # --- 2. FIFOs never hang the listing commands ----------------------------------------------------

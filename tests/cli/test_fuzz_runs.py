@@ -16,14 +16,12 @@ are small and derandomized: the same examples every run, a few seconds each.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import os
 import shutil
 import stat
 import threading
-import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -44,10 +42,9 @@ from rnntui.runs.folder import RunFolder
 from rnntui.runs.listing import describe_run
 from rnntui.runs.lock import LOCK_FILE
 from rnntui.runs.metrics import read_metrics
-from rnntui.tui.app import RnnTuiApp
 from rnntui.tui.past_runs import load_past_run
 from rnntui.tui.screens.run_picker import RunPicker
-from tests.conftest import run_cli
+from tests.helpers import NotedApp, notifications, run_app, run_cli, snapshot, wait_for
 
 FILES = ("config.toml", "summary.json", "metrics.jsonl", "checkpoint.npz", LOCK_FILE)
 KINDS = ("missing", "truncate", "garbage", "flip", "types", "fifo", "directory")
@@ -230,18 +227,6 @@ damages = st.lists(
 # --- what must hold ------------------------------------------------------------------------------
 
 
-def snapshot(folder: Path) -> dict[str, tuple]:
-    """Kind, bytes and mtime of every entry (the lock is run-time state, not the run's data)."""
-    out = {}
-    for path in sorted(folder.rglob("*")):
-        if path.name == LOCK_FILE and path.parent == folder:
-            continue
-        info = path.lstat()
-        content = path.read_bytes() if stat.S_ISREG(info.st_mode) else None
-        out[str(path.relative_to(folder))] = (stat.S_IFMT(info.st_mode), content, info.st_mtime_ns)
-    return out
-
-
 def let_fifo_users_go(folder: Path) -> None:
     """Open every FIFO both ways without blocking: a reader or writer stuck on it returns."""
     for path in folder.rglob("*"):
@@ -303,14 +288,15 @@ def good_rows(run: Path) -> dict[int, float]:
 
 def check_resume(run: Path) -> None:
     """Exit 2 with one line and nothing changed, or exit 0 and a sound finished run."""
-    before, rows_before = snapshot(run), good_rows(run)
+    # the lock is run-time state, not the run's data
+    before, rows_before = snapshot(run, leave_out=[LOCK_FILE]), good_rows(run)
     result = cli(["train", "--resume", run.name, "--runs-dir", str(run.parent)], run)
     assert result.exit_code in (0, 2), result.output
     if result.exit_code == 2:
         assert result.stderr.count("\n") == 1 and result.stderr.startswith("rnntui: "), (
             result.stderr
         )
-        assert snapshot(run) == before, result.stderr
+        assert snapshot(run, leave_out=[LOCK_FILE]) == before, result.stderr
         return
     info = describe_run(run)
     assert not info.damaged and info.steps == TOTAL, info
@@ -394,7 +380,7 @@ def test_the_app_lists_and_loads_every_damaged_run(damaged_runs):
     changes what loading reads); `load_past_run`, the worker's own call, for every offered row.
     """
     names = {p.name for p in damaged_runs.iterdir()}
-    app = RnnTuiApp(load_preset("echo-raw-5"), runs_dir=damaged_runs)
+    app = NotedApp(load_preset("echo-raw-5"), runs_dir=damaged_runs)
 
     async def scenario(app, pilot) -> None:
         await pilot.press("l")
@@ -417,18 +403,12 @@ def test_the_app_lists_and_loads_every_damaged_run(damaged_runs):
             if not isinstance(app.screen, RunPicker):
                 await pilot.press("l")
                 await pilot.pause()
-            heard = len(app._notifications)
+            heard = len(notifications(app))
             app.screen.query_one("#run-list").highlighted = index
             await pilot.press("enter")
-            deadline = time.monotonic() + 20
-            while len(app._notifications) == heard:  # "Run loaded" or "Cannot load"
-                assert time.monotonic() < deadline, f"no answer for row {index}"
-                await pilot.pause(0.05)
+            answer = f"an answer for row {index}"  # "Run loaded" or "Cannot load"
+            await wait_for(pilot, lambda heard=heard: len(notifications(app)) > heard, 20, answer)
         await pilot.pause()
         assert app.is_running and len(app.chart.comparison) >= 1
 
-    async def main() -> None:
-        async with app.run_test(size=(100, 30), notifications=True) as pilot:
-            await scenario(app, pilot)
-
-    within(CALL_TIMEOUT_S * 2, damaged_runs, lambda: asyncio.run(main()))
+    within(CALL_TIMEOUT_S * 2, damaged_runs, lambda: run_app(scenario, app, (100, 30)))

@@ -14,8 +14,7 @@ from rnntui.analysis.replica import Replica, load_trained_run
 from rnntui.config import apply_overrides, load_preset
 from rnntui.engine.trainer import Trainer
 from rnntui.runs.folder import RunFolder
-from tests.conftest import run_cli
-from tests.text_corpora import markov2, words, write
+from tests.helpers import markov2, run_cli, tiny, words, write
 
 MARKOV_CHARS = 240_000  # 3 epochs of 135 windows: ~30 s on 2 quiet cores
 
@@ -94,8 +93,8 @@ def test_generated_text_follows_the_source(markov):
 
 def test_generate_refuses_bad_input_in_one_line(markov, tmp_path):
     runs, run = str(markov["runs"]), markov["run"]
-    echo = RunFolder.create(_tiny_echo(), tmp_path)
-    Trainer(_tiny_echo(), run=echo).run()
+    echo = RunFolder.create(tiny(), tmp_path)
+    Trainer(tiny(), run=echo).run()
     cases = [
         (["generate", run, "--runs-dir", runs, "--prime", "abc→Z"], "'Z' '→'"),
         (["generate", echo.name, "--runs-dir", str(tmp_path)], "trained the echo task"),
@@ -218,12 +217,6 @@ def assert_same_predictions(replica: Replica, x: np.ndarray, probabilities: np.n
 def _config_codec_weights(markov: dict) -> tuple:
     run = load_trained_run(RunFolder(markov["runs"] / markov["run"]))
     return run.config, run.codec, run.weights
-
-
-def _tiny_echo():
-    return apply_overrides(
-        load_preset("echo-raw-5"), ["task.size=20000", "train.batch_size=20", "train.chunk=20"]
-    )
 
 
 # --- bad input through the command line ----------------------------------------------------------

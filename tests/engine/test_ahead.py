@@ -7,10 +7,11 @@ import threading
 import numpy as np
 import pytest
 
-from rnntui.config import Config, apply_overrides
+from rnntui.config import Config
 from rnntui.engine.ahead import Ahead
 from rnntui.engine.trainer import Trainer
 from rnntui.tasks.echo import EchoTask
+from tests.helpers import tiny
 
 
 class Recorder:
@@ -71,11 +72,8 @@ def test_other_work_runs_in_order_and_close_drops_what_has_not_started():
 
 
 def echo(*overrides: str) -> Config:
-    return apply_overrides(
-        Config(),
-        ["task.size=6000", "train.batch_size=20", "train.num_steps=5", "train.epochs=3"]
-        + list(overrides),
-    )
+    """Three epochs of 60 windows."""
+    return tiny("train.epochs=3", *overrides, size=6000, chunk=0)
 
 
 def test_a_run_with_data_made_ahead_trains_exactly_as_without(monkeypatch):
@@ -96,6 +94,6 @@ def test_data_too_big_for_two_epochs_at_once_is_not_made_ahead():
     small, big = echo(), echo("task.size=40000000")  # ~0.9 GB an epoch by the task's estimate
     for config, expected in ((small, True), (big, False)):
         trainer = Trainer(config)
-        ahead = trainer._start_ahead(make_task(config.task, config.train.seed), 0)
+        ahead = trainer.start_ahead(make_task(config.task, config.train.seed), 0)
         assert ahead.enabled is expected
         ahead.close()

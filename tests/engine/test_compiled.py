@@ -5,17 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnntui.config import Config, apply_overrides
+from rnntui.config import Config, apply_overrides, load_preset
 from rnntui.engine import compiled
 from rnntui.engine.compiled import CompiledSteps, use_xla, windows_per_call
+from rnntui.engine.trainer import Trainer
 from rnntui.tasks.build import make_task
+from tests.helpers import tiny
 
-
-def tiny(*overrides: str) -> Config:
-    return apply_overrides(
-        Config(),
-        ["task.size=12000", "train.batch_size=20", "train.num_steps=5", *overrides],
-    )
+# 12,000 samples: 120 windows of 20 x 5 an epoch; chunk 0: the engine chooses the call size
+SMALL = {"size": 12_000, "chunk": 0}
 
 
 def run_windows(config: Config, sizes: list[int]) -> tuple[CompiledSteps, list[float], list]:
@@ -37,10 +35,10 @@ def run_windows(config: Config, sizes: list[int]) -> tuple[CompiledSteps, list[f
 def test_xla_and_a_padded_last_chunk_match_the_graph_executor(cell):
     sizes = [16, 16, 5]  # the last call is short: XLA pads it to 16 rows and runs only 5
     graph_steps, graph, graph_state = run_windows(
-        tiny(f"model.cell={cell}", "train.chunk=16"), sizes
+        tiny(f"model.cell={cell}", "train.chunk=16", **SMALL), sizes
     )
     xla_steps, xla, xla_state = run_windows(
-        tiny(f"model.cell={cell}", "train.chunk=16", "train.xla=true"), sizes
+        tiny(f"model.cell={cell}", "train.chunk=16", "train.xla=true", **SMALL), sizes
     )
     assert xla_steps.xla and not graph_steps.xla
     assert len(xla) == len(graph) == sum(sizes)
@@ -52,7 +50,7 @@ def test_xla_and_a_padded_last_chunk_match_the_graph_executor(cell):
 
 
 def test_xla_compiles_one_shape_per_run():
-    steps, _, _ = run_windows(tiny("train.chunk=8", "train.xla=true"), [8])
+    steps, _, _ = run_windows(tiny("train.chunk=8", "train.xla=true", **SMALL), [8])
     assert steps.traces == 1
     xs, ys = steps.task.windows(0, 20, 5)
     state = steps.initial_state()
@@ -63,39 +61,48 @@ def test_xla_compiles_one_shape_per_run():
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_chunking_does_not_change_the_math_for_keras_cells(cell):
-    _, whole, _ = run_windows(tiny(f"model.cell={cell}", "train.chunk=40"), [40])
-    _, pieces, _ = run_windows(tiny(f"model.cell={cell}", "train.chunk=7"), [7] * 5 + [5])
+    _, whole, _ = run_windows(tiny(f"model.cell={cell}", "train.chunk=40", **SMALL), [40])
+    _, pieces, _ = run_windows(tiny(f"model.cell={cell}", "train.chunk=7", **SMALL), [7] * 5 + [5])
     np.testing.assert_allclose(whole, pieces, rtol=1e-4, atol=1e-5)
 
 
 def test_xla_auto_turns_on_for_long_runs_only():
-    task = make_task(tiny().task, 0)  # 12000 / 20 / 5 = 120 windows an epoch
-    short = tiny("train.epochs=2")
-    long = tiny(f"train.epochs={compiled.XLA_MIN_WINDOWS // 120 + 1}")
+    task = make_task(tiny(**SMALL).task, 0)  # 12000 / 20 / 5 = 120 windows an epoch
+    short = tiny("train.epochs=2", **SMALL)
+    long = tiny(f"train.epochs={compiled.XLA_MIN_WINDOWS // 120 + 1}", **SMALL)
     for config in (short, long):
         config.train.xla = "auto"  # the config may not accept "auto" yet; the engine does
     assert not use_xla(short, task)
     assert use_xla(long, task)
-    few_per_call = tiny(f"train.epochs={compiled.XLA_MIN_WINDOWS}", "train.chunk=4")
+    few_per_call = tiny(f"train.epochs={compiled.XLA_MIN_WINDOWS}", "train.chunk=4", **SMALL)
     few_per_call.train.xla = "auto"
     assert not use_xla(few_per_call, task)  # thousands of windows, but 4 a call
-    assert use_xla(tiny("train.xla=true"), task)
-    assert not use_xla(tiny("train.xla=false"), task)
+    assert use_xla(tiny("train.xla=true", **SMALL), task)
+    assert not use_xla(tiny("train.xla=false", **SMALL), task)
 
 
 def test_calls_of_small_windows_span_an_epoch_under_xla_only():
-    small = tiny()  # 20 x 5 x 4: a small window
+    small = tiny(**SMALL)  # 20 x 5 x 4: a small window
     assert windows_per_call(small, xla=True) == compiled.XLA_SMALL_CHUNK
     assert windows_per_call(small, xla=False) == compiled.DEFAULT_CHUNK
-    wide = tiny("model.state_size=256")  # 20 x 5 x 256: calls would take seconds
+    wide = tiny("model.state_size=256", **SMALL)  # 20 x 5 x 256: calls would take seconds
     assert windows_per_call(wide, xla=True) == compiled.DEFAULT_CHUNK
-    assert windows_per_call(tiny("train.chunk=7"), xla=True) == 7  # the user's choice stands
+    assert (
+        windows_per_call(tiny("train.chunk=7", **SMALL), xla=True) == 7
+    )  # the user's choice stands
     task = make_task(small.task, 0)
-    steps = CompiledSteps(tiny("train.xla=true"), task)
+    steps = CompiledSteps(tiny("train.xla=true", **SMALL), task)
     assert steps.chunk == compiled.XLA_SMALL_CHUNK
     xs, ys = task.windows(0, 20, 5)  # 120 windows: one call, padded to the epoch
     losses, _ = steps.train_chunk(xs, ys, steps.initial_state())
-    assert len(losses) == 120 and steps._rows == 120 and steps.traces == 1
+    assert len(losses) == 120 and steps.traces == 1
+    # the program's shape is the epoch's 120 windows, not the chunk's 1,000: a shorter call is
+    # padded to it, a longer one (121 windows) needs another program
+    steps.train_chunk(xs[:60], ys[:60], steps.initial_state())
+    assert steps.traces == 1
+    longer = [np.concatenate([a, a[:1]]) for a in (xs, ys)]
+    steps.train_chunk(*longer, steps.initial_state())
+    assert steps.traces == 2
 
 
 @pytest.mark.parametrize(
@@ -180,7 +187,9 @@ def test_clipping_turned_on_and_off_live_retraces_once_each(xla):
     unclipped chunk again. Each stretch trains as a run configured that way would."""
 
     def run(settings: list[float]) -> tuple[CompiledSteps, list[float]]:
-        config = tiny("train.chunk=6", f"train.xla={xla}", f"train.clip_norm={settings[0]}")
+        config = tiny(
+            "train.chunk=6", f"train.xla={xla}", f"train.clip_norm={settings[0]}", **SMALL
+        )
         task = make_task(config.task, config.train.seed)
         xs, ys = task.windows(0, config.train.batch_size, config.train.num_steps)
         steps = CompiledSteps(config, task)
@@ -231,3 +240,15 @@ def test_cross_entropy_is_tensorflows_own(classes, shape):
         rtol=1e-5,
         atol=1e-6,
     )
+
+
+def test_short_epochs_share_a_compiled_call_without_changing_the_math():
+    base = apply_overrides(load_preset("count-lstm"), ["train.epochs=60", "train.eval_every=20"])
+    one = Trainer(apply_overrides(base, ["train.chunk=5"]))  # one 5-window epoch a call
+    one.run()
+    packed = Trainer(apply_overrides(base, ["train.chunk=100"]))
+    packed.run()
+    assert packed.compiled.calls == 3 and one.compiled.calls == 60  # 20 epochs a call
+    np.testing.assert_allclose(packed.losses, one.losses, rtol=1e-5, atol=1e-6)
+    assert packed.summary["test_error_pct"] == one.summary["test_error_pct"]
+    assert packed.summary["final_loss"] == pytest.approx(one.summary["final_loss"], rel=1e-5)

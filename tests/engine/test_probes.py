@@ -21,9 +21,8 @@ from rnntui.runs.metrics import read_knobs, read_metrics
 from rnntui.tasks.build import make_task
 from rnntui.tasks.echo import EchoTask
 from rnntui.tasks.lags import ProbeError, check_probeable, probe_max_lag
-from tests.conftest import run_cli
+from tests.helpers import run_cli, tiny
 
-TINY = ["task.size=20000", "train.batch_size=20", "train.num_steps=5", "train.chunk=20"]
 # lags 2 and 6 inside 8-step windows; one epoch of 1M samples learns both (measured max error
 # 0.017 at seed 0, 0.023-0.032 at seeds 1-2)
 OTHER_LAGS = [
@@ -34,10 +33,6 @@ OTHER_LAGS = [
     "train.optimizer=adam",
     "train.learning_rate=0.01",
 ]
-
-
-def tiny(*overrides: str) -> Config:
-    return apply_overrides(Config(), [*TINY, *overrides])
 
 
 def effects(lags) -> dict[int, float]:

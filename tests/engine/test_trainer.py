@@ -10,19 +10,7 @@ import pytest
 from rnntui.config import Config, apply_overrides, load_preset
 from rnntui.engine.events import EpochEnd, Failed, Finished, Paused, Progress, Resumed, Started
 from rnntui.engine.trainer import Trainer
-
-
-def tiny_echo(*overrides: str) -> Config:
-    return apply_overrides(
-        Config(),
-        [
-            "task.size=20000",
-            "train.batch_size=20",
-            "train.num_steps=5",
-            "train.chunk=16",
-            *overrides,
-        ],
-    )
+from tests.helpers import tiny, wait_until
 
 
 def train(config: Config) -> tuple[Trainer, list]:
@@ -46,7 +34,7 @@ def test_raw_rnn_learns_the_three_step_echo_in_one_epoch():
 
 
 def test_event_stream_accounts_for_every_step():
-    config = tiny_echo("train.epochs=2")
+    config = tiny("train.epochs=2")
     trainer, events = train(config)
     assert isinstance(events[0], Started)
     started = events[0]
@@ -66,8 +54,8 @@ def test_event_stream_accounts_for_every_step():
 
 def test_chunking_does_not_change_the_math():
     """Windows per compiled call is a speed knob: the state carry across calls must be exact."""
-    whole, _ = train(tiny_echo("train.chunk=200"))
-    pieces, _ = train(tiny_echo("train.chunk=7"))
+    whole, _ = train(tiny("train.chunk=200"))
+    pieces, _ = train(tiny("train.chunk=7"))
     np.testing.assert_allclose(whole.losses, pieces.losses, rtol=1e-4, atol=1e-5)
 
 
@@ -76,7 +64,7 @@ def test_state_is_carried_between_windows():
     from rnntui.engine.compiled import CompiledSteps
     from rnntui.tasks.build import make_task
 
-    config = tiny_echo()
+    config = tiny()
     task = make_task(config.task, config.train.seed)
     xs, ys = task.windows(0, config.train.batch_size, config.train.num_steps)
     steps = CompiledSteps(config, task)
@@ -92,16 +80,16 @@ def test_state_is_carried_between_windows():
 
 
 def test_seed_makes_runs_reproducible():
-    first, _ = train(tiny_echo("train.seed=3"))
-    again, _ = train(tiny_echo("train.seed=3"))
-    other, _ = train(tiny_echo("train.seed=4"))
+    first, _ = train(tiny("train.seed=3"))
+    again, _ = train(tiny("train.seed=3"))
+    other, _ = train(tiny("train.seed=4"))
     assert first.losses == again.losses
     assert first.losses != other.losses
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm", "stacked"])
 def test_every_cell_kind_trains(cell):
-    trainer, events = train(tiny_echo(f"model.cell={cell}", "model.layers=[4, 3]"))
+    trainer, events = train(tiny(f"model.cell={cell}", "model.layers=[4, 3]"))
     assert isinstance(events[-1], Finished), events[-1]
     assert len(trainer.losses) == 200 and all(np.isfinite(trainer.losses))
     assert (trainer.lstm_weights() is not None) == (cell in ("lstm", "stacked"))
@@ -111,7 +99,7 @@ def test_every_cell_kind_trains(cell):
 def test_every_optimizer_lowers_the_loss(optimizer):
     rate = {"adagrad": 0.1, "adam": 0.01, "sgd": 0.5, "rmsprop": 0.01}[optimizer]
     trainer, _ = train(
-        tiny_echo(f"train.optimizer={optimizer}", f"train.learning_rate={rate}", "task.size=60000")
+        tiny(f"train.optimizer={optimizer}", f"train.learning_rate={rate}", "task.size=60000")
     )
     assert np.mean(trainer.losses[-50:]) < np.mean(trainer.losses[:20]) - 0.02
 
@@ -146,7 +134,7 @@ def test_count_task_reports_test_error():
 
 
 def test_pause_resume_and_stop_from_another_thread():
-    config = tiny_echo("train.epochs=50", "train.chunk=4")
+    config = tiny("train.epochs=50", "train.chunk=4")
     events: list = []
     paused_seen = threading.Event()
 
@@ -167,17 +155,20 @@ def test_pause_resume_and_stop_from_another_thread():
     worker.start()
     assert paused_seen.wait(60), "trainer never paused"
     steps_at_pause = len(trainer.losses)
-    threading.Event().wait(0.3)
-    assert len(trainer.losses) == steps_at_pause  # nothing runs while paused
+    events.append("resume called")  # where this thread's resume falls among the trainer's events
     trainer.resume()
-    while len(trainer.losses) < steps_at_pause + 20:
-        threading.Event().wait(0.01)
+    wait_until(lambda: len(trainer.losses) >= steps_at_pause + 20, 30, "steps after resuming")
     trainer.stop()
     worker.join(30)
     assert not worker.is_alive()
     kinds = [type(e) for e in events]
-    assert Paused in kinds and Resumed in kinds
-    assert kinds.index(Paused) < kinds.index(Resumed)
+    paused, resumed = events[kinds.index(Paused)], events[kinds.index(Resumed)]
+    # nothing ran while paused: no step between the pause and the resume, which came after the
+    # call, at the very step the pause held
+    held = events[kinds.index(Paused) : events.index("resume called")]
+    assert not any(isinstance(e, Progress) for e in held)
+    assert kinds.index(Paused) < events.index("resume called") < kinds.index(Resumed)
+    assert paused.step == resumed.step == steps_at_pause
     finished = events[-1]
     assert isinstance(finished, Finished) and finished.stopped
     assert finished.summary["steps"] == len(trainer.losses) < 50 * 200
@@ -188,7 +179,7 @@ def test_a_crash_inside_training_becomes_a_failed_event():
         if isinstance(event, Progress):
             raise RuntimeError("disk full\nsecond line")
 
-    trainer = Trainer(tiny_echo(), explode)
+    trainer = Trainer(tiny(), explode)
     seen: list = []
     trainer.on_event = lambda e: (seen.append(e), explode(e))
     summary = trainer.run()
@@ -208,7 +199,7 @@ def test_nan_loss_stops_with_the_step():
             weights = trainer.compiled.variables[0]
             weights.assign(weights * float("nan"))
 
-    trainer = Trainer(tiny_echo("train.chunk=8"), on_event)
+    trainer = Trainer(tiny("train.chunk=8"), on_event)
     trainer.run()
     failed = events[-1]
     assert isinstance(failed, Failed)

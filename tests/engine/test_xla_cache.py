@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from rnntui.runtime import xla_cache
-from tests.conftest import run_cli
+from tests.helpers import run_cli, sets
 
-XLA_RUN = ["--set", "task.size=20000", "--set", "train.batch_size=20", "--set", "train.xla=on"]
+XLA_RUN = sets("task.size=20000", "train.batch_size=20", "train.xla=on")
 LOADED = "Loading cached entry"  # TensorFlow's own log line when it loads a kept program
 
 
@@ -105,7 +105,6 @@ def test_a_warm_run_prints_nothing_of_tensorflow_s(tmp_path, monkeypatch):
 def test_a_child_of_a_prepared_process_gets_its_own_stage(tmp_path, monkeypatch):
     monkeypatch.setenv("RNNTUI_XLA_CACHE", str(tmp_path / "xla"))
     monkeypatch.delenv("TF_XLA_FLAGS", raising=False)
-    monkeypatch.delenv(xla_cache._ADDED, raising=False)
     child = [
         sys.executable,
         "-c",
@@ -133,8 +132,13 @@ def test_an_unusable_folder_turns_the_cache_off_and_the_run_trains(tmp_path, mon
 
 def test_a_folder_tensorflow_cannot_be_told_is_not_used(monkeypatch, tmp_path):
     monkeypatch.setenv("RNNTUI_XLA_CACHE", str(tmp_path / "with space"))
-    monkeypatch.setattr(xla_cache, "_stage", None)
-    assert xla_cache.prepare() is None  # TF splits its flags at spaces and exits on the rest
+    monkeypatch.delenv("TF_XLA_FLAGS", raising=False)
+    # a fresh process: prepare() sets up once per process, and this one may have done so
+    prepared = subprocess.run(
+        [sys.executable, "-c", "from rnntui.runtime import xla_cache; print(xla_cache.prepare())"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert prepared.stdout == "None\n"  # TF splits its flags at spaces and exits on the rest
     assert not (tmp_path / "with space").exists()
 
 
@@ -152,7 +156,7 @@ def test_off_means_off(monkeypatch):
 
 
 def keep(programs: Path, name: str, data: bytes) -> Path:
-    path = programs / f"{name}.{len(data)}.{xla_cache._digest(data)}"
+    path = programs / f"{name}.{len(data)}.{xla_cache.digest_of(data)}"
     path.write_bytes(data)
     return path
 
@@ -172,7 +176,7 @@ def test_only_intact_programs_are_linked_into_a_stage(tmp_path):
     (programs / "notes.txt").write_text("x")
     os.mkfifo(programs / f"fifo.pb.5.{'0' * 32}")  # reading it would block TensorFlow forever
     (programs / f"empty.pb.0.{'0' * 32}").write_bytes(b"")
-    xla_cache._link_programs(programs, stage)
+    xla_cache.link_programs(programs, stage)
     assert sorted(p.name for p in stage.iterdir()) == ["a.pb", "b.pb"]
     assert (stage / "a.pb").read_bytes() == b"12345" and (stage / "b.pb").read_bytes() == b"second"
     assert not flipped.exists() and not torn.exists()  # damaged: removed, compiled afresh later
@@ -196,7 +200,7 @@ def test_stages_of_dead_processes_are_removed(tmp_path):
         stage.mkdir()
         (stage / "x.pb").write_bytes(b"half")
     os.mkfifo(tmp_path / "stage-1-fifo")  # rmtree would open it and wait forever
-    xla_cache._remove_dead_stages(tmp_path)
+    xla_cache.remove_dead_stages(tmp_path)
     assert not gone.exists() and mine.exists()
     assert not (tmp_path / "stage-1-fifo").exists()
 
@@ -206,7 +210,7 @@ def test_the_oldest_programs_go_first(tmp_path):
         path = tmp_path / name
         path.write_bytes(b"x" * 100)
         os.utime(path, (1_000_000 - age, 1_000_000 - age))
-    xla_cache._evict(tmp_path, 250, 10)
+    xla_cache.evict(tmp_path, 250, 10)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mid", "new"]
-    xla_cache._evict(tmp_path, 10_000, 1)
+    xla_cache.evict(tmp_path, 10_000, 1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new"]

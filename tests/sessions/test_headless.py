@@ -1,4 +1,5 @@
-"""Run folders and faults, with real processes: kill a headless run, resume it, compare curves."""
+"""Headless runs (`rnntui train`) in real processes: signal or kill one mid-run, resume it and
+compare curves; a failing run keeps its last good checkpoint; `rnntui runs` lists the folders."""
 
 from __future__ import annotations
 
@@ -14,21 +15,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rnntui.config import apply_overrides, load_preset
+from rnntui.config import load_preset
 from rnntui.engine.events import EpochEnd, Failed
 from rnntui.engine.trainer import Trainer
 from rnntui.runs.folder import RunFolder
 from rnntui.runs.listing import list_runs
 from rnntui.runs.metrics import read_metrics
-from tests.conftest import run_cli
+from tests.helpers import only_run, run_cli, sets, tiny, wait_until
 
 # ~8,000 small steps: long enough to interrupt, short enough for the suite
-SLOW = [
-    "--set", "task.size=200000",
-    "--set", "train.batch_size=20",
-    "--set", "train.chunk=5",
-    "--epochs", "4",
-]  # fmt: skip
+SLOW = [*sets("task.size=200000", "train.batch_size=20", "train.chunk=5"), "--epochs", "4"]
 
 
 def metric_rows(run_dir: Path) -> list[dict]:
@@ -36,9 +32,10 @@ def metric_rows(run_dir: Path) -> list[dict]:
     return read_metrics(path) if path.exists() else []
 
 
-def only_run(root: Path) -> Path:
-    (run,) = [p for p in root.iterdir() if p.is_dir()]
-    return run
+def logged(root: Path) -> int:
+    """Steps logged by the run in `root` (0 before it has a folder)."""
+    runs = [p for p in root.iterdir() if p.is_dir()]
+    return len(metric_rows(runs[0])) if runs else 0
 
 
 def start_slow_run(runs_dir: Path, **popen: Any) -> subprocess.Popen:
@@ -58,12 +55,8 @@ def uninterrupted(tmp_path_factory) -> list[float]:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_checkpoints_and_the_resumed_curve_continues(tmp_path, uninterrupted, signum):
     process = start_slow_run(tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        runs = [p for p in tmp_path.iterdir() if p.is_dir()]
-        if runs and len(metric_rows(runs[0])) >= 2500:  # mid-way through epoch 2
-            break
-        time.sleep(0.1)
+    # mid-way through epoch 2
+    wait_until(lambda: logged(tmp_path) >= 2500, 120, "2,500 steps logged", every=0.1)
     sent = time.monotonic()
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=30)
@@ -89,12 +82,8 @@ def test_signal_checkpoints_and_the_resumed_curve_continues(tmp_path, uninterrup
 
 def test_sigkill_mid_run_leaves_a_loadable_checkpoint(tmp_path):
     process = start_slow_run(tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        runs = [p for p in tmp_path.iterdir() if p.is_dir()]
-        if runs and (runs[0] / "checkpoint.npz").exists() and len(metric_rows(runs[0])) > 2100:
-            break
-        time.sleep(0.05)
+    saved = lambda: any(tmp_path.glob("*/checkpoint.npz")) and logged(tmp_path) > 2100  # noqa: E731
+    wait_until(saved, 120, "a checkpoint and 2,100 steps")
     process.kill()
     process.wait(30)
     run = RunFolder(only_run(tmp_path))
@@ -128,10 +117,7 @@ def test_runs_lists_runs_and_reports_damage(tmp_path):
 
 
 def test_nan_keeps_the_last_good_checkpoint(tmp_path):
-    config = apply_overrides(
-        load_preset("echo-raw-5"),
-        ["task.size=20000", "train.batch_size=20", "train.chunk=10", "train.epochs=3"],
-    )
+    config = tiny("train.epochs=3", chunk=10)
     run = RunFolder.create(config, tmp_path)
     events: list = []
 

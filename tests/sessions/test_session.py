@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import threading
-import time
 
-from rnntui.config import Config, apply_overrides
+from rnntui.config import Config
 from rnntui.engine.events import EpochEnd, Failed, Finished, Paused, Progress, Resumed, Started
 from rnntui.engine.trainer import Trainer
 from rnntui.runs.folder import RunFolder
 from rnntui.sessions.session import RunState
 from rnntui.sessions.thread import TrainingSession
-
-TINY = ["task.size=20000", "train.batch_size=20", "train.num_steps=5", "train.chunk=16"]
-
-
-def tiny(*overrides: str) -> Config:
-    return apply_overrides(Config(), [*TINY, *overrides])
+from tests.helpers import tiny, wait_until
 
 
 class Recorder:
@@ -34,10 +28,8 @@ class Recorder:
             self.states.append(self.session.state if self.session else RunState.IDLE)
 
     def wait_for(self, kind: type, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(isinstance(e, kind) for e in list(self.events)):
-            assert time.monotonic() < deadline, f"no {kind.__name__} event"
-            time.sleep(0.01)
+        seen = lambda: any(isinstance(e, kind) for e in list(self.events))  # noqa: E731
+        wait_until(seen, timeout, f"a {kind.__name__} event", every=0.01)
 
 
 def start(config: Config, tmp_path, **options) -> tuple[TrainingSession, Recorder]:
@@ -71,11 +63,17 @@ def test_pause_resume_and_stop(tmp_path):
     assert not session.pause()  # only a training run pauses
     recorder.wait_for(Paused)
     assert session.state is RunState.PAUSED
-    step = session.step
-    time.sleep(0.3)
-    assert session.step == step  # nothing runs while paused
+    with recorder.lock:
+        resume_called = len(recorder.events)  # where the resume falls among the events
     assert session.resume() and session.state is RunState.TRAINING
     recorder.wait_for(Resumed)
+    # nothing ran while paused: no step between the pause and the resume, which went on from
+    # the very step the pause held
+    kinds = [type(e) for e in recorder.events]
+    paused, resumed = (recorder.events[kinds.index(kind)] for kind in (Paused, Resumed))
+    assert kinds.index(Paused) < resume_called <= kinds.index(Resumed)
+    assert Progress not in kinds[kinds.index(Paused) : resume_called]
+    assert paused.step == resumed.step > 0
     assert session.stop() and session.state is RunState.STOPPING
     assert not session.stop()  # a second stop is a no-op
     assert session.wait(30)

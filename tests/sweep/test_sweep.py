@@ -10,12 +10,8 @@ import os
 import shlex
 import signal
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -29,61 +25,36 @@ from rnntui.sweep.pool import LocalPool, default_workers, sweep_gpus
 from rnntui.sweep.prune import MedianRule
 from rnntui.sweep.table import build_table, format_table
 from rnntui.sweep.worker import worker_config
-from tests.conftest import run_cli
+from tests.helpers import (
+    TINY_ARGS,
+    last_json,
+    process_gone,
+    run_cli,
+    sets,
+    start_sweep,
+    steps_logged,
+    sweep_folder,
+    wait_for_running,
+    wait_until,
+)
 
-TINY = ["--set", "task.size=20000", "--set", "train.batch_size=20"]
 # ~200 steps an epoch in chunks of 5: slow enough to interrupt, short enough for the suite
-SLOW = [*TINY, "--set", "train.chunk=5", "--set", "train.epochs=8"]
+SLOW = [*TINY_ARGS, *sets("train.chunk=5", "train.epochs=8")]
 
 
-def sweep_folder(root: Path) -> Path:
-    (path,) = [p for p in root.iterdir() if (p / "sweep.toml").exists()]
-    return path
+def wait_for_state(root: Path, run: str, wanted: str) -> None:
+    """Until the sweep's status shows `run` in the state `wanted` (rewritten about once a
+    second)."""
+
+    def state() -> str:
+        return SweepFolder(sweep_folder(root)).read_status()["runs"][run]["state"]
+
+    wait_until(lambda: state() == wanted, 30, f"{run} to be {wanted}", every=0.1)
 
 
-def last_json(stdout: str) -> dict[str, Any]:
-    return json.loads(stdout.strip().splitlines()[-1])
-
-
-def start_sweep(args: list[str], **popen: Any) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "rnntui", "sweep", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **popen,
-    )
-
-
-def wait_for_running(root: Path, process: subprocess.Popen, steps: int, checkpoint: bool = False):
-    """(run name, its worker's pid) of a run past `steps` (with a checkpoint, if asked)."""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[1]
-        folders = [p for p in root.iterdir() if (p / "status.json").exists()]
-        if folders:
-            status = SweepFolder(folders[0]).read_status()
-            for name, run in status.get("runs", {}).items():
-                saved = (folders[0] / "runs" / name / "checkpoint.npz").exists()
-                if run["state"] == "running" and run["step"] >= steps and (saved or not checkpoint):
-                    return name, run["pid"]
-        time.sleep(0.1)
-    raise AssertionError("no run got going in time")
-
-
-def wait_for_state(root: Path, run: str, wanted: Callable[[str], bool]) -> None:
-    deadline = time.monotonic() + 30
-    while not wanted(SweepFolder(sweep_folder(root)).read_status()["runs"][run]["state"]):
-        assert time.monotonic() < deadline, f"{run} never got there"
-        time.sleep(0.1)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def run_status(run: Path) -> dict:
+    """The run's own status.json, as its trainer writes it at each change of state."""
+    return RunFolder(run).read_status()
 
 
 # --- the grid, the rule and the table, without TensorFlow -----------------------------------------
@@ -215,8 +186,8 @@ def test_gpus_are_shared_out_one_per_worker(monkeypatch, tmp_path):
     assert sweep_gpus("gpu:1") == ["1"] and sweep_gpus("cpu") == []
     assert default_workers(["0", "1"]) == 2
     pool = LocalPool(3, tmp_path, gpus=["0", "1"])  # --workers 3 on 2 GPUs: two share GPU 0
-    assert [pool._env(i)["CUDA_VISIBLE_DEVICES"] for i in range(3)] == ["0", "1", "0"]
-    assert [pool._label(i) for i in range(3)] == ["gpu0-1", "gpu1-2", "gpu0-3"]
+    assert [pool.worker_env(i)["CUDA_VISIBLE_DEVICES"] for i in range(3)] == ["0", "1", "0"]
+    assert [pool.worker_label(i) for i in range(3)] == ["gpu0-1", "gpu1-2", "gpu0-3"]
     config = load_preset("echo-raw-5")
     config.train.device = "gpu:1"
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")  # inside the worker given GPU 1
@@ -256,7 +227,7 @@ def test_the_continue_command_repeats_the_sweep():
     ],
 )
 def test_bad_sweeps_exit_2_with_one_line_before_anything_runs(tmp_path, args, message):
-    result = run_cli("sweep", "echo-raw-5", *TINY, *args, "--runs-dir", str(tmp_path))
+    result = run_cli("sweep", "echo-raw-5", *TINY_ARGS, *args, "--runs-dir", str(tmp_path))
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr and result.stdout == ""
@@ -264,7 +235,7 @@ def test_bad_sweeps_exit_2_with_one_line_before_anything_runs(tmp_path, args, me
 
 
 def test_a_sweep_runs_every_combination_and_seed_and_reruns_for_free(tmp_path):
-    args = ["echo-raw-5", *TINY, "--grid", "train.num_steps=2,5", "--seeds", "2"]
+    args = ["echo-raw-5", *TINY_ARGS, "--grid", "train.num_steps=2,5", "--seeds", "2"]
     result = run_cli("sweep", *args, "--workers", "2", "--runs-dir", str(tmp_path), "--json")
     assert result.returncode == 0, result.stderr
     table = last_json(result.stdout)
@@ -295,7 +266,7 @@ def test_a_sweep_runs_every_combination_and_seed_and_reruns_for_free(tmp_path):
 
     # a run of the sweep is the run `rnntui train` makes of the same settings
     single = run_cli(
-        "train", "echo-raw-5", *TINY, "--set", "train.num_steps=5", "--set", "train.seed=1",
+        "train", "echo-raw-5", *TINY_ARGS, "--set", "train.num_steps=5", "--set", "train.seed=1",
         "--runs-dir", str(tmp_path / "single"), "--json",
     )  # fmt: skip
     assert single.returncode == 0, single.stderr
@@ -319,14 +290,29 @@ def test_a_sweep_runs_every_combination_and_seed_and_reruns_for_free(tmp_path):
 
 
 def test_ctrl_c_stops_every_worker_with_checkpoints_and_the_sweep_continues(tmp_path):
-    # 4,800 steps a run, to be stopped mid-way (1,600 can end between two looks at the status)
+    # 4,800 steps a run. Each run is paused (as the app pauses a run it follows) once it has
+    # logged steps and held there until Ctrl+C: however loaded the machine, neither can end
+    # first (a run that finished before the Ctrl+C failed this test under load)
     longer = [*SLOW, "--set", "train.epochs=24"]
     args = ["echo-raw-5", *longer, "--seeds", "2", "--workers", "2", "--runs-dir", str(tmp_path)]
     # its own process group: Ctrl+C in a terminal signals the sweep and its workers alike
     process = start_sweep(args, start_new_session=True)
-    wait_for_running(tmp_path, process, steps=50)
+    wait_until(lambda: list(tmp_path.glob("*/sweep.toml")), 60, "the sweep's folder")
     folder = sweep_folder(tmp_path)
-    pids = [run["pid"] for run in SweepFolder(folder).read_status()["runs"].values() if run["pid"]]
+    runs = [folder / "runs" / "seed=0", folder / "runs" / "seed=1"]
+    pids: dict[str, int] = {}
+
+    def pause_each_once_it_trains() -> bool:
+        assert process.poll() is None, process.communicate()[1]
+        for run in runs:
+            if run.name not in pids and steps_logged(run):
+                pids[run.name] = run_status(run)["pid"]  # the worker training it
+                os.kill(pids[run.name], signal.SIGUSR1)
+        return len(pids) == len(runs)
+
+    wait_until(pause_each_once_it_trains, 180, "both runs to train", every=0.02)
+    for run in runs:
+        wait_until(lambda run=run: run_status(run)["state"] == "paused", 30, f"{run.name} paused")
     sent = time.monotonic()
     os.killpg(process.pid, signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
@@ -336,27 +322,21 @@ def test_ctrl_c_stops_every_worker_with_checkpoints_and_the_sweep_continues(tmp_
     command = stderr.strip().splitlines()[-1].split("Continue with: ")[1]
     assert command == shlex.join(["rnntui", "sweep", *args])
     assert "not finished" in stdout
-    assert not any(alive(pid) for pid in pids), "a worker outlived the sweep"
-    stopped = []
-    for run in sorted((folder / "runs").iterdir()):
-        if (run / "summary.json").exists():
-            summary = json.loads((run / "summary.json").read_text())
-            assert summary["stopped"] is True
-            assert (run / "checkpoint.npz").exists()
-            assert len(read_metrics(run / "metrics.jsonl")) == summary["steps"]
-            stopped.append(run.name)
-    assert stopped, "no run was stopped with a checkpoint"
+    assert all(process_gone(pid) for pid in pids.values()), "a worker outlived the sweep"
+    for run in runs:
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["stopped"] is True and summary["steps"] > 0
+        assert RunFolder(run).read_checkpoint().step == summary["steps"]
+        assert len(read_metrics(run / "metrics.jsonl")) == summary["steps"]
 
     # the same command continues; a damaged checkpoint fails its own run only
-    damaged = "seed=1" if len(stopped) == 2 else None
-    if damaged:
-        (folder / "runs" / damaged / "checkpoint.npz").write_bytes(b"not a checkpoint")
+    (runs[1] / "checkpoint.npz").write_bytes(b"not a checkpoint")
     resumed = run_cli(*shlex.split(command)[1:], "--json")
-    assert resumed.returncode == (1 if damaged else 0), resumed.stderr
+    assert resumed.returncode == 1, resumed.stderr
     (row,) = last_json(resumed.stdout)["rows"]
-    assert (row["seeds"], row["failed"], row["pending"]) == (1 if damaged else 2, bool(damaged), 0)
-    assert list(row["errors"]) == ([damaged] if damaged else [])
-    steps = [r["step"] for r in read_metrics(folder / "runs" / "seed=0" / "metrics.jsonl")]
+    assert (row["seeds"], row["failed"], row["pending"]) == (1, True, 0)
+    assert list(row["errors"]) == ["seed=1"]
+    steps = [r["step"] for r in read_metrics(runs[0] / "metrics.jsonl")]
     assert steps == list(range(1, 24 * 200 + 1))  # the resumed curve has no gap or repeat
 
 
@@ -369,10 +349,11 @@ def test_a_killed_worker_is_replaced_and_its_run_resumes_from_its_checkpoint(tmp
     run = sweep_folder(tmp_path) / "runs" / victim
     # a run of a sweep obeys what the app sends a run it follows: pause, then resume
     os.kill(pid, signal.SIGUSR1)
-    wait_for_state(tmp_path, victim, lambda state: state == "paused")
-    assert json.loads((run / "status.json").read_text())["state"] == "paused"  # the run's own
+    wait_for_state(tmp_path, victim, "paused")
+    assert run_status(run)["state"] == "paused"  # the run's own
     os.kill(pid, signal.SIGUSR2)
-    wait_for_state(tmp_path, victim, lambda state: state != "paused")
+    wait_until(lambda: run_status(run)["state"] == "training", 30, "the run's own resume")
+    wait_for_state(tmp_path, victim, "running")
     saved = RunFolder(run).read_checkpoint().step
     before = read_metrics(run / "metrics.jsonl")
     os.kill(pid, signal.SIGKILL)

@@ -14,8 +14,15 @@ import pytest
 
 from rnntui.config import load_file
 from rnntui.runs.metrics import read_metrics
-from tests.conftest import run_cli
-from tests.test_sweep import SLOW, TINY, last_json, start_sweep, sweep_folder, wait_for_running
+from tests.helpers import (
+    TINY_ARGS,
+    last_json,
+    run_cli,
+    sets,
+    start_sweep,
+    sweep_folder,
+    wait_for_running,
+)
 
 ray = pytest.importorskip("ray")
 
@@ -33,7 +40,7 @@ def ray_address():
 def test_a_sweep_on_ray_brings_every_run_home(tmp_path, ray_address, monkeypatch):
     monkeypatch.setenv("RAY_ADDRESS", ray_address)  # a bare --ray finds the running cluster
     result = run_cli(
-        "sweep", "echo-raw-5", *TINY, "--grid", "train.num_steps=2,5", "--seeds", "2",
+        "sweep", "echo-raw-5", *TINY_ARGS, "--grid", "train.num_steps=2,5", "--seeds", "2",
         "--ray", "--runs-dir", str(tmp_path), "--json",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -59,7 +66,7 @@ def test_a_sweep_on_ray_brings_every_run_home(tmp_path, ray_address, monkeypatch
 
 def test_a_killed_ray_worker_is_retried_and_the_sweep_completes(tmp_path, ray_address):
     # 4,800 steps a run, so it is still running when looked at (1,600 can end between looks)
-    longer = [*SLOW, "--set", "train.epochs=24"]
+    longer = [*TINY_ARGS, *sets("train.chunk=5", "train.epochs=24")]
     args = ["echo-raw-5", *longer, "--seeds", "2", "--ray", ray_address]
     args += ["--runs-dir", str(tmp_path)]
     process = start_sweep([*args, "--json"])

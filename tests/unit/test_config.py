@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from rnntui.config import (
@@ -18,6 +16,7 @@ from rnntui.config import (
     save_preset,
     validate,
 )
+from tests.helpers import REPO
 
 REQUIRED_PRESETS = {
     "echo-raw-2",
@@ -43,7 +42,7 @@ def test_every_bundled_preset_loads_and_describes_itself():
 
 
 def test_presets_directory_at_top_level_is_the_package_data():
-    top = Path(__file__).resolve().parent.parent / "presets"
+    top = REPO / "presets"
     assert {p.stem for p in top.glob("*.toml")} == set(preset_paths())
 
 

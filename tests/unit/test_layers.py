@@ -42,15 +42,18 @@ APP_PROCESS = """
 import asyncio, sys, time
 from rnntui.tui.app import RnnTuiApp
 
+async def until(pilot, condition, what):
+    deadline = time.monotonic() + 120
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.1)
+
 async def main():
     app = RnnTuiApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        deadline = time.monotonic() + 120
-        while not app.tf_ready and time.monotonic() < deadline:  # the helper imported TF
-            await pilot.pause(0.1)
-        assert app.tf_ready, "the TensorFlow helper never reported in"
+        await until(pilot, lambda: app.tf_ready, "the TensorFlow helper")  # it imported TF
         await pilot.press("4")  # the inspector computes in the helper
-        await pilot.pause(0.5)
+        await until(pilot, lambda: app.inspector.inspection is not None, "an inspection")
     bad = [m for m in ("tensorflow", "keras") if m in sys.modules]
     print("imported:", bad)
 
