@@ -25,6 +25,7 @@ def terminal():
     term.close()
 
 
+@pytest.mark.slow
 def test_train_pause_stop_walk_the_panes_and_quit_in_80x24(terminal):
     started = time.monotonic()
     terminal.start([*rnntui_command(), "--preset", "echo-raw-5", *LONG_RUN])

@@ -55,6 +55,7 @@ class AppPane(Terminal):
         return self.tmux("list-panes", "-t", "app:0", "-F", f"#{{{field}}}").strip()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGHUP", "SIGTERM", "closed-terminal"])
 def test_a_signal_mid_run_checkpoints_exits_and_the_run_resumes(tmp_path, how):
     """SIGHUP/SIGTERM sent with kill; or the terminal closes (tmux kill-pane: SIGHUP, pty gone)."""

@@ -314,6 +314,7 @@ def check_resume(run: Path) -> None:
 # --- the properties ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @FUZZ
 @given(damages)
 def test_damaged_run_folders_list_and_resume_cleanly(template, tmp_path_factory, damage_list):
@@ -356,6 +357,7 @@ def damaged_runs(template, tmp_path_factory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_every_kind_of_damage_resumes_cleanly_or_not_at_all(damaged_runs):
     listed = run_cli("runs", "--runs-dir", str(damaged_runs), timeout=60)  # the real CLI
     assert listed.returncode == 0 and not listed.stderr, listed.stderr

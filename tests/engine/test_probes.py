@@ -99,6 +99,7 @@ def test_gradient_reach_stops_exactly_at_the_window_with_truncation(cell):
     assert reach[0].truncated == pytest.approx(reach[0].full, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_echo_raw_10_learns_both_lags(tmp_path):
     config = load_preset("echo-raw-10")
     run = RunFolder.create(config, tmp_path)
@@ -113,6 +114,7 @@ def test_echo_raw_10_learns_both_lags(tmp_path):
     assert all(g.full > 0 for g in result.gradient_reach)
 
 
+@pytest.mark.slow
 def test_probe_command_after_echo_raw_5(tmp_path):
     """The real CLI: 5-step truncation learns lag 3 and not lag 8, and the JSON says so."""
     trained = run_cli("train", "echo-raw-5", "--runs-dir", str(tmp_path), "--json")

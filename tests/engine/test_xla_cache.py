@@ -42,6 +42,7 @@ def kept(cache: Path) -> list[Path]:
     return sorted(cache.glob("*/programs/*"))
 
 
+@pytest.mark.slow
 def test_two_runs_at_once_then_a_third_loads_the_kept_program(cache, tmp_path):
     command = [sys.executable, "-m", "rnntui", "train", "echo-raw-5", *XLA_RUN, "--json"]
     both = [

@@ -52,6 +52,7 @@ def uninterrupted(tmp_path_factory) -> list[float]:
     return [row["loss"] for row in metric_rows(only_run(root))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_checkpoints_and_the_resumed_curve_continues(tmp_path, uninterrupted, signum):
     process = start_slow_run(tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -80,6 +81,7 @@ def test_signal_checkpoints_and_the_resumed_curve_continues(tmp_path, uninterrup
     assert json.loads(resumed.stdout.splitlines()[-1])["steps"] == len(uninterrupted)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_leaves_a_loadable_checkpoint(tmp_path):
     process = start_slow_run(tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     saved = lambda: any(tmp_path.glob("*/checkpoint.npz")) and logged(tmp_path) > 2100  # noqa: E731

@@ -234,6 +234,7 @@ def test_bad_sweeps_exit_2_with_one_line_before_anything_runs(tmp_path, args, me
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_sweep_runs_every_combination_and_seed_and_reruns_for_free(tmp_path):
     args = ["echo-raw-5", *TINY_ARGS, "--grid", "train.num_steps=2,5", "--seeds", "2"]
     result = run_cli("sweep", *args, "--workers", "2", "--runs-dir", str(tmp_path), "--json")
@@ -289,6 +290,7 @@ def test_a_sweep_runs_every_combination_and_seed_and_reruns_for_free(tmp_path):
     assert (folder / "runs" / "num_steps=2_seed=0" / "summary.json").stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_every_worker_with_checkpoints_and_the_sweep_continues(tmp_path):
     # 4,800 steps a run. Each run is paused (as the app pauses a run it follows) once it has
     # logged steps and held there until Ctrl+C: however loaded the machine, neither can end
@@ -340,6 +342,7 @@ def test_ctrl_c_stops_every_worker_with_checkpoints_and_the_sweep_continues(tmp_
     assert steps == list(range(1, 24 * 200 + 1))  # the resumed curve has no gap or repeat
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_replaced_and_its_run_resumes_from_its_checkpoint(tmp_path):
     # 12,800 steps a run (5 s on a quiet machine): time to pause, resume and kill it mid-way
     longer = [*SLOW, "--set", "train.epochs=64"]
@@ -369,6 +372,7 @@ def test_a_killed_worker_is_replaced_and_its_run_resumes_from_its_checkpoint(tmp
     assert saved >= 200 and after[:saved] == before[:saved]
 
 
+@pytest.mark.slow
 def test_prune_stops_the_clearly_worse_configuration(tmp_path):
     result = run_cli(
         # 12 short epochs in 5-window calls: long enough that the prune reaches a running seed

@@ -37,6 +37,7 @@ def ray_address():
         ray.shutdown()
 
 
+@pytest.mark.slow
 def test_a_sweep_on_ray_brings_every_run_home(tmp_path, ray_address, monkeypatch):
     monkeypatch.setenv("RAY_ADDRESS", ray_address)  # a bare --ray finds the running cluster
     result = run_cli(
@@ -64,6 +65,7 @@ def test_a_sweep_on_ray_brings_every_run_home(tmp_path, ray_address, monkeypatch
     assert json.loads((folder / "status.json").read_text())["backend"] == "ray"
 
 
+@pytest.mark.slow
 def test_a_killed_ray_worker_is_retried_and_the_sweep_completes(tmp_path, ray_address):
     # 4,800 steps a run, so it is still running when looked at (1,600 can end between looks)
     longer = [*TINY_ARGS, *sets("train.chunk=5", "train.epochs=24")]
