@@ -9,7 +9,8 @@
 - sweeps: `start_sweep`, `sweep_folder`, `wait_for_running`;
 - the app under its pilot: `run_app`, `NotedApp` and `notifications`, `plain`, `static_text`;
 - a real terminal: `Terminal` (a private tmux server), `TMUX`, `needs_tmux`;
-- texts for the text task: `markov2`, `words`, `write`, `text_config`.
+- texts for the text task: `markov2`, `words`, `write`, `text_config`;
+- `REPO`, the repository's folder.
 """
 
 from __future__ import annotations
