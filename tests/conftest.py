@@ -1,15 +1,9 @@
-"""Shared fixtures: every test gets its own user folders, so no test sees a developer's presets."""
+"""Shared fixtures: every test gets its own user folders, so no test sees a developer's presets.
+(The shared helper functions live in tests/helpers.py.)"""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -22,17 +16,3 @@ def isolated_user_dirs(tmp_path_factory, monkeypatch):
     # sweeps do not measure the machine's two-process ceiling (~2.5 s) unless a test asks
     monkeypatch.setenv("RNNTUI_CEILING", "off")
     return home
-
-
-def run_cli(
-    *args: str, timeout: float = 240, cwd: Path | None = None
-) -> subprocess.CompletedProcess:
-    """Run the real command line (`python -m rnntui ...`) in a subprocess."""
-    return subprocess.run(
-        [sys.executable, "-m", "rnntui", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-        env=os.environ.copy(),
-    )

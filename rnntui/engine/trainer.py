@@ -213,7 +213,7 @@ class Trainer:
         configure_runtime(cfg)  # threads and devices, before TensorFlow runs anything
         device = preload_tensorflow()
         self._on_gpu = device != "CPU"
-        ahead = self._ahead = self._start_ahead(task, checkpoint.epoch if checkpoint else 0)
+        ahead = self._ahead = self.start_ahead(task, checkpoint.epoch if checkpoint else 0)
         if not self._on_gpu:
             ahead.run(warm_up_matmuls)
         compiled = self.compiled = CompiledSteps(cfg, task)
@@ -246,7 +246,7 @@ class Trainer:
         self.on_event(replace(finished, lstm_weights=self.lstm_weights()))
         return self.summary
 
-    def _start_ahead(self, task: Task, first_epoch: int) -> Ahead:
+    def start_ahead(self, task: Task, first_epoch: int) -> Ahead:
         """The background thread (engine/ahead.py), already making the first epoch's windows
         while the model is built, when the task makes fresh data each epoch."""
         train = self.config.train

@@ -9,7 +9,7 @@ recurrent kernel's gradient as one matmul a step where one for the whole window 
 - `block_lstm_window`: a small LSTM layer in TensorFlow's fused LSTM kernels.
 Each takes the layer's inputs already projected (x @ W + b for all steps at once, `project`)
 except the fused kernels, which project inside. Each is checked against TensorFlow's gradients
-of the plain step-by-step loop (tests/test_models.py).
+of the plain step-by-step loop (tests/unit/test_models.py).
 """
 
 from __future__ import annotations

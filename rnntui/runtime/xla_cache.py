@@ -110,10 +110,10 @@ def prepare() -> Path | None:
         programs.mkdir(parents=True, exist_ok=True)
         if shutil.disk_usage(folder).free < MIN_FREE_BYTES:
             return None
-        _remove_dead_stages(folder)
+        remove_dead_stages(folder)
         stage = folder / f"stage-{os.getpid()}-{time.time_ns():x}"
         stage.mkdir()
-        _link_programs(programs, stage)
+        link_programs(programs, stage)
     except OSError:
         return None
     _stage, _owner = stage, os.getpid()
@@ -144,7 +144,7 @@ def publish() -> int:
             with open(source, "rb") as handle:
                 data = handle.read()
                 os.fsync(handle.fileno())
-            target = programs / f"{entry.name}.{len(data)}.{_digest(data)}"
+            target = programs / f"{entry.name}.{len(data)}.{digest_of(data)}"
             os.replace(source, target)
             _link(target, source)  # a later compile in this process finds it too
             _linked.add(entry.name)
@@ -153,7 +153,7 @@ def publish() -> int:
             with contextlib.suppress(OSError):
                 source.unlink()
     if moved:
-        _evict(programs, LIMIT_BYTES, LIMIT_COUNT)
+        evict(programs, LIMIT_BYTES, LIMIT_COUNT)
     return moved
 
 
@@ -167,7 +167,7 @@ def close() -> None:
     _stage = None
 
 
-def _link_programs(programs: Path, stage: Path) -> None:
+def link_programs(programs: Path, stage: Path) -> None:
     """Link every intact kept program into the stage under the name TensorFlow looks for (the
     newest, where two processes compiled a graph at once; the other is removed). A program whose
     bytes no longer match its name is removed: TensorFlow would fail the run on it, crash, or
@@ -182,7 +182,7 @@ def _link_programs(programs: Path, stage: Path) -> None:
             if not entry.is_file(follow_symlinks=False):  # a FIFO would block TensorFlow's read
                 continue
             info = entry.stat(follow_symlinks=False)
-            if info.st_size != size or _digest(Path(entry.path).read_bytes()) != digest:
+            if info.st_size != size or digest_of(Path(entry.path).read_bytes()) != digest:
                 os.unlink(entry.path)
                 continue
         except OSError:
@@ -207,7 +207,8 @@ def _parse(file_name: str) -> tuple[str, int, str]:
     return name, int(size), digest
 
 
-def _digest(data: bytes) -> str:
+def digest_of(data: bytes) -> str:
+    """The digest a kept program's file name carries (of its bytes)."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
@@ -220,7 +221,8 @@ def _link(program: Path, name: Path) -> None:
         name.symlink_to(program)
 
 
-def _remove_dead_stages(folder: Path) -> None:
+def remove_dead_stages(folder: Path) -> None:
+    """Remove the stages of processes that are gone (or so old their pid was reused)."""
     now = time.time()
     for entry in os.scandir(folder):
         if not entry.name.startswith("stage-"):
@@ -248,7 +250,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _evict(programs: Path, limit: int, count: int) -> None:
+def evict(programs: Path, limit: int, count: int) -> None:
     """Remove the oldest kept programs until at most `count` are left, in `limit` bytes."""
     kept = []
     for entry in os.scandir(programs):

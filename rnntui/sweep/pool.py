@@ -116,13 +116,14 @@ class LocalPool:
         self.gpus = sweep_gpus("auto") if gpus is None else gpus
         self.ceiling = ceiling  # measure the two-process ceiling after the runs
 
-    def _env(self, index: int) -> dict[str, str]:
+    def worker_env(self, index: int) -> dict[str, str]:
+        """What worker `index` adds to the environment (its GPU, when there are GPUs)."""
         env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
         if self.gpus:
             env["CUDA_VISIBLE_DEVICES"] = self.gpus[index % len(self.gpus)]
         return env
 
-    def _label(self, index: int) -> str:
+    def worker_label(self, index: int) -> str:
         """`w1`, `w2`, … on CPU; `gpu0-1` (GPU 0, worker 1) with GPUs."""
         if self.gpus:
             return f"gpu{self.gpus[index % len(self.gpus)]}-{index + 1}"
@@ -152,7 +153,9 @@ class LocalPool:
 
     def run(self, runner: SweepRunner) -> None:
         count = min(self.workers, len(runner.schedule))
-        slots = [self._start(_Slot(self._label(i), self._env(i))) for i in range(count)]
+        slots = [
+            self._start(_Slot(self.worker_label(i), self.worker_env(i))) for i in range(count)
+        ]
         failed_starts = 0
         stop_deadline: float | None = None
         try:
@@ -210,7 +213,7 @@ class LocalPool:
     def measure_ceiling(self) -> Ceiling | None:
         """Start two workers only to measure the ceiling in them (`python -m
         rnntui.sweep.ceiling`); None if they could not start or a timing failed."""
-        slots = [self._start(_Slot(self._label(i), self._env(i))) for i in range(2)]
+        slots = [self._start(_Slot(self.worker_label(i), self.worker_env(i))) for i in range(2)]
         try:
             return self._measure(slots, None)
         finally:

@@ -90,6 +90,11 @@ class GeneratePane(Vertical, can_focus=True):
         except NoMatches:  # being torn down (see _lines)
             return False
 
+    @property
+    def latest_request(self) -> int:
+        """The number of the latest sample asked for (a Sampled message of another is stale)."""
+        return self._request
+
     def request(self) -> SampleRequest | str:
         """The fields as a request, or the first problem with them (one line)."""
         from rnntui.analysis.generate import MAX_LENGTH, MAX_TEMPERATURE

@@ -19,6 +19,7 @@ import dataclasses
 import math
 import threading
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import plotext as plt
 from rich.text import Text
@@ -45,6 +46,15 @@ RAW_ONLY_COLOR = (135, 175, 215)  # the raw points when nothing is smoothed
 COMPANION_RAW_COLOR = (140, 95, 60)
 COMPANION_COLOR = (255, 175, 95)
 MARK_COLOR = (215, 95, 215)
+
+
+class DrawnLine(NamedTuple):
+    """A curve as the chart draws it: raw and smoothed points, downsampled (Nones when absent)."""
+
+    raw_x: Any
+    raw_y: Any
+    smooth_x: Any
+    smooth_y: Any
 
 
 class LossChart(Widget):
@@ -278,8 +288,8 @@ class LossChart(Widget):
                 xmax = max(xmax, curve.steps[-1])
         values: list[float] = [b.value for b in self.baselines]
 
-        live = self._line(self.losses, self.smoothed, bins)
-        companion = self._line(self.companion_losses, self.companion_smoothed, bins)
+        live = self.drawn_line(self.losses, self.smoothed, bins)
+        companion = self.drawn_line(self.companion_losses, self.companion_smoothed, bins)
         for raw_x, raw_y, _, smooth_y in (live, companion):
             if raw_x is not None:
                 low_line = smooth_y if smooth_y is not None else raw_y
@@ -363,18 +373,18 @@ class LossChart(Widget):
             plt.xlabel(f"{self.smoothing.label} (m cycles)")
         return plt.build()
 
-    def _line(self, losses: list[float], ema: list[float], bins: int) -> tuple:
+    def drawn_line(self, losses: list[float], ema: list[float], bins: int) -> DrawnLine:
         """(raw x, raw y, smoothed x, smoothed y) downsampled for drawing; Nones when empty."""
         import numpy as np
 
         if not losses:
-            return None, None, None, None
+            return DrawnLine(None, None, None, None)
         values = np.asarray(losses)
         raw_x, raw_y = downsample(values, bins)
         line = smoothed_line(values, self.smoothing, ema)
         if line is None:
-            return raw_x, raw_y, None, None
-        return (raw_x, raw_y, *downsample(line, bins))
+            return DrawnLine(raw_x, raw_y, None, None)
+        return DrawnLine(raw_x, raw_y, *downsample(line, bins))
 
 
 @dataclass(frozen=True)
@@ -447,7 +457,7 @@ class _Frozen:
         return frozen
 
     _build = LossChart._build
-    _line = LossChart._line
+    drawn_line = LossChart.drawn_line
 
 
 _PLOTEXT = threading.Lock()

@@ -1,0 +1,402 @@
+"""What the test modules share; no test module imports another, only this and conftest's fixtures.
+
+- configs: `tiny()` (echo-raw-5 made small), `sets()` (the command line's --set pairs) and
+  `TINY_ARGS` (a small echo-raw-5 on the command line);
+- the real command line: `run_cli`, `rnntui_command`, `last_json`, `start_detached` (`ENDLESS`);
+- waiting for a state, never for a guessed time: `wait_until` (threads and processes),
+  `wait_for` (the app's pilot), `process_gone`;
+- run folders on disk: `only_run`, `steps_logged`, `snapshot`;
+- sweeps: `start_sweep`, `sweep_folder`, `wait_for_running`;
+- the app under its pilot: `run_app`, `NotedApp` and `notifications`, `plain`, `static_text`;
+- a real terminal: `Terminal` (a private tmux server), `TMUX`, `needs_tmux`;
+- texts for the text task: `markov2`, `words`, `write`, `text_config`;
+- `REPO`, the repository's folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import pytest
+from rich.console import Console
+from textual.app import App
+from textual.content import Content
+from textual.widgets import Static
+
+from rnntui.config import Config, apply_overrides, load_preset
+from rnntui.runs.metrics import read_metrics
+from rnntui.sweep.folder import SweepFolder
+from rnntui.tui.app import RnnTuiApp
+
+REPO = Path(__file__).resolve().parent.parent  # the repository: pyproject.toml, presets/, ...
+T = TypeVar("T")
+AnyApp = TypeVar("AnyApp", bound=App)
+
+# --- configs -------------------------------------------------------------------------------------
+
+
+def tiny(*overrides: str, size: int = 20_000, chunk: int = 20) -> Config:
+    """echo-raw-5 made small: `size` samples in windows of 20 x 5 (200 steps an epoch at the
+    default 20,000), `chunk` windows a compiled call (0: the engine's choice), then `overrides`."""
+    return apply_overrides(
+        load_preset("echo-raw-5"),
+        [
+            f"task.size={size}",
+            "train.batch_size=20",
+            "train.num_steps=5",
+            f"train.chunk={chunk}",
+            *overrides,
+        ],
+    )
+
+
+def sets(*overrides: str) -> list[str]:
+    """The command line's `--set KEY=VALUE` for each override."""
+    return [arg for override in overrides for arg in ("--set", override)]
+
+
+# echo-raw-5 on the command line, small: 20,000 samples in batches of 20 (200 steps an epoch)
+TINY_ARGS = sets("task.size=20000", "train.batch_size=20")
+
+
+# --- the real command line -----------------------------------------------------------------------
+
+
+def run_cli(
+    *args: str, timeout: float = 240, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    """Run the real command line (`python -m rnntui ...`) in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "rnntui", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=os.environ.copy(),
+    )
+
+
+def rnntui_command() -> list[str]:
+    """The installed console script, or `python -m rnntui` where it is not installed."""
+    script = shutil.which("rnntui", path=os.path.dirname(sys.executable)) or shutil.which("rnntui")
+    return [script] if script else [sys.executable, "-m", "rnntui"]
+
+
+def last_json(stdout: str) -> dict[str, Any]:
+    """The JSON document a command printed last (`--json`)."""
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+# echo-raw-5 long enough to be followed, paused and stopped (a test always stops it)
+ENDLESS = [*sets("task.size=200000", "train.batch_size=20", "train.chunk=5"), "--epochs", "50"]
+
+
+def start_detached(runs_dir: Path) -> tuple[Path, int]:
+    """`rnntui train echo-raw-5 ENDLESS --detach`: (its run folder, the trainer's pid)."""
+    result = run_cli("train", "echo-raw-5", *ENDLESS, "--detach", "--runs-dir", str(runs_dir))
+    assert result.returncode == 0, result.stderr
+    run = only_run(runs_dir)
+    pid = int(result.stdout.split("(pid ")[1].split(")")[0])
+    assert f"rnntui --attach {run.name} --runs-dir {runs_dir}" in result.stdout
+    return run, pid
+
+
+# --- waiting for a state -------------------------------------------------------------------------
+
+
+def wait_until(condition: Callable[[], T], timeout: float, what: str, every: float = 0.05) -> T:
+    """Poll `condition` until it returns something true, and return that; fail naming `what`
+    after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(every)
+    return value
+
+
+async def wait_for(
+    pilot: Any, condition: Callable[[], Any], timeout: float = 30.0, what: str = ""
+) -> None:
+    """`wait_until` for the app under its pilot: the app keeps running while this polls."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            state = getattr(pilot.app, "state", "?")
+            raise AssertionError(f"timed out waiting for {what or condition} (state: {state})")
+        await pilot.pause(0.05)
+
+
+def process_gone(pid: int) -> bool:
+    """The process has exited (a zombie nobody reaps counts as exited)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+# --- run folders ---------------------------------------------------------------------------------
+
+
+def only_run(root: Path) -> Path:
+    """The one run folder in `root`."""
+    (run,) = [p for p in root.iterdir() if p.is_dir()]
+    return run
+
+
+def steps_logged(run: Path) -> list[int]:
+    """The steps in a run's metrics log, in the order logged ([] before it has one)."""
+    path = run / "metrics.jsonl"
+    return [row["step"] for row in read_metrics(path)] if path.exists() else []
+
+
+def snapshot(folder: Path, leave_out: Iterable[str] = ()) -> dict[str, tuple]:
+    """Every entry under `folder` but the top-level names in `leave_out`: kind, bytes (regular
+    files) and modification time; equal snapshots mean nothing was touched."""
+    left_out = {folder / name for name in leave_out}
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        if path in left_out:
+            continue
+        info = path.lstat()
+        content = path.read_bytes() if stat.S_ISREG(info.st_mode) else None
+        out[str(path.relative_to(folder))] = (stat.S_IFMT(info.st_mode), content, info.st_mtime_ns)
+    return out
+
+
+# --- sweeps --------------------------------------------------------------------------------------
+
+
+def start_sweep(args: list[str], **popen: Any) -> subprocess.Popen:
+    """The real `rnntui sweep ARGS` in the background, its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "rnntui", "sweep", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+
+
+def sweep_folder(root: Path) -> Path:
+    """The one sweep folder in `root`."""
+    (path,) = [p for p in root.iterdir() if (p / "sweep.toml").exists()]
+    return path
+
+
+def handed_order(folder: Path) -> list[str]:
+    """The sweep's runs in the order they were handed to workers (status.json)."""
+    runs = SweepFolder(folder).read_status()["runs"]
+    return sorted(runs, key=lambda name: runs[name]["handed_s"])
+
+
+def wait_for_running(
+    root: Path, process: subprocess.Popen, steps: int, checkpoint: bool = False
+) -> tuple[str, int]:
+    """(run name, its worker's pid) of a run the sweep's status shows past `steps` (with a
+    checkpoint, if asked). The status is rewritten about once a second: the run may be further."""
+
+    def running() -> tuple[str, int] | None:
+        assert process.poll() is None, process.communicate()[1]
+        folders = [p for p in root.iterdir() if (p / "status.json").exists()]
+        if not folders:
+            return None
+        status = SweepFolder(folders[0]).read_status()
+        for name, run in status.get("runs", {}).items():
+            saved = (folders[0] / "runs" / name / "checkpoint.npz").exists()
+            if run["state"] == "running" and run["step"] >= steps and (saved or not checkpoint):
+                return name, run["pid"]
+        return None
+
+    return wait_until(running, 180, f"a run of the sweep past step {steps}", every=0.1)
+
+
+# --- the app under its pilot ---------------------------------------------------------------------
+
+
+def run_app(
+    scenario: Callable[[AnyApp, Any], Awaitable[None]],
+    app: AnyApp,
+    size: tuple[int, int] = (80, 24),
+) -> None:
+    """Run `await scenario(app, pilot)` in the app, headless, at `size`.
+
+    pytest-asyncio is not a dependency, so each test is a plain function running its scenario
+    with `asyncio.run`.
+    """
+
+    async def main() -> None:
+        async with app.run_test(size=size, notifications=True) as pilot:
+            await scenario(app, pilot)
+
+    asyncio.run(main())
+
+
+class NotedApp(RnnTuiApp):
+    """The app, keeping every notification it shows (Textual has no public list of them)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.notes: list[str] = []
+
+    def notify(self, message: str, *, title: str = "", **options: Any) -> None:
+        self.notes.append(f"{title}: {message}")
+        super().notify(message, title=title, **options)
+
+
+def notifications(app: NotedApp) -> list[str]:
+    """Every notification the app showed, oldest first, as "title: message"."""
+    return list(app.notes)
+
+
+def plain(content: object, width: int = 120) -> str:
+    """What a Rich renderable or Textual content shows, as plain text."""
+    if isinstance(content, str):
+        return Content.from_markup(content).plain
+    if isinstance(content, Content):
+        return content.plain
+    console = Console(width=width, file=io.StringIO(), color_system=None)
+    with console.capture() as captured:
+        console.print(content)
+    return captured.get()
+
+
+def static_text(app: App, selector: str) -> str:
+    """The plain text of the Static widget `selector`."""
+    return plain(app.query_one(selector, Static).content)
+
+
+# --- a real terminal -----------------------------------------------------------------------------
+
+TMUX = shutil.which("tmux")
+needs_tmux = pytest.mark.skipif(
+    TMUX is None, reason="tmux is not installed (apt-get install tmux); .ci/run installs it"
+)
+
+
+class Terminal:
+    """A private tmux server with one pane running a command."""
+
+    def __init__(self, name: str, width: int, height: int) -> None:
+        self.socket = f"rnntui-test-{os.getpid()}-{name}"
+        self.width, self.height = width, height
+
+    def tmux(self, *args: str) -> str:
+        assert TMUX is not None
+        result = subprocess.run(
+            [TMUX, "-L", self.socket, "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return result.stdout
+
+    def start(self, command: list[str]) -> None:
+        shell = f"{shlex.join(command)}; echo rnntui-exited-$?; sleep 30"
+        self.tmux(
+            "new-session", "-d", "-s", "app", "-x", str(self.width), "-y", str(self.height), shell
+        )
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "app")
+
+    def press(self, *keys: str) -> None:
+        """Type `keys` one by one, at about a typist's pace."""
+        for key in keys:
+            self.tmux("send-keys", "-t", "app", key)
+            time.sleep(0.15)
+
+    def wait_for(self, condition: Callable[[str], bool], timeout: float, what: str) -> str:
+        """The screen, once `condition(screen)` holds; fails showing the screen after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if condition(screen):
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; the screen shows:\n{screen}")
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self.tmux("kill-server")
+
+
+# --- texts for the text task ---------------------------------------------------------------------
+
+
+def markov2(length: int, symbols: int = 16, alpha: float = 0.1, seed: int = 0) -> tuple[str, float]:
+    """An order-2 Markov text over `symbols` letters (a, b, ...) and its entropy rate in nats.
+
+    P(x_t | x_{t-2}, x_{t-1}) is drawn from a Dirichlet(alpha); the entropy rate is the
+    stationary pair distribution's average of each context's entropy.
+    """
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet([alpha] * symbols, size=(symbols, symbols))  # p[a, b] = next | (a, b)
+    pairs = np.full((symbols, symbols), 1.0 / symbols**2)
+    for _ in range(5000):  # (a, b) -> (b, c) with p[a, b, c]
+        pairs = np.einsum("ab,abc->bc", pairs, p)
+    logs = np.log(np.where(p > 0, p, 1.0))
+    rate = float(-(pairs[:, :, None] * p * logs).sum())
+    x = np.empty(length, np.int64)
+    x[:2] = rng.integers(0, symbols, 2)
+    cumulative = p.cumsum(axis=2)
+    uniforms = rng.random(length)
+    for t in range(2, length):
+        row = cumulative[x[t - 2], x[t - 1]]
+        x[t] = min(int(np.searchsorted(row, uniforms[t], side="right")), symbols - 1)
+    return "".join(chr(ord("a") + int(v)) for v in x), rate
+
+
+def words(length: int, seed: int = 0) -> str:
+    """English-looking text with lines, for quick runs."""
+    rng = np.random.default_rng(seed)
+    vocabulary = ["the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran", "to", "big", "red"]
+    out, size = [], 0
+    while size < length:
+        line = " ".join(rng.choice(vocabulary, size=int(rng.integers(3, 9)))) + ".\n"
+        out.append(line)
+        size += len(line)
+    return "".join(out)[:length]
+
+
+def write(path: Path, text: str) -> Path:
+    """`text` written to `path` (its folders made), as UTF-8."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def text_config(path: Path | str, *overrides: str) -> Config:
+    """A small, fast text config (tiny LSTM, short windows, one epoch) on `path`."""
+    return apply_overrides(
+        load_preset("text-lstm"),
+        [
+            f"task.path='{path}'",
+            "task.max_chars=0",
+            "model.state_size=16",
+            "model.embedding=8",
+            "train.batch_size=8",
+            "train.num_steps=10",
+            "train.chunk=7",
+            "train.epochs=1",
+            *overrides,
+        ],
+    )
