@@ -28,12 +28,15 @@ def test_a_run_that_finishes_behind_your_back_rings_and_notifies(tmp_path):
     client = None
     try:
         terminal.start([*rnntui_command(), "--runs-dir", str(tmp_path / "runs"), *TINY_ARGS])
+        # the attached client below is 80x24 too, and tmux's status line must not take a row of it
+        terminal.tmux("set", "-g", "status", "off")
         terminal.tmux("set", "-s", "focus-events", "on")
         terminal.tmux("set", "-g", "allow-passthrough", "on")
         terminal.tmux("pipe-pane", "-o", "-t", "app:0", f"cat >> {raw}")
         # an attached client: tmux tells panes about focus only where someone looks
+        attach = f"{TMUX} -L {terminal.socket} attach -t app"
         client = subprocess.Popen(
-            ["script", "-qc", f"{TMUX} -L {terminal.socket} attach -t app", "/dev/null"],
+            ["script", "-qc", f"stty rows 24 cols 80; {attach}", "/dev/null"],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
