@@ -23,21 +23,15 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from rnntui.analysis.lstm_gates import Inspection, LSTMStep, floats, lstm_step_numpy, matrix
 from rnntui.config import Config, apply_overrides, load_preset
 from rnntui.engine.events import GradientReach, LagEffect, ProbeResult, Progress, Started
 from rnntui.engine.trainer import Trainer
-from rnntui.runs.folder import RunFolder
-from rnntui.runs.lock import RunLock
-from rnntui.sweep.folder import SweepFolder
-from rnntui.sweep.grid import SweepDefinition, parse_grid
 from rnntui.tasks.build import make_task, total_steps
 from rnntui.tui.app import RnnTuiApp
 from rnntui.tui.sweep_app import SweepApp
+from tests.helpers import FIXED_PID, RUN_NAME, live_run, numpy_inspection, write_sweep
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
-FIXED_PID = 4242  # the attached run's trainer, as its lock file names it
-RUN_NAME = "20260101-120000-echo-raw-10"
 
 
 def losses(steps: int, start: float, end: float, seed: int = 0) -> list[float]:
@@ -151,25 +145,10 @@ def test_the_probe_pane(snap_compare, here, size):
 
 @pytest.fixture
 def attached_run(here: Path):
-    """An echo-raw-10 run with state 16, 1,500 steps in, that 'pid 4242' trains: this process
-    holds its lock (so it is live) and the lock file names the fixed pid."""
+    """An echo-raw-10 run with state 16, 1,500 of its 2,500 steps in, that 'pid 4242' trains."""
     config = apply_overrides(load_preset("echo-raw-10"), ["model.state_size=16"])
-    folder = RunFolder(here / "runs" / RUN_NAME)
-    folder.path.mkdir(parents=True)
-    folder.save_config(config)
-    curve = losses(1_500, 0.69, 0.47, seed=1)  # of its 2,500 steps (5 epochs of 500)
-    for first in range(0, 1_500, 500):
-        folder.append_metrics(first, first // 500, curve[first : first + 500], first / 1_000 + 0.5)
-    folder.close()
-    (folder.path / "status.json").write_text(
-        f'{{"state": "training", "pid": {FIXED_PID}, "step": 1500, "time": 0}}\n'
-    )
-    lock = RunLock(folder.path)
-    lock.acquire()
-    (folder.path / "lock").write_text(f'{{"pid": {FIXED_PID}}}\n')  # same file: still locked
-    assert folder.live_owner() == FIXED_PID
-    yield config
-    lock.release()
+    with live_run(here / "runs", RUN_NAME, config, 1_500, FIXED_PID):
+        yield config
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -187,25 +166,6 @@ def test_the_attached_view(snap_compare, attached_run, size):
 
 
 # --- the inspector -------------------------------------------------------------------------------
-
-
-def numpy_inspection(inputs, units: int = 4, seed: int = 0, weights=None) -> Inspection:
-    """What the inspector shows, computed with NumPy alone from fixed weights (the helper's
-    TensorFlow would make the last digits and the agreement line differ between machines)."""
-    x = np.asarray(inputs, np.float64)
-    rng = np.random.default_rng(seed)
-    kernel = rng.normal(0.0, 0.5, (x.shape[1], 4 * units))
-    recurrent = rng.normal(0.0, 0.5, (units, 4 * units))
-    bias = np.zeros(4 * units)
-    h, c = np.zeros((1, units)), np.zeros((1, units))
-    steps = []
-    for row in x:
-        out = lstm_step_numpy(row[None, :], h, c, kernel, recurrent, bias)
-        h, c = out["h"], out["c"]
-        gates = {k: floats(np.round(v, 6)) for k, v in out.items()}
-        steps.append(LSTMStep(x=floats(row), **gates, c_numpy=gates["c"], h_numpy=gates["h"],
-                              max_abs_diff=0.0))  # fmt: skip
-    return Inspection(tuple(steps), units, matrix(kernel), matrix(recurrent), floats(bias), 0.0)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -233,30 +193,7 @@ def test_the_inspector(snap_compare, here, size):
 
 @pytest.fixture
 def sweep(here: Path) -> Path:
-    """A sweep of num_steps 2 and 5 x 2 seeds: three runs finished, one begun; its driver
-    (pid 1, not rnntui) has gone, so it reads as interrupted."""
-    base = apply_overrides(load_preset("echo-raw-5"), ["task.size=20000", "train.batch_size=20"])
-    definition = SweepDefinition("demo", "echo-raw-5", base, parse_grid(["train.num_steps=2,5"]), 2)
-    folder = SweepFolder.open(definition, Path("sweeps"))
-    finals = {"num_steps=2_seed=0": 0.6012, "num_steps=2_seed=1": 0.6049,
-              "num_steps=5_seed=0": 0.5104}  # fmt: skip
-    for i, record in enumerate(folder.records(definition.specs())):
-        folder.prepare(record)
-        final = finals.get(record.spec.name)
-        run = RunFolder(record.path)
-        run.append_metrics(0, 0, losses(100 if final else 40, 0.69, final or 0.6, seed=i), 1.0)
-        run.close()
-        if final is not None:
-            run.write_summary({
-                "task": "echo", "epochs": 1, "steps": 100, "final_loss": final, "stopped": False,
-                "steps_per_s": 500.0 + 10 * i, "wall_s": 0.2,
-                "baselines": {"nothing learned": 0.6616, "lag 3": 0.5192, "lags 3+8": 0.4545},
-            })  # fmt: skip
-    folder.write_status({
-        "state": "running", "pid": 1, "runs": {},
-        "workers": 2, "wall_s": 10.0, "train_s": 18.2, "efficiency": 0.91, "ceiling": 1.38,
-    })  # fmt: skip
-    return Path("sweeps") / "demo"
+    return write_sweep(Path("sweeps"))
 
 
 @pytest.mark.parametrize("size", SIZES)
