@@ -9,7 +9,9 @@ sweeps are folders written with fixed numbers (`live_run`, `write_sweep`)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -24,15 +26,20 @@ from rnntui.tui.sweep_app import SweepApp
 from tests.helpers import (
     FIXED_PID,
     RUN_NAME,
+    NotedApp,
     live_run,
     numpy_inspection,
     plain,
+    process_gone,
     run_app,
     screen_lines,
     screen_text,
+    start_detached,
+    static_text,
     text_config,
     tiny,
     wait_for,
+    wait_until,
     words,
     write,
     write_sweep,
@@ -278,3 +285,58 @@ def test_the_knob_dialog_closes_when_its_run_ends(tmp_path):
         assert summary["stopped"] is True
 
     run_app(scenario, app)
+
+
+# --- with the TensorFlow helper ------------------------------------------------------------------
+
+
+def test_an_attached_runs_probe_reads_its_newest_checkpoint(tmp_path):
+    # item 2: the probe said 'not trained yet' at step 128,700 of an attached run
+    folder, pid = start_detached(tmp_path)
+    try:
+        checkpoint = folder / "checkpoint.npz"
+        wait_until(checkpoint.exists, 90, "the run's first checkpoint")
+        app = RnnTuiApp(tiny(), preset_name="echo-raw-5", runs_dir=tmp_path, attach=folder.name)
+
+        async def scenario(app, pilot):
+            await wait_for(pilot, lambda: app.status.step > 0, 60, "the run's steps")
+            await pilot.press("v")
+            await wait_for(pilot, lambda: app.probe.result is not None, 90, "a probe")
+            await pilot.pause()
+            text = screen_text(app)
+            assert "not trained yet" not in text and "lag 3: ?" not in text
+            assert f"step {app.probe.result.step:,}" in text and app.probe.result.step > 0
+            assert re.search(r"lag 3: [+-]\d\.\d{3} \(true \+0\.500\)", text)
+
+        run_app(scenario, app, (160, 48))
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    wait_until(lambda: process_gone(pid), 30, "the run to stop")
+
+
+def test_g_puts_the_cursor_in_the_prime_and_enter_samples_again(tmp_path, monkeypatch):
+    # item 5: at 160x48 the Generate pane shows already; g did not focus the prime, so typing
+    # 'The ' fired e (a CSV export); Enter in the prime did not sample. (The text is lower case:
+    # 'the ', with e and h, app keys both.)
+    monkeypatch.chdir(tmp_path)  # where e would write its CSV
+    path = write(tmp_path / "t.txt", words(6000))
+    app = NotedApp(text_config(path), preset_name="text-lstm", runs_dir=tmp_path / "runs")
+
+    async def scenario(app, pilot):
+        pane = app.generate_pane
+        await wait_for(pilot, lambda: app.tf_ready and pane.samples >= 1, 90, "a first sample")
+        assert pane.display
+        app.screen.set_focus(None)
+        await pilot.press("g")
+        prime = app.query_one("#generate-prime", Input)
+        assert app.focused is prime
+        before = pane.samples
+        await pilot.press("t", "h", "e", "space")
+        assert prime.value.endswith("the ")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: pane.samples > before, 60, "a sample from the new prime")
+        assert pane.generation.prime.endswith("the ")
+        assert "the " in static_text(app, "#generate-output")
+        assert not list(tmp_path.glob("*.csv")) and not any("xport" in n for n in app.notes)
+
+    run_app(scenario, app, (160, 48))
