@@ -32,6 +32,7 @@ from tests.helpers import (
     plain,
     process_gone,
     run_app,
+    run_cli,
     screen_lines,
     screen_text,
     start_detached,
@@ -340,3 +341,35 @@ def test_g_puts_the_cursor_in_the_prime_and_enter_samples_again(tmp_path, monkey
         assert not list(tmp_path.glob("*.csv")) and not any("xport" in n for n in app.notes)
 
     run_app(scenario, app, (160, 48))
+
+
+def test_an_attached_text_runs_captions_follow_it(tmp_path):
+    # item 2: after attaching, Generate and Hidden units still described the app's own model
+    path = write(tmp_path / "t.txt", words(20000))
+    preset = write(tmp_path / "text.toml", text_config(path, "train.epochs=500").to_toml())
+    runs = tmp_path / "runs"
+    result = run_cli("train", str(preset), "--detach", "--runs-dir", str(runs))
+    assert result.returncode == 0, result.stderr
+    pid = int(result.stdout.split("(pid ")[1].split(")")[0])
+    (folder,) = runs.iterdir()
+    try:
+        wait_until((folder / "checkpoint.npz").exists, 90, "the run's first checkpoint")
+        app = RnnTuiApp(tiny(), preset_name="echo-raw-5", runs_dir=runs, attach=folder.name)
+
+        async def scenario(app, pilot):
+            await wait_for(pilot, lambda: app.status.step > 0, 60, "the run's steps")
+            assert app.chart.run_label.startswith(f"run 1: {folder.name}")
+            caption = re.compile(r"run 1 at step ([\d,]+)")
+            traced = lambda: caption.match(app.units.label)  # noqa: E731
+            await wait_for(pilot, traced, 60, "the hidden units of the attached run")
+            await pilot.press("g")
+            sampled = lambda: caption.match(app.generate_pane.label)  # noqa: E731
+            await wait_for(pilot, sampled, 60, "a sample of the attached run")
+            step = int(sampled().group(1).replace(",", ""))
+            assert 0 < step <= app.status.step  # its newest checkpoint, not the app's model
+            assert "untrained" not in screen_text(app)
+
+        run_app(scenario, app, (160, 48))
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    wait_until(lambda: process_gone(pid), 30, "the run to stop")
