@@ -18,6 +18,9 @@ import pytest
 from textual.widgets import Input
 
 from rnntui.config import apply_overrides, load_preset
+from rnntui.runs.folder import RunFolder
+from rnntui.sweep.folder import SweepFolder
+from rnntui.sweep.grid import SweepDefinition, parse_grid
 from rnntui.tui.app import RnnTuiApp
 from rnntui.tui.screens.cell_picker import CellPicker
 from rnntui.tui.screens.help import HelpScreen
@@ -103,6 +106,40 @@ def test_the_sweep_view_shows_the_spread_whole_and_offers_no_missing_key(tmp_pat
         assert "press s" not in text and "c clears" not in text
 
     run_app(scenario, app, size)
+
+
+def test_the_sweep_view_keeps_the_spread_whole_beside_long_configurations(tmp_path):
+    # three grid keys: the config column takes half of 80 columns; the std stays whole (the
+    # columns after it scroll sideways instead)
+    base = apply_overrides(load_preset("echo-raw-5"), ["task.size=20000", "train.batch_size=20"])
+    grid = ["train.num_steps=2,5", "model.state_size=4,16", "train.learning_rate=0.1,0.05"]
+    definition = SweepDefinition("long", "echo-raw-5", base, parse_grid(grid), 2)
+    folder = SweepFolder.open(definition, tmp_path)
+    for i, record in enumerate(folder.records(definition.specs())):
+        folder.prepare(record)
+        run = RunFolder(record.path)
+        run.append_metrics(0, 0, [0.6] * 10, 1.0)
+        run.close()
+        run.write_summary(
+            {
+                "task": "echo",
+                "epochs": 1,
+                "steps": 10,
+                "stopped": False,
+                "final_loss": 0.5 + 0.001 * i,
+                "steps_per_s": 1234.0,
+                "wall_s": 0.2,
+            }
+        )
+    app = SweepApp(folder.path)
+
+    async def scenario(app, pilot):
+        await wait_for(pilot, lambda: app.screen.snapshots >= 1, 10, "the sweep's table")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "num_steps=2,state_size=4,learning_rate=0.1    0.5040 ± 0.0057  2" in text
+
+    run_app(scenario, app)
 
 
 # --- item 2: attaching shows the attached run in every pane --------------------------------------
