@@ -5,9 +5,11 @@
 - the real command line: `run_cli`, `rnntui_command`, `last_json`, `start_detached` (`ENDLESS`);
 - waiting for a state, never for a guessed time: `wait_until` (threads and processes),
   `wait_for` (the app's pilot), `process_gone`;
-- run folders on disk: `only_run`, `steps_logged`, `snapshot`;
-- sweeps: `start_sweep`, `sweep_folder`, `wait_for_running`;
-- the app under its pilot: `run_app`, `NotedApp` and `notifications`, `plain`, `static_text`;
+- run folders on disk: `only_run`, `steps_logged`, `snapshot`, `live_run` (fixed numbers);
+- the inspector without TensorFlow: `numpy_inspection`;
+- sweeps: `start_sweep`, `sweep_folder`, `wait_for_running`, `write_sweep` (fixed numbers);
+- the app under its pilot: `run_app`, `NotedApp` and `notifications`, `plain`, `static_text`,
+  `screen_lines` and `screen_text` (what the terminal shows);
 - a real terminal: `Terminal` (a private tmux server), `TMUX`, `needs_tmux`;
 - texts for the text task: `markov2`, `words`, `write`, `text_config`;
 - `REPO`, the repository's folder.
@@ -16,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -182,6 +185,66 @@ def snapshot(folder: Path, leave_out: Iterable[str] = ()) -> dict[str, tuple]:
     return out
 
 
+FIXED_PID = 4242  # a live run's trainer, as its lock file names it (see `live_run`)
+RUN_NAME = "20260101-120000-echo-raw-10"
+
+
+@contextlib.contextmanager
+def live_run(root: Path, name: str, config: Config, steps: int, pid: int = FIXED_PID):
+    """A run folder `root/name` that reads as training now, with fixed numbers: `steps` steps of
+    a fixed falling curve (epochs as the config makes them, 1,000 steps/s) and a live lock. This
+    process holds the lock (so the run is live while the context lasts) and the lock file names
+    `pid` (what `rnntui runs` and the app read as its trainer): the same frame on every run."""
+    from rnntui.runs.folder import RunFolder
+    from rnntui.runs.lock import RunLock
+    from rnntui.tasks.build import make_task
+
+    folder = RunFolder(root / name)
+    folder.path.mkdir(parents=True)
+    folder.save_config(config)
+    per_epoch = make_task(config.task, config.train.seed).steps_per_epoch(
+        config.train.batch_size, config.train.num_steps
+    )
+    noise = np.random.default_rng(1).normal(0.0, 0.02, steps)
+    curve = [round(float(v), 6) for v in np.linspace(0.69, 0.47, steps) + noise]
+    for first in range(0, steps, 500):
+        last = min(first + 500, steps)
+        folder.append_metrics(first, first // per_epoch, curve[first:last], last / 1_000)
+    folder.close()
+    (folder.path / "status.json").write_text(
+        json.dumps({"state": "training", "pid": pid, "step": steps, "time": 0}) + "\n"
+    )
+    lock = RunLock(folder.path)
+    lock.acquire()
+    try:
+        (folder.path / "lock").write_text(json.dumps({"pid": pid}) + "\n")  # still locked
+        assert folder.live_owner() == pid
+        yield folder
+    finally:
+        lock.release()
+
+
+def numpy_inspection(inputs: Any, units: int = 4, seed: int = 0, weights: Any = None) -> Any:
+    """An LSTM inspection as the inspector shows it (`InspectorPane.compute`), made with NumPy
+    alone from fixed weights: the same digits on every machine, no TensorFlow helper."""
+    from rnntui.analysis.lstm_gates import Inspection, LSTMStep, floats, lstm_step_numpy, matrix
+
+    x = np.asarray(inputs, np.float64)
+    rng = np.random.default_rng(seed)
+    kernel = rng.normal(0.0, 0.5, (x.shape[1], 4 * units))
+    recurrent = rng.normal(0.0, 0.5, (units, 4 * units))
+    bias = np.zeros(4 * units)
+    h, c = np.zeros((1, units)), np.zeros((1, units))
+    steps = []
+    for row in x:
+        out = lstm_step_numpy(row[None, :], h, c, kernel, recurrent, bias)
+        h, c = out["h"], out["c"]
+        gates = {k: floats(np.round(v, 6)) for k, v in out.items()}
+        steps.append(LSTMStep(x=floats(row), **gates, c_numpy=gates["c"], h_numpy=gates["h"],
+                              max_abs_diff=0.0))  # fmt: skip
+    return Inspection(tuple(steps), units, matrix(kernel), matrix(recurrent), floats(bias), 0.0)
+
+
 # --- sweeps --------------------------------------------------------------------------------------
 
 
@@ -200,6 +263,41 @@ def sweep_folder(root: Path) -> Path:
     """The one sweep folder in `root`."""
     (path,) = [p for p in root.iterdir() if (p / "sweep.toml").exists()]
     return path
+
+
+def write_sweep(root: Path) -> Path:
+    """A sweep folder `root/demo` as a sweep leaves it, with fixed numbers: num_steps 2 and 5 x 2
+    seeds; three runs finished (num_steps=2: 0.6030 ± 0.0026, num_steps=5: 0.5104), one begun;
+    its driver (pid 1, not rnntui) has gone, so it reads as interrupted."""
+    from rnntui.config import apply_overrides, load_preset
+    from rnntui.runs.folder import RunFolder
+    from rnntui.sweep.grid import SweepDefinition, parse_grid
+
+    base = apply_overrides(load_preset("echo-raw-5"), ["task.size=20000", "train.batch_size=20"])
+    definition = SweepDefinition("demo", "echo-raw-5", base, parse_grid(["train.num_steps=2,5"]), 2)
+    folder = SweepFolder.open(definition, root)
+    finals = {"num_steps=2_seed=0": 0.6012, "num_steps=2_seed=1": 0.6049,
+              "num_steps=5_seed=0": 0.5104}  # fmt: skip
+    for i, record in enumerate(folder.records(definition.specs())):
+        folder.prepare(record)
+        final = finals.get(record.spec.name)
+        steps = 100 if final is not None else 40
+        noise = np.random.default_rng(i).normal(0.0, 0.02, steps)  # the same on every machine
+        losses = [round(float(v), 6) for v in np.linspace(0.69, final or 0.6, steps) + noise]
+        run = RunFolder(record.path)
+        run.append_metrics(0, 0, losses, 1.0)
+        run.close()
+        if final is not None:
+            run.write_summary({
+                "task": "echo", "epochs": 1, "steps": 100, "final_loss": final, "stopped": False,
+                "steps_per_s": 500.0 + 10 * i, "wall_s": 0.2,
+                "baselines": {"nothing learned": 0.6616, "lag 3": 0.5192, "lags 3+8": 0.4545},
+            })  # fmt: skip
+    folder.write_status({
+        "state": "running", "pid": 1, "runs": {},
+        "workers": 2, "wall_s": 10.0, "train_s": 18.2, "efficiency": 0.91, "ceiling": 1.38,
+    })  # fmt: skip
+    return folder.path
 
 
 def handed_order(folder: Path) -> list[str]:
@@ -277,6 +375,31 @@ def plain(content: object, width: int = 120) -> str:
     with console.capture() as captured:
         console.print(content)
     return captured.get()
+
+
+def screen_lines(app: App) -> list[str]:
+    """What the terminal shows now, line by line (from the app's own screenshot: every layer,
+    toasts and dialogs included, as the user sees it)."""
+    import html
+    import re
+
+    width = app.size.width
+    lines = [[" "] * width for _ in range(app.size.height)]
+    pattern = r'<text class="terminal-(?:\d+-)?r\d+" x="([\d.]+)" y="[\d.]+" '
+    pattern += (
+        r'textLength="[\d.]+" clip-path="url\(#terminal-(?:\d+-)?line-(\d+)\)">([^<]*)</text>'
+    )
+    for x, row, text in re.findall(pattern, app.export_screenshot()):
+        column = round(float(x) / 12.2)  # Textual's screenshots: 12.2 pixels a cell
+        for offset, char in enumerate(html.unescape(text).replace("\xa0", " ")):
+            if int(row) < len(lines) and column + offset < width:
+                lines[int(row)][column + offset] = char
+    return ["".join(line).rstrip() for line in lines]
+
+
+def screen_text(app: App) -> str:
+    """`screen_lines` as one text."""
+    return "\n".join(screen_lines(app))
 
 
 def static_text(app: App, selector: str) -> str:

@@ -77,6 +77,10 @@ class RnnTuiApp(App[None]):
     # Pilot tests that send signals to their own process switch it off.
     exit_watchdog = True
 
+    # Start the TensorFlow helper (inspector, Generate, probes of ended runs) once the first
+    # frame shows. Snapshot tests switch it off: its start-up time would race their frame.
+    preload_tensorflow = True
+
     def __init__(
         self,
         config: Config | None = None,
@@ -155,7 +159,8 @@ class RnnTuiApp(App[None]):
         self.status.state = self.state
         self.inspector.set_fresh_cell(4, self.config.train.seed)
         # Import TF once the first frame is on screen: the import holds the GIL for seconds.
-        self.set_timer(0.3, self._preload)
+        if self.preload_tensorflow:
+            self.set_timer(0.3, self._preload)
         self.signals_handled = shutdown.install_signal_handlers(self._stop_signal)
         if self.attach_to:
             self.call_after_refresh(self.action_attach, self.attach_to)

@@ -55,8 +55,7 @@ def chart_text(chart: LossChart, prepare) -> str:
         app = Host()
         async with app.run_test(size=(100, 30)) as pilot:
             prepare(chart)
-            before = chart.redraws
-            while chart.redraws == before or "drawing" in str(chart.render()):
+            while not chart.up_to_date:  # the drawing of this data, made on a thread
                 await pilot.pause(0.05)
             return str(chart.render())
 

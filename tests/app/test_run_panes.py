@@ -69,8 +69,16 @@ def test_probe_pane_shows_what_the_network_learns_while_it_trains():
         assert app.desk.session.run_folder.read_control().get("probe_interval", 0.0) == 0.0
         await wait_for(pilot, lambda: app.state == "finished", 90, "the second run")
 
-        # After the run, asking for the gradient reach probes its last checkpoint (in the helper).
-        await pilot.press("v", "G")
+        # After the run, the probe pane probes its last checkpoint (in the helper): the lag
+        # effects it was trained without show (issue 24 item 3: they stayed '?')
+        await pilot.press("v")
+        await wait_for(pilot, lambda: app.probe.result is not None, 60, "the finished run's probe")
+        assert app.probe.result.step == 600
+        text = pane_text(app.probe)
+        assert "lag 3: ?" not in text and "not trained yet" not in text and "step 600" in text
+        assert f"lag 3: {app.probe.result.lags[2].effect:+.3f} (true +0.500)" in text
+        # and the gradient reach, when asked for
+        await pilot.press("G")
         reach = lambda: app.probe.result is not None and app.probe.result.gradient_reach  # noqa: E731
         await wait_for(pilot, reach, 60, "the reach after the run")
         assert app.probe.result.step == 600

@@ -89,7 +89,9 @@ class SweepScreen(Screen[None]):
         yield Label(f"sweep {self.path.name}", id="sweep-title")
         yield SweepTable(id="sweep-table")
         yield LossChart(
-            id="sweep-chart", empty_title="mark a configuration (space) to draw its mean loss"
+            id="sweep-chart",
+            empty_title="mark a configuration (space) to draw its mean loss",
+            finished_title="mean loss of the marked configurations (space marks or unmarks)",
         )
         yield Footer()
 

@@ -66,10 +66,13 @@ class LossChart(Widget):
         id: str | None = None,
         classes: str = "",
         empty_title: str = "loss per step: press s to start training",
+        finished_title: str = "finished runs (press s to train again, c clears them)",
     ) -> None:
-        """`empty_title` is what the chart says while it has no curve."""
+        """`empty_title` is what the chart says while it has no curve, `finished_title` while
+        it shows only finished curves (the sweep view has no s and no c: it says its own)."""
         super().__init__(id=id, classes=classes)
         self.empty_title = empty_title
+        self.finished_title = finished_title
         self.shown_task = ""  # the task kind shown: faded curves of other tasks are not drawn
         self.losses: list[float] = []
         self.smoothed: list[float] = []
@@ -90,6 +93,7 @@ class LossChart(Widget):
         self._drawing: Text | None = None  # the last finished drawing
         self._drawn: tuple = ()  # what it showed (see `_signature`)
         self._drawing_now = False
+        self._shown: tuple = ()  # the signature of the drawing on screen
 
     def on_mount(self) -> None:
         self.set_interval(REDRAW_INTERVAL_S, self._redraw_if_dirty)
@@ -234,10 +238,12 @@ class LossChart(Widget):
             self._dirty = False
             self._drawn = signature
             self._drawing_now = True
-            self._draw_in_background(_Frozen.of(self), self.size.width, self.size.height)
+            self._draw_in_background(_Frozen.of(self), self.size.width, self.size.height, signature)
 
     @work(thread=True, group="chart", exit_on_error=False)
-    def _draw_in_background(self, frozen: _Frozen, width: int, height: int) -> None:
+    def _draw_in_background(
+        self, frozen: _Frozen, width: int, height: int, signature: tuple
+    ) -> None:
         """plotext takes ~30 ms for a 160-column chart: on the UI thread that was the app's
         worst lag while training. Here the event loop keeps running (the GIL switches every
         few ms) and the finished drawing is swapped in."""
@@ -249,18 +255,26 @@ class LossChart(Widget):
                     drawing = Text.from_ansi(frozen._build(width, height), no_wrap=True)
         finally:
             self._drawing_now = False
-        self.post_message(self.Drawn(drawing))
+        self.post_message(self.Drawn(drawing, signature))
 
     @dataclass
     class Drawn(Message):
         """A drawing finished in the background."""
 
         drawing: Text
+        signature: tuple = ()
 
     def on_loss_chart_drawn(self, message: Drawn) -> None:
         message.stop()
         self._drawing = message.drawing
+        self._shown = message.signature
         self.refresh()
+
+    @property
+    def up_to_date(self) -> bool:
+        """The drawing on screen shows the chart's data as it is now (snapshot tests wait for
+        it: the drawing is made on a thread and swapped in later)."""
+        return self._drawing is not None and self._shown == self._signature()
 
     def on_resize(self) -> None:
         self._redraw_if_dirty()
@@ -363,7 +377,7 @@ class LossChart(Widget):
         if self.losses:
             title = f"{self.run_label}  step {len(self.losses)}  smoothed {self.smoothed[-1]:.4f}"
         elif comparison:
-            title = "finished runs (press s to train again, c clears them)"
+            title = self.finished_title
         else:
             title = self.empty_title
         if hidden:
@@ -446,6 +460,7 @@ class _Frozen:
     FIELDS = (
         "losses", "smoothed", "companion_losses", "companion_smoothed", "comparison", "marks",
         "baselines", "smoothing", "companion_label", "run_label", "total_steps", "shown_task",
+        "empty_title", "finished_title",
     )  # fmt: skip
 
     @classmethod
