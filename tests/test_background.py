@@ -34,6 +34,7 @@ from rnntui.engine.trainer import Trainer
 from rnntui.runs.folder import RunFolder
 from rnntui.runs.listing import list_runs
 from rnntui.runs.metrics import read_metrics
+from rnntui.runs.store.opening import has_metrics
 from rnntui.runtime.device_setting import DeviceError, choose_gpus
 from rnntui.sessions.pipe import EventWriter, read_events
 from rnntui.tasks.base import Baseline
@@ -58,7 +59,7 @@ def wait_until(condition, timeout: float, what: str) -> None:
 
 def steps_logged(run: Path) -> int:
     path = run / "metrics.jsonl"
-    return len(read_metrics(path)) if path.exists() else 0
+    return len(read_metrics(path)) if has_metrics(run) else 0
 
 
 def alive(pid: int) -> bool:

@@ -33,6 +33,7 @@ from rnntui.runs.folder import RunFolder
 from rnntui.runs.lock import LOCK_FILE, RunLockedError, lock_owner
 from rnntui.runs.metrics import read_metrics
 from rnntui.runs.resume import resume_command
+from rnntui.runs.store.opening import has_metrics
 from rnntui.util import exit_codes
 from tests.conftest import run_cli
 
@@ -66,7 +67,7 @@ def snapshot(folder: Path) -> dict[str, tuple]:
 
 def steps_logged(run: Path) -> list[int]:
     path = run / "metrics.jsonl"
-    return [row["step"] for row in read_metrics(path)] if path.exists() else []
+    return [row["step"] for row in read_metrics(path)] if has_metrics(run) else []
 
 
 @pytest.fixture(scope="module")
@@ -390,7 +391,7 @@ def test_a_disk_that_fills_mid_run_stops_it_with_the_last_good_checkpoint(tmp_pa
         line = assert_one_line(result, exit_codes.TRAINING_FAILED)
         (run,) = [p for p in disk.iterdir() if p.is_dir()]
         match = re.fullmatch(
-            r"rnntui: training failed: cannot write (metrics\.jsonl|checkpoint\.npz|summary\.json) "
+            r"rnntui: training failed: cannot write (metrics|checkpoint\.npz|summary\.json) "
             r"\(No space left on device\); the last good checkpoint \(step ([\d,]+)\) is kept; "
             r"continue later with: (.*)",
             line,

@@ -467,7 +467,7 @@ def test_a_run_gets_a_folder_and_the_curves_export_to_csv(tmp_path, monkeypatch)
     result: dict[str, Path] = {}
     run(scenario, app)
     folder = result["folder"]
-    assert {"config.toml", "metrics.jsonl", "summary.json", "checkpoint.npz", "tb"} <= {
+    assert {"config.toml", "metrics", "summary.json", "checkpoint.npz", "tb"} <= {
         p.name for p in folder.iterdir()
     }
     summary = RunFolder(folder).read_summary()
