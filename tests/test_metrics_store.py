@@ -562,3 +562,22 @@ def test_a_store_that_lost_its_loss_files_goes_on_from_its_blocks(tmp_path):
         assert reader.steps == 2992 + 500 and reader.raw_from == 2992
         np.testing.assert_array_equal(reader.losses(2992, 3492), more)
         assert_bins_match(reader, np.concatenate([losses[:2992], more]), 100)
+
+
+def test_a_store_begun_late_starts_at_its_first_step(tmp_path):
+    """A resume whose metrics were lost (or a Ray task's fresh folder) logs from the checkpoint's
+    step on, millions of steps in: empty blocks before it (40 bytes per 512 steps), no losses."""
+    store = tmp_path / STORE_DIR
+    first = 3_000_000
+    losses = synthetic(first, 1500)
+    writer = MetricsWriter(store, flush_interval=0.0)
+    writer.append_steps(first, losses[:100], 0, 1.0)
+    write_chunks(writer, losses[100:])
+    writer.close()
+    assert sum(p.stat().st_size for p in store.iterdir()) < 8 << 20
+    with MetricsReader(store) as reader:
+        assert reader.steps == first + 1500
+        np.testing.assert_array_equal(reader.tail(1500)[1], losses)
+        everything = np.concatenate([np.full(first, np.nan, np.float32), losses])
+        assert_bins_match(reader, everything, 300, start=first - 10_000)
+        assert int(reader.chart(1000).count.sum()) == 1500

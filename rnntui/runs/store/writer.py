@@ -243,6 +243,11 @@ class MetricsWriter:
             self.truncate(first_step)
         if first_step > self.steps:
             gap = first_step - self.steps
+            if gap > MAX_GAP and self.steps == 0 and not self._raw:
+                # a store begun late (a resume whose metrics were lost, a Ray task's folder):
+                # empty blocks up to there, 40 bytes per 512 steps, and no loss file before it
+                self._skip_to(first_step)
+                gap = first_step - self.steps
             if gap > MAX_GAP:
                 raise ValueError(f"step {first_step + 1} does not follow step {self.steps}")
             values = np.concatenate([np.full(gap, np.nan, np.float32), values])
@@ -267,6 +272,17 @@ class MetricsWriter:
             # written, not fsynced: what kill -9 would lose is already safe in the page cache;
             # a power cut loses the steps after the last checkpoint anyway (its flush fsyncs)
             self.flush(sync=False)
+
+    def _skip_to(self, step: int) -> None:
+        """Start an empty store at the block holding `step`: the blocks before it hold no loss
+        (count 0), and the first loss file starts there (NaN up to it, see `_write_losses`)."""
+        empty = np.zeros(step // self.fmt.block, RECORD)
+        for field in ("min", "max", "last", "ema"):
+            empty[field] = np.nan
+        self._add_blocks(empty)
+        self.steps = len(empty) * self.fmt.block
+        self._raw_pos = self.steps * 4
+        self._raw_from = self.steps // self.fmt.segment * self.fmt.segment
 
     def _add_blocks(self, records: np.ndarray) -> None:
         self._l1_pending += records.tobytes()
