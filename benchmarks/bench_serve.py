@@ -124,7 +124,7 @@ async def start_training(websocket: aiohttp.ClientWebSocketResponse, folder: Pat
         except TimeoutError:
             pass
         runs = folder / "data" / "rnntui" / "runs"
-        if any(path.stat().st_size > 0 for path in runs.glob("*/metrics.jsonl")):
+        if any(path.stat().st_size > 0 for path in runs.glob("*/metrics/loss-000000.f32")):
             return live_runs(folder)
     raise TimeoutError("the run did not start within 120 s")
 

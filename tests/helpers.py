@@ -41,6 +41,7 @@ from textual.widgets import Static
 
 from rnntui.config import Config, apply_overrides, load_preset
 from rnntui.runs.metrics import read_metrics
+from rnntui.runs.store.opening import has_metrics
 from rnntui.sweep.folder import SweepFolder
 from rnntui.tui.app import RnnTuiApp
 
@@ -167,8 +168,8 @@ def only_run(root: Path) -> Path:
 
 def steps_logged(run: Path) -> list[int]:
     """The steps in a run's metrics log, in the order logged ([] before it has one)."""
-    path = run / "metrics.jsonl"
-    return [row["step"] for row in read_metrics(path)] if path.exists() else []
+    path = run / "metrics.jsonl"  # read from the metrics store when there is one
+    return [row["step"] for row in read_metrics(path)] if has_metrics(run) else []
 
 
 def snapshot(folder: Path, leave_out: Iterable[str] = ()) -> dict[str, tuple]:

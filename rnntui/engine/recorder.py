@@ -1,4 +1,4 @@
-"""What a training run leaves on disk as it trains: its metrics log, summary, checkpoints and
+"""What a training run leaves on disk as it trains: its metrics, summary, checkpoints and
 status in the run folder (and TensorBoard scalars when asked), written by one object.
 
 It writes nothing before it may: not before the trainer owns the folder, and for a resume not
@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnntui.engine.errors import RunWriteError
-from rnntui.runs.files import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE
-from rnntui.runs.metrics import read_knobs
+from rnntui.runs.files import CHECKPOINT_FILE, CONFIG_FILE, METRICS_STORE, SUMMARY_FILE
 from rnntui.util.safe_read import read_bytes
 
 if TYPE_CHECKING:
@@ -70,14 +69,18 @@ class RunRecorder:
     def chunk(self, first_step: int, epoch: int, losses: list[float], wall: float) -> None:
         """The steps of one compiled call (first_step is the step before the first of them)."""
         if self.run is not None:
-            with self.saving(METRICS_FILE):
+            with self.saving(METRICS_STORE):
                 self.run.append_metrics(first_step, epoch, losses, wall)
         if self._writer is not None:
             with self._writer.as_default():
                 self._tf.summary.scalar("loss", float(np.mean(losses)), step=first_step)
 
-    def epoch(self, measured: dict[str, float], step: int) -> None:
-        """An epoch's measurements (the metrics log has its steps already)."""
+    def epoch(self, measured: dict[str, float], step: int, epoch: int = 0) -> None:
+        """An epoch's measurements, an event in the metrics store (which has its steps already;
+        epoch ends that evaluated nothing at most once a second)."""
+        if self.run is not None:
+            with self.saving(METRICS_STORE):
+                self.run.append_epoch(step, epoch, measured)
         if self._writer is not None:
             with self._writer.as_default():
                 for key, value in measured.items():
@@ -87,12 +90,13 @@ class RunRecorder:
 
     def knob(self, step: int, name: str, value: float) -> None:
         if self.run is not None:
-            self.run.append_knob(step, name, value)
+            with self.saving(METRICS_STORE):
+                self.run.append_knob(step, name, value)
 
     def flush(self) -> None:
         """Every logged step on disk (a paused run's followers read up to here)."""
         if self.run is not None:
-            with self.saving(METRICS_FILE):
+            with self.saving(METRICS_STORE):
                 self.run.flush()
 
     def summary(self, summary: dict[str, Any]) -> None:
@@ -120,7 +124,7 @@ class RunRecorder:
 
     def begin_resume(self, config: Config, checkpoint: Checkpoint) -> list[dict[str, Any]]:
         """A checked resume starts writing: the config (a resume may change the epochs or the
-        learning rate) and the metrics log cut back to the checkpoint's step (the steps after
+        learning rate) and the metrics cut back to the checkpoint's step (the steps after
         it run again). Returns the live knob changes the log records, which hold on."""
         run = self.run
         assert run is not None
@@ -130,10 +134,10 @@ class RunRecorder:
         with self.saving(CONFIG_FILE):
             if _read_or_none(run.path / CONFIG_FILE) != text.encode("utf-8"):
                 run.save_config(config)
-        with self.saving(METRICS_FILE):
-            run.truncate_metrics(checkpoint.step)
-        if (run.path / METRICS_FILE).exists():
-            return read_knobs(run.path / METRICS_FILE)
+        with self.saving(METRICS_STORE):
+            run.truncate_metrics(checkpoint.step)  # converts an older rnntui's metrics.jsonl
+            if (run.path / METRICS_STORE).is_dir():
+                return run.read_knobs()
         return []
 
 

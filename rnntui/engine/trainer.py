@@ -363,7 +363,7 @@ class Trainer:
                 self._write_summary(task, epoch + 1)
         else:
             self.metrics = {**self.metrics, **measured}
-        self._log_epoch(measured)
+        self._log_epoch(measured, epoch)
         self.on_event(EpochEnd(epoch, self.step, measured))
 
     def _poll_control(self) -> None:
@@ -490,8 +490,8 @@ class Trainer:
     def _log_chunk(self, first_step: int, epoch: int, losses: list[float]) -> None:
         self.recorder.chunk(first_step, epoch, losses, self._wall())
 
-    def _log_epoch(self, measured: dict[str, float]) -> None:
-        self.recorder.epoch(measured, self.step)
+    def _log_epoch(self, measured: dict[str, float], epoch: int) -> None:
+        self.recorder.epoch(measured, self.step, epoch)
 
     def _write_summary(self, task: Task | None = None, epochs: int = 0) -> None:
         if task is not None:  # an epoch end: the whole summary as of it (its loss, metrics)

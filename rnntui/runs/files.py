@@ -4,8 +4,10 @@ Run folders: everything needed to see, compare and resume a training run, writte
 
     <runs>/<YYYYmmdd-HHMMSS>-<preset>/
         config.toml      the resolved config (a run can be reproduced from its folder alone)
-        metrics.jsonl    a line per step: step, epoch, loss, wall_s (flushed at least every second),
-                         and one per live knob change: step, knob, value
+        metrics/         every step's loss, compact, and events (knob changes, evaluations):
+                         rnntui/runs/store/ (flushed at least every second)
+        metrics.jsonl    what runs of older rnntui logged instead: a line per step (step, epoch,
+                         loss, wall_s) and one per knob change; read as before, converted once
         summary.json     the run's summary (rewritten at epoch ends and at the finish)
         checkpoint.npz   weights, optimizer state, carried RNN state and the data position
         status.json      who trains it now (pid) and how it stands: training, paused, finished…
@@ -13,7 +15,7 @@ Run folders: everything needed to see, compare and resume a training run, writte
 
         lock             while a process trains the run: its pid, host and start time (runs/lock.py)
 
-Every file but the metrics log is written to a temporary name and renamed, so a crash mid-write
+Every file but the metrics is written to a temporary name and renamed, so a crash mid-write
 leaves the previous good version in place. Every file is read through `safe_read`: a FIFO or a
 directory where a file should be is reported, never opened in a way that could block.
 """
@@ -23,7 +25,8 @@ from __future__ import annotations
 from pathlib import Path
 
 CONFIG_FILE = "config.toml"
-METRICS_FILE = "metrics.jsonl"
+METRICS_FILE = "metrics.jsonl"  # older rnntui's metrics log
+METRICS_STORE = "metrics"  # the metrics store (a folder): rnntui/runs/store/
 SUMMARY_FILE = "summary.json"
 CHECKPOINT_FILE = "checkpoint.npz"
 STATUS_FILE = "status.json"

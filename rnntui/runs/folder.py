@@ -1,7 +1,7 @@
-"""A run folder: the one object that writes a run's files (config, metrics log, summary,
+"""A run folder: the one object that writes a run's files (config, metrics, summary,
 checkpoint, status, control) and reads them back. See `runs/files.py` for the layout.
 
-Every file but the metrics log is written to a temporary name and renamed, so a crash mid-write
+Every file but the metrics is written to a temporary name and renamed, so a crash mid-write
 leaves the previous good version in place. Every file is read through `safe_read`: a FIFO or a
 directory where a file should be is reported, never opened in a way that could block.
 """
@@ -27,17 +27,20 @@ from rnntui.runs.files import (
     CONTROL_FILE,
     LIVE_STATES,
     METRICS_FILE,
+    METRICS_STORE,
     STATUS_FILE,
     SUMMARY_FILE,
     RunFolderError,
     default_runs_dir,
 )
 from rnntui.runs.lock import LockOwner, RunLock, lock_owner
-from rnntui.runs.metrics import read_metrics
+from rnntui.runs.metrics import read_knobs
+from rnntui.runs.store.format import StoreError, check_store
+from rnntui.runs.store.legacy import open_writer
+from rnntui.runs.store.writer import MetricsWriter
 from rnntui.util.atomic_write import atomic_write_bytes, atomic_write_text
 from rnntui.util.safe_read import describe_mode, open_regular, read_bytes, read_text
 
-FLUSH_INTERVAL_S = 1.0
 MAX_SUMMARY_BYTES = 1 << 20  # a summary is a few hundred bytes
 
 
@@ -46,8 +49,7 @@ class RunFolder:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._metrics = None
-        self._last_flush = 0.0
+        self._metrics: MetricsWriter | None = None
         self._lock = RunLock(self.path)
 
     # --- creating and finding -------------------------------------------------------------------
@@ -180,81 +182,83 @@ class RunFolder:
     def append_metrics(
         self, first_step: int, epoch: int, losses: list[float], wall_s: float
     ) -> None:
-        """Log a chunk of steps; the file is flushed at least once a second."""
-        log = self._log()
-        wall = round(float(wall_s), 3)
-        # the line json.dumps writes (floats as repr), formatted directly: count-lstm logs
-        # 10,000 steps in ~5 s and json.dumps of each cost ~2 % of that (losses are finite here)
-        lines = (
-            f'{{"step": {first_step + i + 1}, "epoch": {int(epoch)}, '
-            f'"loss": {float(loss)!r}, "wall_s": {wall!r}}}'
-            for i, loss in enumerate(losses)
-        )
-        log.write("\n".join(lines) + "\n")
-        now = time.monotonic()
-        if now - self._last_flush >= FLUSH_INTERVAL_S:
-            self.flush()
-            self._last_flush = now
+        """Log a chunk of steps (first_step+1 ...); the store is flushed at least once a second."""
+        self._store().append_steps(first_step, losses, epoch, wall_s)
 
     def append_knob(self, step: int, name: str, value: float) -> None:
-        """Log a live knob change as a metrics row of its own, `{"step", "knob", "value"}`."""
-        self._log().write(json.dumps({"step": step, "knob": name, "value": value}) + "\n")
+        """Log a live knob change (an event `{"step", "knob", "value"}`)."""
+        self._store().append_knob(step, name, value)
 
-    def _log(self) -> Any:
-        if self._metrics is None:  # a FIFO or a directory in its place is refused, never blocks
-            fd = open_regular(self.path / METRICS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-            self._metrics = os.fdopen(fd, "a", encoding="utf-8")
+    def append_epoch(self, step: int, epoch: int, metrics: dict[str, float]) -> None:
+        """Log an epoch's end (every one that evaluated, the others at most once a second)."""
+        self._store().append_epoch(step, epoch, metrics)
+
+    def _store(self) -> MetricsWriter:
+        if self._metrics is None:  # converts an older rnntui's metrics.jsonl first
+            self._metrics = open_writer(self.path)
         return self._metrics
 
     def flush(self) -> None:
         if self._metrics is not None:
             self._metrics.flush()
-            os.fsync(self._metrics.fileno())
 
     def close(self) -> None:
-        """Flush and close the metrics log. Never raises: it runs on the way out of a run that
+        """Flush and close the metrics store. Never raises: it runs on the way out of a run that
         may have failed because the disk is full (every step up to the last checkpoint was
         flushed before that checkpoint was written)."""
         if self._metrics is not None:
             metrics, self._metrics = self._metrics, None
-            with contextlib.suppress(OSError):
-                metrics.flush()
-                os.fsync(metrics.fileno())
-            with contextlib.suppress(OSError):
-                metrics.close()
+            metrics.close()
 
     def truncate_metrics(self, step: int) -> None:
-        """Drop logged steps after `step` (they ran after the checkpoint a resume starts from)."""
-        path = self.path / METRICS_FILE
-        if not os.path.lexists(path):
+        """Drop logged steps after `step` (they ran after the checkpoint a resume starts from).
+        Nothing to drop rewrites nothing (a nearly full disk may not hold a copy)."""
+        if not (self.path / METRICS_STORE).is_dir() and not os.path.lexists(
+            self.path / METRICS_FILE
+        ):
             return
-        rows = read_metrics(path, knobs=True)
-        kept = [row for row in rows if row["step"] <= step]
-        if len(kept) == len(rows) and _ends_a_line(path):
-            return  # nothing to drop: no rewrite (a nearly full disk may not hold a copy)
-        atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in kept))
+        self._store().truncate(step)
+
+    def read_knobs(self) -> list[dict[str, Any]]:
+        """The live knob changes logged: `{"step", "knob", "value"}`, in order."""
+        from rnntui.runs.store.reader import MetricsReader
+
+        if os.path.lexists(self.path / METRICS_FILE):
+            return read_knobs(self.path / METRICS_FILE)
+        with MetricsReader(self.path / METRICS_STORE) as reader:
+            return reader.knobs()
 
     def check_resumable(self) -> None:
         """RunFolderError unless the files a resume rewrites are regular files (or absent) and
         the metrics log can be read: checked before a resume writes anything."""
-        for name in (SUMMARY_FILE, METRICS_FILE):
+        for name in (SUMMARY_FILE, METRICS_FILE, METRICS_STORE):
             try:
                 mode = os.lstat(self.path / name).st_mode
             except FileNotFoundError:
                 continue
             except OSError as error:
                 raise RunFolderError(f"{name} cannot be read ({error.strerror})") from None
-            if not stat.S_ISREG(mode):
+            if name == METRICS_STORE:
+                if not stat.S_ISDIR(mode):
+                    what = describe_mode(mode) if not stat.S_ISREG(mode) else "a file"
+                    raise RunFolderError(
+                        f"{name} is {what}, not a folder; move it out of {self.path} to resume"
+                    )
+            elif not stat.S_ISREG(mode):
                 raise RunFolderError(
                     f"{name} is {describe_mode(mode)}, not a file; move it out of {self.path} "
                     "to resume"
                 )
         try:
             if os.path.lexists(self.path / METRICS_FILE):
-                read_metrics(self.path / METRICS_FILE)
-        except (OSError, UnicodeDecodeError) as error:
-            why = error.strerror if isinstance(error, OSError) else "it is not UTF-8 text"
-            raise RunFolderError(f"{METRICS_FILE} cannot be read ({why})") from None
+                os.close(open_regular(self.path / METRICS_FILE))
+        except OSError as error:
+            raise RunFolderError(f"{METRICS_FILE} cannot be read ({error.strerror})") from None
+        if os.path.lexists(self.path / METRICS_STORE):
+            try:
+                check_store(self.path / METRICS_STORE)
+            except StoreError as error:
+                raise RunFolderError(str(error)) from None
 
     # --- summary and checkpoints ----------------------------------------------------------------
 
@@ -272,6 +276,8 @@ class RunFolder:
         # once every step it counts is logged (a full disk fails here, keeping the last one).
         self.flush()
         atomic_write_bytes(self.path / CHECKPOINT_FILE, data)
+        if self._metrics is not None:  # a resume truncates to it: its later steps stay per step
+            self._metrics.pin(checkpoint.step)
 
     def has_checkpoint(self) -> bool:
         return os.path.lexists(self.path / CHECKPOINT_FILE)
@@ -306,14 +312,3 @@ def portable(config: Config) -> Config:
     for key in keys:
         setattr(config.task, key, absolute_path(getattr(config.task, key)))
     return config
-
-
-def _ends_a_line(path: Path) -> bool:
-    """Whether a log is empty or ends with a newline (else the next append would be glued to a
-    torn last line)."""
-    with os.fdopen(open_regular(path), "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size == 0:
-            return True
-        handle.seek(size - 1)
-        return handle.read(1) == b"\n"

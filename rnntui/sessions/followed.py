@@ -1,7 +1,8 @@
 """Following a run that another process trains: a detached run, a headless one, the app's own.
 
 Everything comes from the run folder, which the trainer keeps current for exactly this: the
-metrics log (flushed at least once a second, read from where the last read stopped), status.json
+metrics (flushed at least once a second; a MetricsFollower reads only what is new, from the last
+FOLLOW_HISTORY steps of a long run on, never its whole history), status.json
 (the trainer's pid and whether it is paused) and, at the end, summary.json. Control goes to the
 trainer's pid by the signals its `rnntui train` handles (SIGUSR1 pause, SIGUSR2 resume, SIGTERM
 stop with a checkpoint). Reading never blocks the trainer and takes no lock.
@@ -9,16 +10,22 @@ stop with a checkpoint). Reading never blocks the trainer and takes no lock.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 
+import numpy as np
+
 from rnntui.engine.events import Event, Failed, Finished, Paused, Progress, Resumed, Started
-from rnntui.runs.files import METRICS_FILE
 from rnntui.runs.folder import RunFolder
+from rnntui.runs.store.follow import MetricsFollower
+from rnntui.runs.store.opening import stored_steps
 from rnntui.sessions.session import RunState, SignalledSession
 
 POLL_S = 0.2
+# An attach shows the latest this many steps one by one (the chart keeps each of them); a
+# longer run's earlier steps are for a chart that reads the store's bins (MetricsReader.chart).
+FOLLOW_HISTORY = 1 << 20
+FOLLOW_CHUNK = 1 << 16  # steps a Progress event carries at most
 
 
 class NotLive(ValueError):
@@ -32,8 +39,8 @@ class FollowedSession(SignalledSession):
         super().__init__(run.load_config(), on_event)
         self.run_folder = run
         self._pid: int | None = None
-        self._offset = 0  # how far the metrics log has been read
-        self._partial = b""
+        self._follower: MetricsFollower | None = None
+        self._per_epoch = 1
         self._closing = threading.Event()
 
     def start(self) -> str:
@@ -69,7 +76,10 @@ class FollowedSession(SignalledSession):
                 self.config.train.batch_size, self.config.train.num_steps
             )
             total = total_steps(self.config, task)
-            self._handle(Started("", total, per_epoch, tuple(task.baselines()), 0))
+            start = max(0, (stored_steps(run.path) or 0) - FOLLOW_HISTORY)
+            self._follower = MetricsFollower(run.path, start)
+            self._per_epoch = per_epoch
+            self._handle(Started("", total, per_epoch, tuple(task.baselines()), start))
             paused = self.state is RunState.PAUSED
             while not self._closing.is_set():
                 self._read_new_steps(total)
@@ -88,42 +98,25 @@ class FollowedSession(SignalledSession):
             self.done.set()
 
     def _read_new_steps(self, total: int) -> None:
-        """Progress for the log lines written since the last read (whole lines only)."""
-        assert self.run_folder is not None
-        path = self.run_folder.path / METRICS_FILE
-        try:
-            size = path.stat().st_size
-        except OSError:
-            return
-        if size < self._offset:  # a resume truncated the log to its checkpoint: read again
-            self._offset, self._partial = 0, b""
-        with open(path, "rb") as handle:
-            handle.seek(self._offset)
-            data = self._partial + handle.read()
-            self._offset = handle.tell()
-        lines = data.split(b"\n")
-        self._partial = lines.pop()  # an unfinished last line waits for its end
-        rows = []
-        for line in lines:
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict) and isinstance(row.get("loss"), int | float):
-                rows.append(row)
-        if not rows:
-            return
-        losses = tuple(float(row["loss"]) for row in rows)
-        last = rows[-1]
-        wall = float(last.get("wall_s", 0.0))
-        rate = last["step"] / wall if wall > 0 else 0.0
-        eta = (total - last["step"]) / rate if rate > 0 else float("inf")
-        progress = Progress(
-            int(last["step"]), int(last.get("epoch", 0)), total, losses, rate, eta, wall
-        )
-        if progress.first_step < self.step:  # read again after a truncation: start over
-            self.step = 0
-        self._handle(progress)
+        """Progress for the steps logged since the last read, FOLLOW_CHUNK at a time."""
+        assert self._follower is not None
+        while True:
+            update = self._follower.poll(FOLLOW_CHUNK)
+            if update.restarted:  # a resume truncated the log to its checkpoint: start over
+                self.step = 0
+            losses = update.losses[np.isfinite(update.losses)]
+            if len(losses):
+                mark = update.mark
+                wall = mark.wall_s if mark is not None else 0.0
+                rate = mark.step / wall if mark is not None and wall > 0 else 0.0
+                eta = (total - update.step) / rate if rate > 0 else float("inf")
+                epoch = max(0, update.step - 1) // max(1, self._per_epoch)
+                progress = Progress(
+                    update.step, epoch, total, tuple(losses.tolist()), rate, eta, wall
+                )
+                self._handle(progress)
+            if len(update.losses) < FOLLOW_CHUNK:
+                return
 
     def _ending(self) -> Event:
         from rnntui.runs.listing import crash_hint, crash_note

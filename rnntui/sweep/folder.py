@@ -18,25 +18,29 @@ import contextlib
 import csv
 import io
 import json
+import shutil
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnntui.config import Config, ConfigError, dumps_toml, load_file
 from rnntui.runs.files import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
     METRICS_FILE,
+    METRICS_STORE,
     SUMMARY_FILE,
     default_runs_dir,
 )
 from rnntui.runs.folder import RunFolder
 from rnntui.runs.lock import process_is_rnntui
-from rnntui.runs.metrics import read_metrics
 from rnntui.sweep.grid import RunSpec, SweepDefinition
 from rnntui.util.atomic_write import atomic_write_text
+
+if TYPE_CHECKING:
+    from rnntui.runs.store.binning import ChartBins
 
 SWEEP_FILE = "sweep.toml"
 BASE_FILE = "base.toml"
@@ -203,29 +207,29 @@ class SweepFolder:
             for stale in (METRICS_FILE, SUMMARY_FILE):
                 with contextlib.suppress(FileNotFoundError):
                     (path / stale).unlink()
+            shutil.rmtree(path / METRICS_STORE, ignore_errors=True)
             RunFolder(path).save_config(spec.config)
         return Job(spec.name, str(path), spec.config, resume, spec.label, spec.seed)
 
-    def mean_curve(self, runs: list[str]) -> tuple[list[float], int]:
-        """The mean loss per step over `runs` (each step over the runs that reached it, so a
-        live sweep's curve grows), and how many of them have logged any step."""
-        import numpy as np
+    def mean_curve(self, runs: list[str], points: int = 1000) -> tuple[ChartBins, int]:
+        """The mean loss over `runs` (each step over the runs that reached it, so a live
+        sweep's curve grows) and its smoothed line, as ChartBins of at most `points` bins read
+        from the runs' stores (a few thousand records each, however long); and how many of
+        them have logged any step."""
+        from rnntui.runs.store.binning import mean_chart
+        from rnntui.runs.store.opening import has_metrics, open_metrics
 
-        series = []
-        for name in runs:
-            path = self.runs_path / name / METRICS_FILE
-            if path.is_file():
-                losses = [float(row["loss"]) for row in read_metrics(path)]
-                if losses:
-                    series.append(np.asarray(losses))
-        if not series:
-            return [], 0
-        longest = max(len(losses) for losses in series)
-        sums, counts = np.zeros(longest), np.zeros(longest)
-        for losses in series:
-            sums[: len(losses)] += losses
-            counts[: len(losses)] += 1
-        return (sums / counts).tolist(), len(series)
+        readers = []
+        try:
+            for name in runs:
+                path = self.runs_path / name
+                if has_metrics(path):
+                    with contextlib.suppress(OSError, ValueError):
+                        readers.append(open_metrics(path))
+            return mean_chart(readers, points)
+        finally:
+            for reader in readers:
+                reader.close()
 
     # --- pruning, status, results ---------------------------------------------------------------
 

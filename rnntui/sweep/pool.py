@@ -153,9 +153,7 @@ class LocalPool:
 
     def run(self, runner: SweepRunner) -> None:
         count = min(self.workers, len(runner.schedule))
-        slots = [
-            self._start(_Slot(self.worker_label(i), self.worker_env(i))) for i in range(count)
-        ]
+        slots = [self._start(_Slot(self.worker_label(i), self.worker_env(i))) for i in range(count)]
         failed_starts = 0
         stop_deadline: float | None = None
         try:

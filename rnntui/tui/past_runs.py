@@ -1,13 +1,14 @@
-"""A past run as a comparison curve: read its metrics log, smooth it, label it.
+"""A past run as a comparison curve: its smoothed loss as the chart keeps one, and its labels.
 
-Runs in a thread worker (a long run's log has a line per step); returns a message for the app.
+Runs in a thread worker; reads about a thousand bins of the run's metrics store whatever its
+length (an older rnntui's metrics.jsonl is converted once, which takes a pass over it).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rnntui.runs.curves import comparison_curve, knob_mark, smooth
+from rnntui.runs.curves import COMPARISON_POINTS, knob_mark
 from rnntui.tui.messages import PastRunLoaded
 
 if TYPE_CHECKING:
@@ -23,15 +24,14 @@ def past_run_label(info: RunInfo, final: object = None) -> str:
 def load_past_run(info: RunInfo) -> PastRunLoaded:
     """The run's smoothed loss curve with its knob changes marked, or the reason it cannot be
     read (never raises)."""
-    from rnntui.runs.files import METRICS_FILE
     from rnntui.runs.folder import RunFolder
-    from rnntui.runs.metrics import read_metrics
+    from rnntui.runs.store.opening import open_metrics
 
     try:
-        rows = read_metrics(info.path / METRICS_FILE, knobs=True)
-        losses = [float(row["loss"]) for row in rows if "knob" not in row]
-        marks = [knob_mark(row["step"], row["knob"], row["value"]) for row in rows if "knob" in row]
-        if not losses:
+        with open_metrics(info.path) as reader:
+            bins = reader.chart(COMPARISON_POINTS)  # = downsample(smooth(losses)), exactly
+            marks = [knob_mark(row["step"], row["knob"], row["value"]) for row in reader.knobs()]
+        if not len(bins):
             raise ValueError("its metrics log has no steps yet")
         try:
             summary = RunFolder(info.path).read_summary()
@@ -39,7 +39,7 @@ def load_past_run(info: RunInfo) -> PastRunLoaded:
             summary = {}
         final, task = summary.get("final_loss"), summary.get("task")
         task = task if isinstance(task, str) else ""
-        curve = comparison_curve(past_run_label(info, final), smooth(losses), marks, task)
-        return PastRunLoaded(info.name, curve, len(losses))
+        curve = bins.as_curve(past_run_label(info, final), marks, task)
+        return PastRunLoaded(info.name, curve, int(bins.count.sum()))
     except (OSError, ValueError, KeyError, TypeError) as error:
         return PastRunLoaded(info.name, None, error=f"{type(error).__name__}: {error}")

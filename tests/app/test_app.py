@@ -438,7 +438,7 @@ def test_a_run_gets_a_folder_and_the_curves_export_to_csv(tmp_path, monkeypatch)
     result: dict[str, Path] = {}
     run_app(scenario, app)
     folder = result["folder"]
-    assert {"config.toml", "metrics.jsonl", "summary.json", "checkpoint.npz", "tb"} <= {
+    assert {"config.toml", "metrics", "summary.json", "checkpoint.npz", "tb"} <= {
         p.name for p in folder.iterdir()
     }
     summary = RunFolder(folder).read_summary()

@@ -13,6 +13,7 @@ from pathlib import Path
 from rnntui.config import apply_overrides, load_preset
 from rnntui.runs.listing import list_runs
 from rnntui.runs.metrics import read_metrics
+from rnntui.runs.store.opening import has_metrics
 from rnntui.sessions.child import ChildSession
 from rnntui.sessions.followed import FollowedSession
 from rnntui.tui.app import RnnTuiApp
@@ -54,7 +55,7 @@ def alive(pid: int) -> bool:
 
 def steps_logged(run: Path) -> int:
     path = run / "metrics.jsonl"
-    return len(read_metrics(path)) if path.exists() else 0
+    return len(read_metrics(path)) if has_metrics(run) else 0
 
 
 def test_a_served_app_leaves_its_run_training_and_the_next_opens_on_it(tmp_path):

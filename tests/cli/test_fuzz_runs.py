@@ -42,11 +42,22 @@ from rnntui.runs.folder import RunFolder
 from rnntui.runs.listing import describe_run
 from rnntui.runs.lock import LOCK_FILE
 from rnntui.runs.metrics import read_metrics
+from rnntui.runs.store.reader import MetricsReader
 from rnntui.tui.past_runs import load_past_run
 from rnntui.tui.screens.run_picker import RunPicker
 from tests.helpers import NotedApp, notifications, run_app, run_cli, snapshot, wait_for
 
-FILES = ("config.toml", "summary.json", "metrics.jsonl", "checkpoint.npz", LOCK_FILE)
+FILES = (
+    "config.toml",
+    "summary.json",
+    "metrics",  # the metrics store (a folder): damaged whole, or one of its files
+    "metrics/format.json",
+    "metrics/loss-000000.f32",
+    "metrics/events.jsonl",
+    "metrics.jsonl",  # an older rnntui's log beside the store
+    "checkpoint.npz",
+    LOCK_FILE,
+)
 KINDS = ("missing", "truncate", "garbage", "flip", "types", "fifo", "directory")
 PER_EPOCH, EPOCHS = 200, 2
 TOTAL = PER_EPOCH * EPOCHS
@@ -136,7 +147,16 @@ def wrong_types(name: str, original: bytes, variant: int, value: Any) -> bytes:
             if variant % 2
             else json.dumps({"steps": value, "final_loss": value}).encode()
         )
-    if name == "metrics.jsonl":
+    if name == "metrics/format.json" and original:
+        fields = json.loads(original)
+        fields[sorted(fields)[variant % len(fields)]] = value
+        return json.dumps(fields).encode()
+    if name == "metrics/loss-000000.f32":  # losses no run logs: inf, NaN, the largest float32
+        losses = np.frombuffer(original[: len(original) // 4 * 4], "<f4").copy()
+        bad = np.array([np.inf, -np.inf, np.nan, 3.4e38, -0.0], np.float32)
+        losses[variant % max(1, len(losses)) :: 7] = bad[variant % len(bad)]
+        return losses.tobytes()
+    if name.endswith(".jsonl"):
         lines = original.splitlines(keepends=True)
         lines.insert(variant % (len(lines) + 1), (text + "\n").encode())
         return b"".join(lines)
@@ -184,6 +204,8 @@ def damaged_checkpoint(original: bytes, variant: str, value: Any) -> bytes:
 
 def apply_damage(run: Path, name: str, kind: str, param: Any) -> None:
     path = run / name
+    if not path.parent.is_dir():  # inside a folder an earlier damage replaced
+        return
     try:
         original = path.read_bytes() if stat.S_ISREG(path.lstat().st_mode) else b""
     except FileNotFoundError:
@@ -280,6 +302,18 @@ def check_runs_lists_it(run: Path) -> None:
 
 
 def good_rows(run: Path) -> dict[int, float]:
+    """The steps and losses the run holds: in its store when that can be read, else in an
+    older rnntui's metrics.jsonl."""
+    if (run / "metrics").is_dir():
+        try:
+            with MetricsReader(run / "metrics") as reader:
+                return {
+                    int(s): float(v)
+                    for p in reader.iter_points()
+                    for s, v in zip(p.step.tolist(), p.loss.tolist(), strict=True)
+                }
+        except (OSError, ValueError):
+            return {}
     path = run / "metrics.jsonl"
     if not path.is_file():
         return {}
@@ -351,7 +385,7 @@ def damaged_runs(template, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("matrix") / "runs"
     shutil.copytree(template, root / f"{template.name}-good")
     for number, (name, kind, param) in enumerate(matrix()):
-        run = root / f"{template.name}-{number:02d}-{name}-{kind}"
+        run = root / f"{template.name}-{number:02d}-{name.replace('/', '-')}-{kind}"
         shutil.copytree(template, run)
         apply_damage(run, name, kind, param)
     return root

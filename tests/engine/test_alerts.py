@@ -223,7 +223,7 @@ def test_a_trainer_killed_hard_is_reported_by_its_watcher(server, tmp_path):
     run = RunFolder(run_path)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        metrics = run.path / "metrics.jsonl"
+        metrics = run.path / "metrics" / "loss-000000.f32"
         if metrics.exists() and metrics.stat().st_size and run.live_owner():
             break
         time.sleep(0.2)

@@ -21,6 +21,8 @@ from rnntui.engine.trainer import Trainer
 from rnntui.runs.folder import RunFolder
 from rnntui.runs.listing import list_runs
 from rnntui.runs.metrics import read_metrics
+from rnntui.runs.store.events import Mark
+from rnntui.runs.store.opening import has_metrics, open_metrics
 from tests.helpers import only_run, run_cli, sets, tiny, wait_until
 
 # ~8,000 small steps: long enough to interrupt, short enough for the suite
@@ -28,8 +30,7 @@ SLOW = [*sets("task.size=200000", "train.batch_size=20", "train.chunk=5"), "--ep
 
 
 def metric_rows(run_dir: Path) -> list[dict]:
-    path = run_dir / "metrics.jsonl"
-    return read_metrics(path) if path.exists() else []
+    return read_metrics(run_dir / "metrics.jsonl") if has_metrics(run_dir) else []
 
 
 def logged(root: Path) -> int:
@@ -166,18 +167,16 @@ def test_resume_of_a_missing_run_is_one_line(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_metrics_rows_are_what_json_writes(tmp_path):
-    """The metrics log formats its rows itself (speed): they must stay json.dumps' own lines,
-    floats to the last digit."""
+def test_metrics_rows_are_kept_as_float32_with_where_the_run_was(tmp_path):
+    """Each step's loss is kept as the float32 TensorFlow computed it; the epoch and training
+    time are kept in marks (the latest at each flush)."""
     run = RunFolder.create(load_preset("echo-raw-5"), tmp_path)
     losses = [0.5, 1e-9, 1.2345678901234567, 3.0, 12345678.9]
     run.append_metrics(3, 1, losses, 1.23456)
     run.append_metrics(8, 2, [0.25], 2.0)
     run.flush()
-    rows = [*enumerate(losses, 4), (9, 0.25)]
-    expected = [
-        json.dumps({"step": step, "epoch": 1 if step < 9 else 2, "loss": loss, "wall_s": wall})
-        for (step, loss), wall in zip(rows, [1.235] * 5 + [2.0], strict=True)
-    ]
-    assert (run.path / "metrics.jsonl").read_text().splitlines() == expected
-    assert [row["loss"] for row in read_metrics(run.path / "metrics.jsonl")] == [*losses, 0.25]
+    rows = read_metrics(run.path / "metrics.jsonl")
+    assert [row["step"] for row in rows] == [4, 5, 6, 7, 8, 9]  # steps 1-3 were not logged
+    assert [row["loss"] for row in rows] == [float(np.float32(v)) for v in [*losses, 0.25]]
+    with open_metrics(run.path) as reader:
+        assert reader.last_mark() == Mark(9, 2, 2.0)

@@ -52,7 +52,7 @@ def test_a_sweep_on_ray_brings_every_run_home(tmp_path, ray_address, monkeypatch
         for name in row["runs"]:
             run = folder / "runs" / name
             assert sorted(p.name for p in run.iterdir()) == [
-                "checkpoint.npz", "config.toml", "metrics.jsonl", "summary.json",
+                "checkpoint.npz", "config.toml", "metrics", "summary.json",
             ]  # fmt: skip
             summary = json.loads((run / "summary.json").read_text())
             assert summary["run"] == str(run)  # not the task's temporary folder

@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from rnntui.runs.files import METRICS_FILE
+from rnntui.runs.files import METRICS_FILE, METRICS_STORE
 from rnntui.runs.listing import RunInfo, list_runs
 from rnntui.tui.screens.dialog import Dialog
 from rnntui.util.safe_read import describe_mode
@@ -28,6 +28,12 @@ def why_not_loadable(info: RunInfo) -> str:
     """Why a run cannot be drawn ("" when it can)."""
     if info.damaged:
         return info.final
+    try:  # the metrics store (a folder), else an older rnntui's log
+        mode = os.stat(info.path / METRICS_STORE).st_mode
+    except OSError:
+        pass
+    else:
+        return "" if stat.S_ISDIR(mode) else f"damaged: {METRICS_STORE} is not a folder"
     try:
         mode = os.stat(info.path / METRICS_FILE).st_mode
     except OSError:

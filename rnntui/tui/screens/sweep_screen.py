@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
-from rnntui.runs.curves import FinishedCurve, comparison_curve, smooth
+from rnntui.runs.curves import COMPARISON_POINTS, FinishedCurve
 from rnntui.tasks.base import Baseline
 from rnntui.tui.widgets.loss_chart import LossChart
 from rnntui.tui.widgets.sweep_table import SweepTable
@@ -62,9 +62,9 @@ def read_snapshot(path: Path, marked: list[tuple[str, list[str]]]) -> SweepSnaps
     )
     curves = []
     for label, runs in marked:
-        losses, seeds = folder.mean_curve(runs)
-        if losses:
-            curves.append(comparison_curve(f"{label} ({seeds} seeds)", smooth(losses)))
+        bins, seeds = folder.mean_curve(runs, COMPARISON_POINTS)
+        if len(bins):
+            curves.append(bins.as_curve(f"{label} ({seeds} seeds)"))
     return SweepSnapshot(title, table, status.get("runs", {}), tuple(curves))
 
 
