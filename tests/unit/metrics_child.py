@@ -1,9 +1,9 @@
 """A second process that writes a metrics store, for tests/test_metrics_store.py.
 
-python -m tests.metrics_child append STORE SECONDS CHUNK FLUSH_S PAUSE_S [small]
+python -m tests.unit.metrics_child append STORE SECONDS CHUNK FLUSH_S PAUSE_S [small]
     appends `synthetic` losses CHUNK steps at a time, PAUSE_S apart, for SECONDS (or until
     killed), printing "<monotonic time> <steps appended>" after each chunk
-python -m tests.metrics_child fill STORE [RLIMIT_BYTES]
+python -m tests.unit.metrics_child fill STORE [RLIMIT_BYTES]
     appends until the disk (or RLIMIT_FSIZE) refuses, then prints "<errno> <steps flushed>"
     and closes the store (close never raises)
 """
