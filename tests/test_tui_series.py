@@ -1,0 +1,103 @@
+"""The series task's app parts, each in a real Textual app: the Data pane's preview of the shipped
+series, and the forecast view (drawn from a run folder's evaluation, scrolled with keys)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.app import App, ComposeResult
+
+from rnntui.config import load_preset
+from rnntui.runs.folder import RunFolder
+from rnntui.tui.previews import renderer
+from rnntui.tui.widgets.dataset_preview import DatasetPreview
+from rnntui.tui.widgets.forecast_view import ForecastView
+from tests.test_tui import plain, wait_for
+
+
+class Holder(App):
+    def __init__(self, widget) -> None:
+        super().__init__()
+        self.widget = widget
+
+    def compose(self) -> ComposeResult:
+        yield self.widget
+
+
+def view_of(points: int, shift: float = 0.0) -> dict:
+    return {
+        "target": "co2",
+        "rows": list(range(1000, 1000 + points)),
+        "time": [f"2001-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}" for i in range(points)],
+        "truth": [370 + 0.01 * i for i in range(points)],
+        "forecast": [370 + 0.01 * i + shift for i in range(points)],
+        "valid_mse": shift**2,
+        "valid_mae": abs(shift),
+    }
+
+
+def test_the_data_pane_previews_the_shipped_series():
+    config = load_preset("series-lstm")
+    preview = DatasetPreview()
+
+    async def main() -> None:
+        async with Holder(preview).run_test(size=(100, 40)) as pilot:
+            preview.show_task(config.task, config.train.seed)
+            await wait_for(pilot, lambda: preview.data is not None, 30, "the series preview")
+            await pilot.pause()
+            assert preview.data.kind == "series"
+            shown = plain(renderer("series")(preview.data.preview, preview.size.width), 100)
+            assert "2,284 rows" in shown and "59 (interpolated)" in shown
+            assert "validation from 1997-08-23" in shown and "persistence" in shown
+
+    asyncio.run(main())
+
+
+def test_the_forecast_view_follows_new_evaluations_and_scrolls(tmp_path):
+    view = ForecastView()
+    folder = RunFolder.create(load_preset("series-lstm"), tmp_path / "runs")
+
+    async def main() -> None:
+        async with Holder(view).run_test(size=(60, 20)) as pilot:
+            assert "no forecasts yet" in plain(view.render())
+            folder.write_evaluation(view_of(400, 0.5))
+            view.load(folder.path)
+            await wait_for(pilot, lambda: view.updates == 1, 10, "the view from the run folder")
+            span = view._span()
+            assert view.start == 400 - span and view.follow  # the latest stretch
+            shown = plain(view.render(), 60)
+            assert f"{400 - span + 1:,}-400 of 400" in shown and "MSE 0.25" in shown
+            view.focus()
+            await pilot.press("left")
+            assert view.start == 400 - span - span // 4 and not view.follow
+            view.show(view_of(400, 0.1))  # the next evaluation: the reader's place is kept
+            assert view.start == 400 - span - span // 4 and "MSE 0.01" in plain(view.render())
+            await pilot.press("home")
+            assert view.start == 0
+            await pilot.press("minus")
+            assert view._span() == min(400, 2 * span)
+            await pilot.press("end")
+            assert view.follow and view.start == 400 - view._span()
+            view.show({})  # nothing new (a damaged file): what is shown stays
+            assert view.updates == 2
+
+    asyncio.run(main())
+
+
+def test_the_app_opens_on_a_series_preset_with_its_settings_and_levels():
+    from textual.widgets import Input
+
+    from rnntui.tui.app import RnnTuiApp
+    from tests.test_tui import run
+
+    async def scenario(app, pilot):
+        await wait_for(pilot, lambda: app.preview.data is not None, 30, "the series preview")
+        assert app.preview.data.kind == "series"
+        assert app.query_one("#task--target", Input).value == "co2"
+        assert app.query_one("#task--time", Input).value == "date"
+        assert app.query_one("#task--inputs", Input).value == ""  # every numeric column
+        await wait_for(pilot, lambda: bool(app.chart.baselines), 10, "the chart's levels")
+        labels = [b.label for b in app.chart.baselines]
+        assert labels == ["persistence", "training mean", "seasonal naive (52)", "linear AR(48)"]
+
+    run(scenario, RnnTuiApp(load_preset("series-lstm"), preset_name="series-lstm"), (120, 40))
