@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from textual.app import App, ComposeResult
 
-from rnntui.config import load_preset
+from rnntui.config import apply_overrides, load_preset
 from rnntui.runs.folder import RunFolder
 from rnntui.tui.previews import renderer
 from rnntui.tui.widgets.dataset_preview import DatasetPreview
@@ -101,3 +102,45 @@ def test_the_app_opens_on_a_series_preset_with_its_settings_and_levels():
         assert labels == ["persistence", "training mean", "seasonal naive (52)", "linear AR(48)"]
 
     run(scenario, RnnTuiApp(load_preset("series-lstm"), preset_name="series-lstm"), (120, 40))
+
+
+def test_the_forecast_pane_shows_the_forecast_after_a_tiny_training_run(tmp_path):
+    from textual.widgets import Tabs
+
+    from rnntui.tui.app import RnnTuiApp
+    from tests.test_tui import run
+
+    config = apply_overrides(
+        load_preset("series-lstm"),
+        ["train.epochs=2", "model.state_size=4", "train.num_steps=12", "train.batch_size=64"],
+    )
+    app = RnnTuiApp(config, preset_name="series-lstm", runs_dir=tmp_path / "runs")
+
+    async def scenario(app, pilot):
+        tabs = app.query_one("#tabs", Tabs)
+        await wait_for(pilot, lambda: app.preview.data is not None, 30, "the series preview")
+        await wait_for(pilot, lambda: app.pane_layout.view is not None, 10, "the forecast pane")
+        assert app.pane_layout.view.title == "Forecast" and app.check_action("forecast", ())
+        assert tabs.query_one("#tab-forecast").display  # its tab shows for a series
+        await pilot.press("f")
+        assert tabs.active == "tab-forecast"
+        forecast = app.pane_layout.forecast
+        assert "no forecasts yet" in plain(forecast.render())
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.state == "finished", 120, "the run")
+        await wait_for(pilot, lambda: forecast.points > 0, 10, "the forecasts")
+        folder = app.desk.session.run_folder
+        saved = folder.read_evaluation()
+        assert forecast.view["forecast"] == saved["forecast"] and saved["target"] == "co2"
+        summary = folder.read_summary()
+        assert forecast.view["valid_mse"] == pytest.approx(summary["valid_mse"])
+        shown = plain(forecast.render(), 80)
+        assert "co2 validation forecasts" in shown and "of 228" in shown
+
+        # another task has no evaluation view: the pane and its tab go
+        app.settings.query_one("#task--kind").value = "echo"
+        await wait_for(pilot, lambda: app.pane_layout.view is None, 30, "the pane gone")
+        assert not tabs.query_one("#tab-forecast").display
+        assert not app.check_action("forecast", ())
+
+    run(scenario, app, (80, 30))

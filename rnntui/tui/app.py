@@ -146,6 +146,7 @@ class RnnTuiApp(App[None]):
             yield self.generate_pane
             yield self.probe
             yield self.pane_layout.system_pane()  # y; samples only while it shows
+            yield self.pane_layout.forecast_pane()  # f; for a task with an evaluation view
         yield self.status
         yield AppFooter()
 
@@ -214,6 +215,9 @@ class RnnTuiApp(App[None]):
 
     def action_system(self) -> None:
         self.pane_layout.place("system")
+
+    def action_forecast(self) -> None:
+        self.pane_layout.place("forecast")
 
     def action_probe_view(self) -> None:
         self.panes.toggle_probe_view()

@@ -40,6 +40,6 @@ def load_past_run(info: RunInfo) -> PastRunLoaded:
         final, task = summary.get("final_loss"), summary.get("task")
         task = task if isinstance(task, str) else ""
         curve = comparison_curve(past_run_label(info, final), smooth(losses), marks, task)
-        return PastRunLoaded(info.name, curve, len(losses))
+        return PastRunLoaded(info.name, curve, len(losses), path=str(info.path))
     except (OSError, ValueError, KeyError, TypeError) as error:
         return PastRunLoaded(info.name, None, error=f"{type(error).__name__}: {error}")

@@ -2,7 +2,7 @@
 the target's units, as of the latest evaluation.
 
 The trainer saves what its task's evaluation left to draw in the run folder
-(`evaluation.json`, see `Trainer._write_evaluation`), beside each checkpoint, so this view works
+(`evaluation.json`, written by `engine/recorder.py` beside each checkpoint), so this view works
 the same for a run in the app's own child, one attached to (`--attach`), or a finished one:
 `load(run_path)` reads it (a small JSON file, off the UI thread), `show(view)` takes the data
 directly. The drawing is plotext under the loss chart's lock (one global figure). The stretch
@@ -56,6 +56,11 @@ class ForecastView(Widget, can_focus=True):
         self.updates += 1
         if self.follow or self.start + self._span() > points:
             self.start = max(0, points - self._span())
+        self.refresh()
+
+    def clear(self) -> None:
+        """A new run: nothing evaluated yet."""
+        self.view, self.start, self.follow = {}, 0, True
         self.refresh()
 
     def load(self, run_path: Path) -> None:
