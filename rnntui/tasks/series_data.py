@@ -226,6 +226,9 @@ def read_columns(task: TaskConfig) -> Table:
             # a series preset's time column (date) carried over to a user's file
             message = message.replace("; its columns", " for the time axis; its columns")
             message += '; name yours, or set task.time = "" for none'
+            done = {"interpolate": "interpolated", "drop": "dropped"}.get(task.missing)
+            if done:  # carried over with it: say so before it applies to the user's file
+                message += f' (and missing cells are {done}: task.missing = "{task.missing}")'
         raise ConfigError(message, TABLE_KEYS.get(error.about, "task.path")) from None
 
 
