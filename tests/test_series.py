@@ -20,6 +20,8 @@ from rnntui.config import ConfigError, TaskConfig, apply_overrides, load_preset
 from rnntui.engine.trainer import Trainer
 from rnntui.runs.files import EVALUATION_FILE
 from rnntui.runs.folder import RunFolder
+from rnntui.runs.listing import describe_result
+from rnntui.sessions.progress import ProgressPrinter
 from rnntui.tasks.build import make_task
 from rnntui.tasks.series import SeriesTask
 from rnntui.util.table import GAP, TableError, read_table
@@ -148,6 +150,11 @@ def test_every_refusal_is_one_line_exit_2_and_writes_nothing(tmp_path):
         ([f"task.path={text}", "task.time=t"], "line 11, column 'y': 'oops', not a number"),
         ([f"task.path={tmp_path / 'none.csv'}"], "no such file"),
         ([f"task.path={good}", "task.valid_fraction=0"], "needs held-out rows"),
+        # a series preset's time column and missing-cell mode, carried to a file without them
+        ([f"task.path={good}", "task.time=date", "task.missing=interpolate"],
+         "task.time: '" + str(good) + "' has no column 'date' for the time axis; its columns are "
+         't, y, x; name yours, or set task.time = "" for none (and missing cells are '
+         'interpolated: task.missing = "interpolate")'),  # fmt: skip
     ]
     for overrides, fragment in cases:
         sets = [
@@ -249,6 +256,9 @@ def test_the_shipped_series_trains_past_its_baselines_and_keeps_the_best_epoch(c
     print(f"\nco2: valid_mse {summary['valid_mse']:.4f}, best epoch {summary['best_epoch']}, "
           f"{baselines}")  # fmt: skip
     assert summary["task"] == "series" and summary["stopped_early"] is True
+    # what the text summary and `rnntui runs` say: not all of its 200 epochs ran
+    note = f"stopped early at epoch {summary['epochs']}"
+    assert note in ProgressPrinter.describe_summary(summary) and note in describe_result(summary)
     assert set(baselines) == {"persistence", "training mean", "seasonal naive (52)",
                               "linear AR(48)"}  # fmt: skip
     assert summary["valid_mse"] < baselines["persistence"] < baselines["seasonal naive (52)"]
@@ -330,6 +340,15 @@ def test_the_probe_shows_lag_effects_beside_the_linear_ar(co2):
     assert lags[1]["effect"] > 0.2 and lags[1]["true"] > 0.2
     text = run_cli("probe", run, "--runs-dir", runs)
     assert "linear AR" in text.stdout and "forecast of co2" in text.stdout
+
+
+def test_the_inspector_reads_a_series_input_as_rows_of_numbers(co2):
+    runs, run = str(co2["runs"]), co2["run"]
+    result = run_cli("inspect", "--run", run, "--text", "315.2; 315.5; 316", "--runs-dir", runs)
+    assert result.returncode == 0, result.stderr
+    assert f"{run}: hidden units over 3 rows" in result.stdout
+    words = run_cli("inspect", "--run", run, "--text", "abc", "--runs-dir", runs)
+    assert words.returncode == 2 and "'abc' is not a row of numbers" in words.stderr
 
 
 def test_a_finished_series_run_resumes_for_more_epochs(co2):

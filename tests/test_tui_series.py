@@ -86,7 +86,7 @@ def test_the_forecast_view_follows_new_evaluations_and_scrolls(tmp_path):
 
 
 def test_the_app_opens_on_a_series_preset_with_its_settings_and_levels():
-    from textual.widgets import Input
+    from textual.widgets import Input, Label, Select
 
     from rnntui.tui.app import RnnTuiApp
     from tests.test_tui import run
@@ -97,6 +97,14 @@ def test_the_app_opens_on_a_series_preset_with_its_settings_and_levels():
         assert app.query_one("#task--target", Input).value == "co2"
         assert app.query_one("#task--time", Input).value == "date"
         assert app.query_one("#task--inputs", Input).value == ""  # every numeric column
+        # task.path as the chosen task names it: a series reads a CSV, a text task a text
+        assert str(app.query_one("#label-task--path", Label).content) == "CSV file"
+        app.query_one("#task--kind", Select).value = "text"
+        await wait_for(pilot, lambda: app.config.task.kind == "text", 10, "the text task")
+        await pilot.pause()
+        assert str(app.query_one("#label-task--path", Label).content) == "text"
+        app.query_one("#task--kind", Select).value = "series"
+        await wait_for(pilot, lambda: app.preview.data.kind == "series", 30, "the series again")
         await wait_for(pilot, lambda: bool(app.chart.baselines), 10, "the chart's levels")
         labels = [b.label for b in app.chart.baselines]
         assert labels == ["persistence", "training mean", "seasonal naive (52)", "linear AR(48)"]
