@@ -270,6 +270,7 @@ def test_the_shipped_series_trains_past_its_baselines_and_keeps_the_best_epoch(c
     assert float(np.mean(errors**2)) == pytest.approx(summary["valid_mse"], rel=0.5)
 
 
+@pytest.mark.slow  # ~25 s: several CLI runs, each importing TensorFlow
 def test_forecast_writes_time_truth_and_forecast_of_each_validation_window(co2, tmp_path):
     runs, run = str(co2["runs"]), co2["run"]
     printed = run_cli("forecast", run, "--runs-dir", runs)
@@ -303,6 +304,7 @@ def test_forecast_writes_time_truth_and_forecast_of_each_validation_window(co2, 
     assert nowhere.returncode == 2 and "no folder" in nowhere.stderr
 
 
+@pytest.mark.slow  # ~25 s: several CLI runs, each importing TensorFlow
 def test_export_keeps_the_scale_inside_the_keras_model(co2, tmp_path):
     import keras
 
