@@ -241,3 +241,37 @@ def _per_batch_class():
 
 def _PerBatch():  # noqa: N802 (a class made on first use: keras is imported lazily)
     return _per_batch_class()()
+
+
+def train_keras_series_fit(config, task, epochs: int) -> dict:
+    """What a Keras user writes for the series task: the same LSTM/GRU and Dense head, MSE,
+    Adam with the same global norm clip, `fit` on the same windows in the same order (each
+    epoch's shuffle as rnntui draws it), batch by batch, from the same initial weights."""
+    import keras
+
+    from rnntui.models.build import build_model
+    from rnntui.runtime.tf_import import import_tf
+
+    import_tf()
+    train = config.train
+    windows = [task.windows(epoch, train.batch_size, train.num_steps) for epoch in range(epochs)]
+    x = np.concatenate([w[0].reshape(-1, train.num_steps, task.input_dim) for w in windows])
+    y = np.concatenate([w[1].reshape(-1, task.num_classes) for w in windows])
+    initial = build_model(
+        config.model, task.num_classes, task.input_dim, False, train.seed
+    ).get_weights()
+    started = time.perf_counter()
+    layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.model.cell]
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(train.num_steps, task.input_dim)),
+            layer(config.model.state_size),
+            keras.layers.Dense(task.num_classes),
+        ]
+    )
+    model.set_weights(initial)
+    clip = {"global_clipnorm": train.clip_norm} if train.clip_norm else {}
+    model.compile(optimizer=keras.optimizers.Adam(train.learning_rate, **clip), loss="mse")
+    model.fit(x, y, batch_size=train.batch_size, epochs=1, shuffle=False, verbose=0)
+    wall = time.perf_counter() - started
+    return {"windows": len(x), "wall_s": wall, "valid_mse": None}

@@ -40,18 +40,23 @@ class Exported:
 
 
 def keras_twin(run: TrainedRun) -> Any:
-    """A Keras model computing what the run's model computes (softmax of its logits)."""
+    """A Keras model computing what the run's model computes (softmax of its logits; for a
+    regression, its forecasts in raw units, the codec's scaling done in Keras ops)."""
     import_tf()
     import keras
 
     config, codec = run.config, run.codec
     weights = [np.asarray(w) for w in run.weights]
     model_config = config.model
+    # a regression's codec scales raw units in and out (a series): the twin does too
+    regression = hasattr(codec, "keras_features")
     if codec.ids:
         inputs = keras.Input(shape=(None,), dtype="int32", name="ids")
+    elif regression:
+        inputs = keras.Input(shape=(None, len(codec.inputs)), dtype="float32", name="raw")
     else:
         inputs = keras.Input(shape=(None, codec.input_dim), dtype="float32", name="features")
-    x = inputs
+    x = codec.keras_features(inputs) if regression else inputs
     if codec.ids:
         if model_config.embedding > 0:
             table = weights.pop(0)
@@ -80,8 +85,12 @@ def keras_twin(run: TrainedRun) -> Any:
         )
         x = layer(x)
         layer.set_weights(layer_weights)
-    dense = keras.layers.Dense(head[0].shape[1], activation="softmax", name="probabilities")
-    outputs = dense(x)
+    if regression:
+        dense = keras.layers.Dense(head[0].shape[1], name="scaled_forecast")
+        outputs = codec.keras_units(dense(x), inputs)
+    else:
+        dense = keras.layers.Dense(head[0].shape[1], activation="softmax", name="probabilities")
+        outputs = dense(x)
     dense.set_weights(head)
     return keras.Model(inputs, outputs, name=f"rnntui_{config.task.kind}_{cell}")
 
@@ -159,8 +168,13 @@ def export_run(run: TrainedRun, path: Path, force: bool = False) -> Exported:
         raise ExportWriteError(f"cannot write '{path}' ({reason}); nothing was written") from None
     codec = run.codec
     shape = "ids [batch, time] int32" if codec.ids else f"[batch, time, {codec.input_dim}] float32"
-    outputs = "[batch, time, classes]" if codec.many_to_many else "[batch, classes]"
-    return Exported(path, fmt, f"{shape} -> probabilities {outputs}", vocabulary)
+    outputs = "probabilities " + (
+        "[batch, time, classes]" if codec.many_to_many else "[batch, classes]"
+    )
+    if hasattr(codec, "keras_features"):  # raw units in and out
+        shape = f"raw {', '.join(codec.inputs)} [batch, time, {len(codec.inputs)}] float32"
+        outputs = f"forecasts of {', '.join(codec.targets)} [batch, {len(codec.targets)}]"
+    return Exported(path, fmt, f"{shape} -> {outputs}", vocabulary)
 
 
 def _remove(path: Path) -> None:

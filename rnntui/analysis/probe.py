@@ -27,7 +27,14 @@ def probe_run(run: RunFolder, gradients: bool = False) -> ProbeResult:
     from rnntui.tasks.build import make_task
 
     config = run.load_config()
-    task = make_task(config.task, config.train.seed)
+    state = None
+    if run.has_checkpoint():  # the run's own scale (a series), when it has one
+        try:
+            state = run.read_checkpoint().task_state
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            pass  # said below
+    task = make_task(config.task, config.train.seed, state)
+    task.steps_per_epoch(config.train.batch_size, config.train.num_steps)
     check_probeable(task)
     if not run.has_checkpoint():
         raise ProbeError(

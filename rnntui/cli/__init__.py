@@ -11,6 +11,7 @@ from rnntui.cli import runs as _runs  # noqa: F401
 from rnntui.cli import inspect as _inspect  # noqa: F401
 from rnntui.cli import sweep as _sweep  # noqa: F401
 from rnntui.cli import text as _text  # noqa: F401
+from rnntui.cli import forecast as _forecast  # noqa: F401
 from rnntui.cli import probe as _probe  # noqa: F401
 from rnntui.cli import serve as _serve  # noqa: F401
 

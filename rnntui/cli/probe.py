@@ -22,18 +22,21 @@ def signed_bar(value: float, scale: float, width: int = BAR_WIDTH) -> str:
 
 
 def format_probe(result: ProbeResult, run_name: str) -> str:
+    # a series measures its forecast's response, beside a linear AR (ProbeResult.reference)
+    reference = result.reference or "true"
+    wide = max(7, len(reference))
     lines = [
         f"{run_name}: step {result.step:,}, num_steps {result.num_steps}",
-        "effect of X[t-lag] on P(Y_t = 1), the model's and the task's true one:",
-        f"{'lag':>5}  {'model':>7}  {'true':>7}",
+        (result.measures or "effect of X[t-lag] on P(Y_t = 1), the model's and the task's true one")
+        + ":",
+        f"{'lag':>5}  {'model':>7}  {reference:>{wide}}",
     ]
     scale = max([abs(e.effect) for e in result.lags] + [abs(e.true) for e in result.lags] + [0.1])
     for e in result.lags:
         bar = signed_bar(e.effect, scale)
-        mark = "  <- a true lag" if e.true else ""
-        lines.append(
-            f"{e.lag:>5}  {e.effect:>+7.3f}  {e.true:>+7.3f}  {bar:<{BAR_WIDTH}}{mark}".rstrip()
-        )
+        mark = "  <- a true lag" if e.true and not result.reference else ""
+        row = f"{e.lag:>5}  {e.effect:>+7.3f}  {e.true:>+{wide}.3f}  {bar:<{BAR_WIDTH}}{mark}"
+        lines.append(row.rstrip())
     if result.gradient_reach:
         lines += [
             "",
@@ -51,6 +54,7 @@ def probe_json(result: ProbeResult) -> dict[str, Any]:
     out: dict[str, Any] = {
         "step": result.step,
         "num_steps": result.num_steps,
+        **({"reference": result.reference} if result.reference else {}),
         "lags": [
             {"lag": e.lag, "effect": round(e.effect, 6), "true": round(e.true, 6)}
             for e in result.lags

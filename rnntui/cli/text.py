@@ -124,8 +124,11 @@ def inspect_run(
     if as_json:
         typer.echo(json.dumps({"run": run.name, "text": text, **trace.to_dict(units)}))
         return
+    from rnntui.tasks.registry import task_class
+
     header = "step  input  " + "  ".join(f"{u.label:>9}" for u in units)
-    typer.echo(f"{run.name}: hidden units over {len(text)} characters (most variable first)")
+    steps = f"{len(trace.labels)} {task_class(run.config.task.kind).noun}"  # a series: rows
+    typer.echo(f"{run.name}: hidden units over {steps} (most variable first)")
     typer.echo(header)
     for t, label in enumerate(trace.labels):
         values = "  ".join(f"{trace.values(u.state, u.unit)[t]:>+9.4f}" for u in units)

@@ -25,7 +25,11 @@ from rnntui.tasks.registry import task_class
 
 def _unknown_key(key: str, known: list[str]) -> ConfigError:
     close = difflib.get_close_matches(key, known, n=1)
-    hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(known)
+    # the keys of the section named, else all of them (a section's own list stays short)
+    same = [k for k in known if k.startswith(key.partition(".")[0] + ".")]
+    hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(same or known)
+    if len(hint) > 300:
+        hint = "keys are section.name, the sections task, model, train and alerts; see a preset"
     return ConfigError(f"unknown key; {hint}", key)
 
 
@@ -116,7 +120,24 @@ def _check_list(key: str, value: Any) -> list:
                 key,
             )
         return pairs
+    if key in ("task.target", "task.inputs"):
+        return _check_columns(key, value)
     raise ConfigError("is not settable", key)
+
+
+def _check_columns(key: str, value: Any) -> list[str]:
+    """Column names: a list of strings, or one string of names split at commas ("a, b")."""
+    if isinstance(value, str):
+        value = [name.strip() for name in value.split(",")] if value.strip() else []
+    ok = isinstance(value, list) and len(value) <= 1000
+    ok = ok and all(isinstance(name, str) and name.strip() for name in value)
+    if not ok or len(set(value)) != len(value):
+        raise ConfigError(
+            f'{short_repr(value)} is not allowed; use distinct column names like ["load", "temp"]'
+            ' or "load, temp"',
+            key,
+        )
+    return list(value)
 
 
 def check_consistency(config: Config, files: bool = True) -> None:

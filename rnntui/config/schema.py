@@ -23,6 +23,7 @@ from rnntui.tasks.registry import TASK_KINDS
 
 OPTIMIZERS = ("adagrad", "adam", "sgd", "rmsprop")
 XLA_MODES = ("auto", "on", "off")  # auto: XLA for runs long enough to repay its compile
+MISSING_MODES = ("error", "interpolate", "drop")  # what a series does with missing cells
 
 
 @dataclass
@@ -43,6 +44,13 @@ class TaskConfig:
     valid_fraction: float = 0.1  # the last part of the text, held out for validation
     max_vocab: int = 256  # the most frequent characters kept (with the unknown symbol)
     max_chars: int = 0  # read at most this many characters (0: all of them)
+    # series: forecast columns of a CSV/TSV (task.path; "{data}" is rnntui's shipped data folder)
+    target: list[str] = field(default_factory=list)  # columns to forecast ([]: the only numeric)
+    inputs: list[str] = field(default_factory=list)  # columns fed in ([]: every numeric column)
+    time: str = ""  # an optional time column: the axis, and checked to never go backwards
+    horizon: int = 1  # forecast this many rows ahead
+    missing: str = "error"  # empty or non-numeric cells: one of MISSING_MODES
+    season: int = 0  # rows per season for the seasonal-naive baseline (0: none)
 
 
 @dataclass
@@ -71,6 +79,9 @@ class TrainConfig:
     chunk: int = 0
     xla: str = "auto"  # one of XLA_MODES; true/false are read as on/off
     eval_every: int = 1  # count: epochs between test-set evaluations
+    # stop after this many evaluations without a better headline metric, and keep the best
+    # weights (0: never stop early)
+    patience: int = 0
     device: str = "auto"  # auto, cpu, gpu or gpu:N (see rnntui.runtime.devices)
     gpu_memory_growth: bool = True  # take GPU memory as needed, so runs can share a GPU
 
@@ -142,6 +153,9 @@ RULES: dict[str, Rule] = {
     "task.valid_fraction": Rule(0.0, 0.5),
     "task.max_vocab": Rule(2, 65_535),
     "task.max_chars": Rule(0, 100_000_000_000),
+    "task.horizon": Rule(1, 10_000),
+    "task.missing": Rule(choices=MISSING_MODES),
+    "task.season": Rule(0, 1_000_000),
     "model.cell": Rule(choices=CELL_KINDS),
     "model.state_size": Rule(1, 1024),
     "model.stacked_cell": Rule(choices=STACKABLE_CELLS),
@@ -156,6 +170,7 @@ RULES: dict[str, Rule] = {
     "train.chunk": Rule(0, 10_000),
     "train.xla": Rule(choices=XLA_MODES),
     "train.eval_every": Rule(1, 1_000_000),
+    "train.patience": Rule(0, 1_000_000),
     "alerts.patience": Rule(0, 1_000_000),
 }
 

@@ -148,6 +148,27 @@ def cross_entropy(labels: Any, logits: Any) -> Any:
     return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
 
 
+def prediction_loss(kind: str, labels: Any, outputs: Any) -> Any:
+    """Each prediction's loss: cross-entropy (nats) of class ids, or the squared error of float
+    targets (`Task.loss` = "mse": one per output column)."""
+    if kind == "mse":
+        return import_tf().math.squared_difference(outputs, labels)
+    return cross_entropy(labels, outputs)
+
+
+def reported_loss(task: Task, per_prediction: Any, mean: Any) -> Any:
+    """The loss as the run reports it: the mean, each output column weighted by the task's
+    `loss_weights` (a regression's squared target scale: the loss in the target's own units,
+    while the network still minimises the mean over standardised columns)."""
+    tf = import_tf()
+    weights = tuple(task.loss_weights)
+    if not weights:
+        return mean  # `mean`, the objective's own: no op added to a classifier's window
+    if len(set(weights)) == 1:  # one target: a constant factor, no extra op per element
+        return mean * weights[0]
+    return tf.reduce_mean(per_prediction * tf.constant(weights, per_prediction.dtype))
+
+
 def encode_inputs(task: Task, x: Any) -> Any:
     """What the network is fed for task inputs `x` (graph code): one-hot class ids, or floats."""
     tf = import_tf()
@@ -197,6 +218,8 @@ class CompiledSteps:
         self._zero_state: tuple | None = None
         self._predict = tf.function(self._predict_graph, autograph=False)
         self._losses: Any = None  # mean_loss's compiled loop, traced on first use
+        self._outputs: Any = None  # outputs()'s compiled function, traced on first use
+        self.loss_kind = task.loss
         gc.freeze()  # the import and the model are permanent: later collections skip them
 
     # --- graph code -----------------------------------------------------------------------------
@@ -210,7 +233,7 @@ class CompiledSteps:
         tf = self.tf
         with tf.GradientTape() as tape:
             logits, new_state = self.model(self._inputs(x), state, xla=self.xla)
-            per_prediction = cross_entropy(y, logits)
+            per_prediction = prediction_loss(self.loss_kind, y, logits)
             mean = tf.reduce_mean(per_prediction)
             # the echo tutorial minimises the mean; the count tutorial the summed cross-entropy
             objective = tf.reduce_sum(per_prediction) if self.task.sum_loss else mean
@@ -218,7 +241,7 @@ class CompiledSteps:
         if self.clipping:
             grads = tf.clip_by_global_norm(grads, self.clip_norm)[0]
         apply_gradients(self.optimizer, grads, self.variables)
-        return mean, new_state
+        return reported_loss(self.task, per_prediction, mean), new_state
 
     def _chunk_graph(self, xs, ys, count, state):
         """Train on windows 0..count-1 of xs, ys (any rows after `count` are padding)."""
@@ -247,7 +270,7 @@ class CompiledSteps:
         def body(i, total, *state):
             start = list(state) if self.carry_state else zero
             logits, new_state = self.model(self._inputs(xs[i]), start)
-            per_prediction = cross_entropy(ys[i], logits)
+            per_prediction = prediction_loss(self.loss_kind, ys[i], logits)
             return (i + 1, total + tf.reduce_sum(tf.cast(per_prediction, tf.float64)), *new_state)
 
         _, total, *state = tf.while_loop(
@@ -339,6 +362,23 @@ class CompiledSteps:
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class ids for whole sequences x, each from a zero state (a task's evaluation)."""
         return self._predict(x).numpy()
+
+    def outputs(self, x: np.ndarray) -> np.ndarray:
+        """The head's raw outputs (logits, or a regression's values) for whole sequences x
+        [n, steps(, features)], each from a zero state; one trace serves any n."""
+        tf = self.tf
+        if self._outputs is None:
+            signature = [tf.TensorSpec([None, *x.shape[1:]], tf.as_dtype(x.dtype))]
+            self._outputs = tf.function(
+                self._outputs_graph, input_signature=signature, autograph=False
+            ).get_concrete_function()
+        return self._outputs(tf.constant(x)).numpy()
+
+    def _outputs_graph(self, x):
+        tf = self.tf
+        state = [tf.zeros(tf.stack([tf.shape(x)[0], size])) for size in self.model.state_sizes]
+        outputs, _ = self.model(self._inputs(x), state)
+        return outputs
 
 
 def _pad(a: np.ndarray, rows: int) -> np.ndarray:

@@ -125,6 +125,10 @@ class ProbeResult:
     gradient_reach: tuple[GradientReach, ...] = ()
     num_steps: int = 0  # the run's truncation window, where the truncated reach ends
     cost_s: float = 0.0
+    # what `LagEffect.true` holds and what an effect measures, when not the echo task's truth
+    # and P(Y_t = 1) (a series: its linear autoregression's coefficients, and the forecast)
+    reference: str = ""
+    measures: str = ""
 
 
 @dataclass(frozen=True)

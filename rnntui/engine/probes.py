@@ -28,7 +28,7 @@ from rnntui.engine.compiled import encode_inputs
 from rnntui.engine.errors import one_line
 from rnntui.engine.events import GradientReach, LagEffect, ProbeResult
 from rnntui.runtime.tf_import import import_tf
-from rnntui.tasks.lags import ProbeError, check_probeable, probe_max_lag
+from rnntui.tasks.lags import MeasuredLagTask, ProbeError, check_probeable, probe_max_lag
 
 if TYPE_CHECKING:
     from rnntui.models.base import SequenceModel
@@ -73,6 +73,13 @@ class Prober:
         self.max_lag = probe_max_lag(task, num_steps)
         self.true = check_probeable(task).true_lag_effects(self.max_lag)
         self.warmup = self.max_lag  # steps that warm the carried state before measuring
+        self.measured = isinstance(task, MeasuredLagTask)
+        if self.measured:  # the task measures, with the model's outputs; no gradient reach
+            signature = [tf.TensorSpec([None, self.num_steps, task.input_dim], tf.float32)]
+            self._outputs_fn = tf.function(
+                self._outputs_graph, input_signature=signature, autograph=False
+            ).get_concrete_function()
+            return
 
         x, _ = probe_data(task, lag_sequences, self.warmup + self.max_lag + 1)
         self._lag_x = (tf.constant(x[:, : self.warmup]), tf.constant(x[:, self.warmup :]))
@@ -100,6 +107,12 @@ class Prober:
         self._reach_fn: Any = None  # traced on first use: the backward pass costs most to trace
 
     # --- graph code -----------------------------------------------------------------------------
+
+    def _outputs_graph(self, x: Any) -> Any:
+        tf = self.tf
+        state = [tf.zeros(tf.stack([tf.shape(x)[0], n])) for n in self.model.state_sizes]
+        outputs, _ = self.model(x, state)
+        return outputs
 
     def _lag_graph(self, warm_x: Any, segment: Any) -> Any:
         """Mean P(Y=1 | X[flip]=1) - P(Y=1 | X[flip]=0) at each of the K steps after the flip."""
@@ -158,13 +171,24 @@ class Prober:
 
     # --- Python side ----------------------------------------------------------------------------
 
+    def _outputs(self, x: np.ndarray) -> np.ndarray:
+        return self._outputs_fn(self.tf.constant(np.asarray(x, np.float32))).numpy()
+
     def lag_effects(self) -> tuple[LagEffect, ...]:
+        if self.measured:
+            measured = self.task.lag_effects(self._outputs, self.num_steps)
+            return tuple(
+                LagEffect(k, float(measured.get(k, 0.0)), self.true.get(k, 0.0))
+                for k in range(1, self.max_lag + 1)
+            )
         effects = self._lag_fn(*self._lag_x).numpy().tolist()
         return tuple(
             LagEffect(k, float(e), self.true.get(k, 0.0)) for k, e in enumerate(effects, start=1)
         )
 
     def gradient_reach(self) -> tuple[GradientReach, ...]:
+        if self.measured:
+            return ()  # whole windows from a zero state: no truncation to measure
         if self._reach_fn is None:
             self._reach_fn = _compile(self._reach_graph, self._reach_args)
         truncated, full = self._reach_fn(*self._reach_args).numpy().tolist()
@@ -177,7 +201,16 @@ class Prober:
         started = time.perf_counter()
         lags = self.lag_effects()
         reach = self.gradient_reach() if gradients else ()
-        return ProbeResult(step, lags, reach, self.num_steps, time.perf_counter() - started)
+        cost = time.perf_counter() - started
+        if self.measured:
+            reference = getattr(self.task, "reference", "reference")
+            measures = (
+                f"effect of {getattr(self.task, 'measured_input', 'the input')} lag rows back "
+                f"on the forecast of {getattr(self.task, 'measured_output', 'the target')} "
+                f"(per unit), the model's and a {reference}'s"
+            )
+            return ProbeResult(step, lags, (), self.num_steps, cost, reference, measures)
+        return ProbeResult(step, lags, reach, self.num_steps, cost)
 
 
 def _compile(function: Any, args: tuple) -> Any:

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnntui.engine.errors import RunWriteError
-from rnntui.runs.files import CHECKPOINT_FILE, CONFIG_FILE, METRICS_STORE, SUMMARY_FILE
+from rnntui.runs.files import (
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    EVALUATION_FILE,
+    METRICS_STORE,
+    SUMMARY_FILE,
+)
 from rnntui.util.safe_read import read_bytes
 
 if TYPE_CHECKING:
@@ -111,6 +117,12 @@ class RunRecorder:
         with self.saving(CHECKPOINT_FILE):
             self.run.write_checkpoint(checkpoint)
         self.saved_step = checkpoint.step
+
+    def evaluation(self, view: dict[str, Any]) -> None:
+        """What the task's evaluation left to draw (a `ViewTask`'s view; nothing when empty)."""
+        if self.run is not None and view and self.may_write:
+            with self.saving(EVALUATION_FILE):
+                self.run.write_evaluation(view)
 
     def failed(self, summary: dict[str, Any], step: int) -> None:
         """The run failed: record it, if this process may write (the disk may be what failed,

@@ -21,6 +21,7 @@ import numpy as np
 from rnntui.config import Config, ConfigError, set_value
 from rnntui.engine.ahead import AHEAD_MAX_BYTES, Ahead
 from rnntui.engine.alerts import RunAlerts
+from rnntui.engine.best import BestWeights
 from rnntui.engine.errors import TrainingStopped, one_line
 from rnntui.engine.events import (
     EpochEnd,
@@ -40,7 +41,7 @@ from rnntui.runs.files import CONTROL_FILE, RunFolderError
 from rnntui.runs.folder import RunFolder
 from rnntui.runs.resume import check_resume_changes, check_resume_position
 from rnntui.runtime.devices import device_memory_mb, preload_tensorflow
-from rnntui.tasks.base import Task, summary_fields
+from rnntui.tasks.base import Task, evaluation_view, summary_fields
 from rnntui.tasks.build import make_task, total_steps
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ class Trainer:
         self._control_mtime: int | None = None  # control.json as last read
         self._control_seq = 0  # the last knob request applied from it
         self.alerts: RunAlerts | None = None  # set by run() for a run with a folder
+        self.best = BestWeights(self.config.train.patience)  # early stopping (engine/best.py)
 
     # --- control (any thread) -------------------------------------------------------------------
 
@@ -204,7 +206,7 @@ class Trainer:
         from rnntui.engine.compiled import CompiledSteps, configure_runtime, warm_up_matmuls
 
         cfg = self.config
-        self._record_status("starting")
+        self.recorder.status("starting", self.step)
         checkpoint = self._read_checkpoint() if self.resume_run else None
         # a resumed run encodes its data as before (e.g. the text's vocabulary)
         task = make_task(cfg.task, cfg.train.seed, checkpoint.task_state if checkpoint else None)
@@ -224,7 +226,7 @@ class Trainer:
         self.recorder.open_tensorboard(compiled.tf)
 
         total = total_steps(cfg, task)
-        self._record_status("training")
+        self.recorder.status("training", self.step)
         self.on_event(
             Started(device, total, compiled.per_epoch, tuple(task.baselines()), self.start_step)
         )
@@ -236,12 +238,17 @@ class Trainer:
         except TrainingStopped:
             stopped = True
             self._checkpoint(compiled)
+        else:  # a run that ended by itself keeps its best evaluated weights (train.patience)
+            if (best := self.best.restore(compiled.model)) is not None:
+                self.metrics = {**self.metrics, **best}
+                self._checkpoint(compiled)
+                self.recorder.evaluation(self.best.view)
         self._snapshot_weights(compiled)
         if self.probe_interval and not stopped:  # what the final model learned (a stop is quick)
             self._probe(compiled, task, final=True)
         self.summary = self._summarize(task, device, self._position[0], stopped)
         self._write_summary()
-        self._record_status("stopped" if stopped else "finished")
+        self.recorder.status("stopped" if stopped else "finished", self.step)
         finished = Finished(stopped=stopped, summary=dict(self.summary))
         self.on_event(replace(finished, lstm_weights=self.lstm_weights()))
         return self.summary
@@ -266,7 +273,7 @@ class Trainer:
         last_emit = time.perf_counter()
         pending: list[float] = []
         epochs = self.config.train.epochs
-        while self._position[0] < epochs:
+        while self._position[0] < epochs and not self.best.stop:
             pieces = self._next_call(task, compiled.per_epoch)
             try:
                 self._wait_while_paused(compiled)
@@ -286,7 +293,7 @@ class Trainer:
             self._check_finite(losses)
             for index, (epoch, begin, end) in enumerate(pieces):
                 done, losses = losses[: end - begin], losses[end - begin :]
-                self._log_chunk(self.step, epoch, done)
+                self.recorder.chunk(self.step, epoch, done, self._wall())
                 self.losses.extend(done)
                 self._epoch_losses.extend(done)
                 pending.extend(done)
@@ -355,15 +362,17 @@ class Trainer:
         self._position = (epoch + 1, 0)
         if evaluate:
             measured = self._evaluate(compiled, task, epoch)
+            self.metrics = {**self.metrics, **self.best.note(task, compiled.model, epoch, measured)}
             self._snapshot_weights(compiled)
             now = time.perf_counter()
-            last = epoch + 1 == self.config.train.epochs
+            last = epoch + 1 == self.config.train.epochs or self.best.stop
             if last or now - self.recorder.last_save >= SAVE_INTERVAL_S:
                 self._checkpoint(compiled)
+                self.recorder.evaluation(evaluation_view(task))
                 self._write_summary(task, epoch + 1)
         else:
             self.metrics = {**self.metrics, **measured}
-        self._log_epoch(measured, epoch)
+        self.recorder.epoch(measured, self.step, epoch)
         self.on_event(EpochEnd(epoch, self.step, measured))
 
     def _poll_control(self) -> None:
@@ -439,17 +448,14 @@ class Trainer:
             # a paused run's weights are what the live views and a follower read from its folder
             self._checkpoint(compiled)
         self.on_event(Paused(self.step))
-        self._record_status("paused")
+        self.recorder.status("paused", self.step)
         self.recorder.flush()
         while self._pause.is_set() and not self._stop.is_set():
             time.sleep(0.02)
         if self._stop.is_set():
             raise TrainingStopped
-        self._record_status("training")
+        self.recorder.status("training", self.step)
         self.on_event(Resumed(self.step))
-
-    def _record_status(self, state: str) -> None:
-        self.recorder.status(state, self.step)
 
     def _wall(self, now: float | None = None) -> float:
         return self._wall_before + ((now or time.perf_counter()) - self._started)
@@ -464,10 +470,8 @@ class Trainer:
         eta = (total - self.step) / rate if rate > 0 else float("inf")
         if now - self._memory_read >= MEMORY_READ_INTERVAL_S:
             self._memory_mb, self._memory_read = device_memory_mb(self._on_gpu), now
-        memory = self._memory_mb
-        self.on_event(
-            Progress(self.step, epoch, total, tuple(losses), rate, eta, self._wall(now), memory)
-        )
+        progress = (tuple(losses), rate, eta, self._wall(now), self._memory_mb)
+        self.on_event(Progress(self.step, epoch, total, *progress))
 
     def _evaluate(self, compiled: CompiledSteps, task: Task, epoch: int) -> dict[str, float]:
         """What this epoch measured: its tail loss, and the task's metrics every `eval_every`
@@ -486,12 +490,6 @@ class Trainer:
             self._lstm_weights = weights
 
     # --- run folder -----------------------------------------------------------------------------
-
-    def _log_chunk(self, first_step: int, epoch: int, losses: list[float]) -> None:
-        self.recorder.chunk(first_step, epoch, losses, self._wall())
-
-    def _log_epoch(self, measured: dict[str, float], epoch: int) -> None:
-        self.recorder.epoch(measured, self.step, epoch)
 
     def _write_summary(self, task: Task | None = None, epochs: int = 0) -> None:
         if task is not None:  # an epoch end: the whole summary as of it (its loss, metrics)
@@ -556,6 +554,7 @@ class Trainer:
             self._state = [compiled.tf.constant(s) for s in checkpoint.state]
         self._epoch_losses = list(checkpoint.epoch_losses)
         self.metrics = dict(checkpoint.metrics)
+        self.best.resume(self.metrics)
         self.start_step = checkpoint.step
         self._wall_before = checkpoint.wall_s
 
@@ -588,6 +587,7 @@ class Trainer:
         }
         if self.knobs:
             summary["knobs"] = list(self.knobs)
+        summary.update(self.best.summary())
         summary.update(summary_fields(task, self.metrics))
         return summary
 

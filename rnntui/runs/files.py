@@ -32,6 +32,8 @@ CHECKPOINT_FILE = "checkpoint.npz"
 STATUS_FILE = "status.json"
 CONTROL_FILE = "control.json"  # knobs and probe requests for the trainer (from the app)
 LOG_FILE = "train.log"
+# what a task's evaluation left to draw (a ViewTask's view: a series' forecasts), JSON
+EVALUATION_FILE = "evaluation.json"
 
 LIVE_STATES = ("starting", "training", "paused")  # what status.json says while a process trains
 

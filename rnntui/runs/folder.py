@@ -25,6 +25,7 @@ from rnntui.runs.files import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
     CONTROL_FILE,
+    EVALUATION_FILE,
     LIVE_STATES,
     METRICS_FILE,
     METRICS_STORE,
@@ -264,6 +265,17 @@ class RunFolder:
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         atomic_write_text(self.path / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+
+    def write_evaluation(self, view: dict[str, Any]) -> None:
+        atomic_write_text(self.path / EVALUATION_FILE, json.dumps(view) + "\n")
+
+    def read_evaluation(self) -> dict[str, Any]:
+        """What the latest evaluation left to draw; {} when there is none or it is unreadable."""
+        try:
+            view = json.loads(read_bytes(self.path / EVALUATION_FILE, MAX_SUMMARY_BYTES))
+        except (OSError, ValueError):
+            return {}
+        return view if isinstance(view, dict) else {}
 
     def read_summary(self) -> dict[str, Any]:
         """The summary as written; OSError (a FIFO, a directory...) or ValueError (not JSON)."""

@@ -137,4 +137,7 @@ def describe_result(summary: dict[str, Any]) -> str:
     parts += describe_metrics(task_metrics(summary.get("task")), summary)
     if summary.get("stopped"):
         parts.append("stopped")
+    elif summary.get("stopped_early"):  # train.patience: the best epoch's weights are kept
+        epochs, best = summary.get("epochs"), summary.get("best_epoch")
+        parts.append(f"stopped early at epoch {epochs} (best {best})")
     return ", ".join(parts) or "-"

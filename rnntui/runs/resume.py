@@ -19,6 +19,7 @@ RESUMABLE_KEYS = (
     "train.chunk",
     "train.xla",
     "train.eval_every",
+    "train.patience",
 )
 
 

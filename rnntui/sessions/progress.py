@@ -16,6 +16,14 @@ BAR_WIDTH = 24
 NON_TTY_INTERVAL_S = 5.0  # a log file gets a line every few seconds, not thousands
 
 
+def early_stop_note(summary: dict[str, Any]) -> str:
+    """How a run that train.patience ended went: it did not run all its epochs."""
+    return (
+        f"stopped early at epoch {summary.get('epochs')}: no better result for train.patience "
+        f"evaluations; kept the best epoch, {summary.get('best_epoch')}"
+    )
+
+
 class ProgressPrinter:
     """Trainer callback drawing `[###...] step 1200/5000  loss 0.5213  2,310 steps/s  ETA 00:02`."""
 
@@ -90,6 +98,10 @@ class ProgressPrinter:
             if summary.get("final_loss") is not None
             else "final loss n/a",
         ]
+        if summary.get("stopped_early"):  # train.patience ran out before train.epochs
+            lines.append(early_stop_note(summary))
+        elif summary.get("best_epoch"):
+            lines.append(f"best epoch {summary['best_epoch']} (its weights kept)")
         for label, value in summary.get("baselines", {}).items():
             lines.append(f"  baseline {label:<16} {value:.4f}")
         lines += describe_metrics(task_metrics(summary.get("task")), summary)

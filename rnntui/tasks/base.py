@@ -59,10 +59,15 @@ class Evaluator(Protocol):
         """Class ids for a batch of whole sequences (each from a zero state)."""
         ...
 
+    def outputs(self, x: np.ndarray) -> np.ndarray:
+        """The head's raw outputs (logits, or a regression's values) for a batch of whole
+        sequences x [n, steps(, features)], each from a zero state."""
+        ...
+
     def mean_loss(self, xs: np.ndarray, ys: np.ndarray) -> float:
-        """Mean cross-entropy (nats) over windows xs [W, streams, steps(, features)], ys alike,
-        without training; the state starts at zero and carries from window to window as in
-        training (any number of streams)."""
+        """Mean loss (cross-entropy in nats, or a regression's unweighted squared error) over
+        windows xs [W, streams, steps(, features)], ys alike, without training; the state starts
+        at zero and carries from window to window as in training (any number of streams)."""
         ...
 
 
@@ -122,6 +127,12 @@ class Task(Protocol):
     # task.* keys naming files the task reads: stored absolute in a run folder, and its
     # check_config reads them (a trained run's config is checked without: check_consistency)
     path_keys: ClassVar[tuple[str, ...]]
+    # What the network minimises: "cross_entropy" (y holds class ids, the outputs are logits) or
+    # "mse" (y holds floats, one output per column: a regression). With "mse", `loss_weights`
+    # gives each output column's factor for the loss as reported (the square of the target's
+    # scale, so the loss, the chart and the summary are in the target's units); () for none.
+    loss: ClassVar[str]
+    loss_weights: tuple[float, ...]
 
     @classmethod
     def from_config(cls, task: TaskConfig, seed: int, state: dict | None = None) -> Task:
@@ -164,7 +175,7 @@ class Task(Protocol):
         ...
 
     def baselines(self) -> tuple[Baseline, ...]:
-        """Loss levels drawn on the chart (may be empty)."""
+        """Loss levels drawn on the chart (may be empty), in the loss's reported units."""
         ...
 
     def evaluate(self, model: Evaluator) -> dict[str, float]:
@@ -177,6 +188,20 @@ class Task(Protocol):
 
     def sample_inputs(self, steps: int) -> list[list[float]]:
         """The first `steps` inputs as the network is fed them (for the inspector)."""
+        ...
+
+
+@runtime_checkable
+class ViewTask(Protocol):
+    """Optional: a task whose evaluation leaves something to draw (the series task's forecasts
+    of the last validation stretch). The trainer saves it beside each checkpoint (the run
+    folder's EVALUATION_FILE), where the app's evaluation pane reads it, for a run in the app,
+    attached to, or finished. Such a task class also sets, as plain attributes (a protocol with
+    data members cannot be checked with issubclass), `evaluation_metric`, the metric whose
+    evaluation updates the view, and `evaluation_title`, the pane's title (`view_of`)."""
+
+    def evaluation_view(self) -> dict[str, Any]:
+        """The latest evaluation's view data, JSON-able; {} before the first evaluation."""
         ...
 
 
@@ -193,10 +218,37 @@ class TaskDefaults:
     sum_loss = False
     autoregressive: ClassVar[bool] = False
     path_keys: ClassVar[tuple[str, ...]] = ()
+    loss: ClassVar[str] = "cross_entropy"
+    loss_weights: tuple[float, ...] = ()
+    noun: ClassVar[str] = "characters"  # what the inspector's input is written in
 
     def state(self) -> dict[str, Any]:
         """The config says it all: nothing to keep in a checkpoint."""
         return {}
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """How the app shows a ViewTask's evaluation: its pane's title, and the metric key whose
+    presence in an epoch's metrics means a new view was saved."""
+
+    title: str
+    metric: str
+
+
+def evaluation_view(task: Task) -> dict[str, Any]:
+    """What the task's latest evaluation left to draw ({} for a task that is not a ViewTask)."""
+    return task.evaluation_view() if isinstance(task, ViewTask) else {}
+
+
+def view_of(task_class: type) -> ViewSpec | None:
+    """The evaluation view a task class offers (None when it is not a ViewTask)."""
+    if not issubclass(task_class, ViewTask):
+        return None
+    return ViewSpec(
+        getattr(task_class, "evaluation_title", "Evaluation"),
+        getattr(task_class, "evaluation_metric", task_class.headline),
+    )
 
 
 def summary_fields(task: Task, metrics: dict[str, float]) -> dict[str, Any]:

@@ -56,8 +56,9 @@ def expand(text: str) -> str:
 
 def absolute_path(text: str) -> str:
     """`task.path` as stored in a run folder: absolute, so the run works from any folder
-    ("{stdlib}" stays: it names this Python's library wherever it is; "~" is expanded)."""
-    if STDLIB in text or not text.strip():
+    ("{stdlib}" and "{data}" stay: they name folders of this install wherever it is; "~" is
+    expanded)."""
+    if STDLIB in text or "{data}" in text or not text.strip():
         return text
     return os.path.abspath(os.path.expanduser(text))
 

@@ -15,6 +15,7 @@ REGISTRY: dict[str, str] = {
     "echo": "rnntui.tasks.echo:EchoTask",
     "count": "rnntui.tasks.count:CountTask",
     "text": "rnntui.tasks.text:TextTask",
+    "series": "rnntui.tasks.series:SeriesTask",
 }
 TASK_KINDS: tuple[str, ...] = tuple(REGISTRY)
 

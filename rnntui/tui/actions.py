@@ -25,6 +25,7 @@ PANES = (
     ("generate", "Generate"),
     ("probe", "Probe"),
     ("system", "System"),
+    ("forecast", "Forecast"),  # its tab shows only for a task with an evaluation view
 )
 
 
@@ -36,6 +37,7 @@ class KeyContext:
     has_problems: bool  # the settings or the data stop a run
     has_errors: bool  # the settings alone have errors
     generative: bool  # the task's model can generate (text)
+    evaluation: bool  # the task's evaluation leaves a view to draw (a series: forecasts)
     detachable: bool  # the current run is this app's child, running
     has_comparison: bool  # earlier curves on the chart
     has_curves: bool  # any curve on the chart (live or earlier)
@@ -55,6 +57,7 @@ class KeyContext:
             has_problems=bool(app.problems),
             has_errors=bool(app.errors),
             generative=getattr(app, "live", None) is not None and app.live.generative,
+            evaluation=getattr(getattr(app, "pane_layout", None), "view", None) is not None,
             detachable=app.desk.detachable,
             has_comparison=bool(chart.comparison),
             has_curves=bool(chart.losses or chart.comparison),
@@ -79,6 +82,7 @@ def _pause(context: KeyContext) -> bool | None:
 RULES: dict[str, Rule] = {
     "start": lambda c: False if c.running else (None if c.has_problems else True),
     "generate": lambda c: c.generative,
+    "forecast": lambda c: c.evaluation,
     "pause": _pause,
     "resume": lambda c: c.state is RunState.PAUSED,
     "stop": lambda c: c.running and c.state is not RunState.STOPPING,
@@ -113,6 +117,7 @@ PALETTE_BINDINGS = [
     Binding("v", "probe", "Probe", tooltip="what the network learned: effect per lag"),
     Binding("G", "probe_view", "Reach", tooltip="probe: lag effects or gradient reach"),
     Binding("y", "system", "System", tooltip="CPU, memory, disk and GPUs of the app and runs"),
+    Binding("f", "forecast", "Forecast", tooltip="the latest evaluation: truth against forecast"),
     Binding("k", "dialog('knobs')", "Knobs", tooltip="change learning rate or clip while training"),
     Binding("b", "dialog('ab_run')", "A/B", tooltip="the same run with another cell, overlaid"),
     Binding("m", "smoothing", "Smooth", tooltip="chart: EMA, moving average or raw"),

@@ -1,11 +1,10 @@
 """The Textual app: layout, keys, signals and quitting; it routes messages to the panes.
 
 Runs are not the app's business: the run desk (`run_desk.py`, plain Python) holds the current
-session and the A/B companion; sessions' events reach the app as messages tagged with the run's
-number, and `RunPanes` (`run_panes.py`) turns those of the run in front of the user into pane
-updates. Keys are data (`actions.py`). This process never imports TensorFlow: the inspector,
-Generate, hidden units and probes of ended runs use a helper process (`analysis/helper.py`).
-SIGTERM, SIGHUP and SIGINT stop the run with a checkpoint and exit (see `shutdown`).
+session and the A/B companion; `RunPanes` (`run_panes.py`) turns the events of the run in front
+of the user into pane updates. Keys are data (`actions.py`). This process never imports
+TensorFlow (the helper process: `analysis/helper.py`). Signals stop the run with a checkpoint
+and exit (`shutdown`).
 """
 
 from __future__ import annotations
@@ -73,12 +72,10 @@ class RnnTuiApp(App[None]):
     # None: runs train in child processes. Tests set a Trainer (subclass): a thread of this process.
     trainer_factory: Callable[..., Trainer] | None = None
 
-    # On SIGTERM/SIGHUP/SIGINT, end the process if the normal exit stalls (see `shutdown`).
-    # Pilot tests that send signals to their own process switch it off.
+    # End the process if the exit after a signal stalls (`shutdown`); signalling tests: off.
     exit_watchdog = True
 
-    # Start the TensorFlow helper (inspector, Generate, probes of ended runs) once the first
-    # frame shows. Snapshot tests switch it off: its start-up time would race their frame.
+    # Start the TF helper once the first frame shows; snapshot tests switch it off (it races them).
     preload_tensorflow = True
 
     def __init__(
@@ -150,6 +147,7 @@ class RnnTuiApp(App[None]):
             yield self.generate_pane
             yield self.probe
             yield self.pane_layout.system_pane()  # y; samples only while it shows
+            yield self.pane_layout.forecast_pane()  # f; for a task with an evaluation view
         yield self.status
         yield AppFooter()
 
@@ -167,9 +165,8 @@ class RnnTuiApp(App[None]):
         elif self.desk.detach_runs:  # a tab of `rnntui serve` opens on the runs training now
             self.call_after_refresh(self.panes.pick_run_to_attach, offer=True)
         self.set_interval(INTERVAL_S, self._live_tick)
-        # The screen's ~230 widgets, their styles and the imports are there for good: a full
-        # garbage collection walking them took 100-160 ms of the UI thread in the middle of a
-        # frame (seen in bench_ui's first 10 s); frozen, later collections skip them.
+        # The ~230 widgets and imports stay for good: a full collection walking them took
+        # 100-160 ms of the UI thread mid-frame (bench_ui); frozen, later ones skip them.
         self.set_timer(1.0, gc.freeze)
 
     @property
@@ -219,6 +216,9 @@ class RnnTuiApp(App[None]):
 
     def action_system(self) -> None:
         self.pane_layout.place("system")
+
+    def action_forecast(self) -> None:
+        self.pane_layout.place("forecast")
 
     def action_probe_view(self) -> None:
         self.panes.toggle_probe_view()

@@ -129,6 +129,7 @@ class PastRunLoaded(Message):
     curve: FinishedCurve | None
     steps: int = 0
     error: str = ""
+    path: str = ""  # the run folder
 
 
 @dataclass

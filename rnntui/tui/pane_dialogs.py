@@ -116,6 +116,8 @@ class PaneDialogs:
             app.notify(message.error, title=f"Cannot load {message.name}", severity="error")
             return
         app.chart.add_comparison(message.curve)
+        if message.path:  # its forecasts too, when its task draws an evaluation (a series)
+            app.panes.show_evaluation(Path(message.path), message.curve.task)
         app.refresh_bindings()
         if not app.pane_layout.wide:
             app.pane_layout.show("chart")

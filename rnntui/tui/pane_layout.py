@@ -1,6 +1,7 @@
 """Which pane shows: tabs on a small terminal, every pane at once on a large one (from 120x36),
-where the inspector's cell holds the inspector, the probe, the Generate or the System pane in
-turn."""
+where the inspector's cell holds the inspector, the probe, the Generate, the System or the
+Forecast pane in turn. The Forecast pane (and its tab) is there only for a task whose evaluation
+leaves a view to draw (`tasks.base.ViewTask`: a series)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 
 from textual.widgets import Tabs
 
+from rnntui.tasks.base import ViewSpec
 from rnntui.tui.actions import PANES
+from rnntui.tui.widgets.forecast_view import ForecastView
 from rnntui.tui.widgets.system_pane import SystemPane
 
 TITLES = {
@@ -19,6 +22,7 @@ TITLES = {
     "generate": "Generate",
     "probe": "Probe",
     "system": "System",
+    "forecast": "Forecast",
 }
 
 
@@ -28,10 +32,13 @@ class PaneLayout:
     def __init__(self, app: Any) -> None:
         # the RnnTuiApp (typed loosely: the app imports this module, not the other way round)
         self.app = app
+        self.view: ViewSpec | None = None  # the shown task's evaluation view, if it has one
+        self.forecast = ForecastView(id="forecast", classes="pane")
 
     def set_titles(self) -> None:
         for pane, title in TITLES.items():
             self.app.query_one(f"#{pane}").border_title = title
+        self.evaluation(None)
 
     @property
     def wide(self) -> bool:
@@ -62,6 +69,7 @@ class PaneLayout:
         cells.set_class(pane == "probe", "-probe")
         cells.set_class(pane == "generate", "-bottom-generate")
         cells.set_class(pane == "system", "-system")
+        cells.set_class(pane == "forecast", "-forecast")
         self.show(pane)
 
     def generative(self, generative: bool) -> None:
@@ -70,6 +78,29 @@ class PaneLayout:
         cells.set_class(generative, "-bottom-generate")
         if generative:
             cells.remove_class("-probe")
+
+    def evaluation(self, view: ViewSpec | None) -> None:
+        """The shown task's evaluation view: its pane and tab, and (as Generate for a text) the
+        inspector's cell on a large terminal; none for a task without one."""
+        app, tabs = self.app, self.app.query_one("#tabs", Tabs)
+        changed = (view is None) != (self.view is None)
+        self.view = view
+        if view is None:
+            tabs.hide("tab-forecast")
+            if tabs.active == "tab-forecast":
+                self.show("chart")
+        else:
+            tabs.show("tab-forecast")
+            self.forecast.border_title = view.title
+        if changed or view is None:
+            cells = app.query_one("#panes")
+            cells.set_class(view is not None, "-forecast")
+            if view is not None:
+                cells.remove_class("-probe", "-system")
+            app.refresh_bindings()
+
+    def forecast_pane(self) -> ForecastView:
+        return self.forecast
 
     def system_pane(self) -> SystemPane:
         """The System pane, sampling the app's own runs that its runs folder does not show."""

@@ -40,6 +40,6 @@ def load_past_run(info: RunInfo) -> PastRunLoaded:
         final, task = summary.get("final_loss"), summary.get("task")
         task = task if isinstance(task, str) else ""
         curve = bins.as_curve(past_run_label(info, final), marks, task)
-        return PastRunLoaded(info.name, curve, int(bins.count.sum()))
+        return PastRunLoaded(info.name, curve, int(bins.count.sum()), path=str(info.path))
     except (OSError, ValueError, KeyError, TypeError) as error:
         return PastRunLoaded(info.name, None, error=f"{type(error).__name__}: {error}")

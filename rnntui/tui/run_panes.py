@@ -30,7 +30,8 @@ from rnntui.runs.curves import knob_mark
 from rnntui.runs.files import CHECKPOINT_FILE
 from rnntui.sessions.followed import FollowedSession, NotLive
 from rnntui.sessions.session import RunState
-from rnntui.tasks.registry import task_class
+from rnntui.tasks.base import view_of
+from rnntui.tasks.registry import TASK_KINDS, task_class
 from rnntui.tui.messages import ProbeUpdated
 from rnntui.tui.terminal_alerts import TerminalAlerts
 from rnntui.tui.widgets.inspector_pane import WeightsSource
@@ -124,6 +125,7 @@ class RunPanes:
             app.chart.set_baselines(tuple(data.baselines))
         if data is not None:
             app.pane_layout.generative(task_class(data.kind).autoregressive)
+            app.pane_layout.evaluation(view_of(task_class(data.kind)))
         app.live.data_changed(app.config, data)
 
     def show_probe_truth(self, config: Config) -> None:
@@ -230,6 +232,7 @@ class RunPanes:
         if warning:
             app.notify(warning, title="Run not saved", severity="warning", timeout=10)
         app.probe.clear_result()
+        app.pane_layout.forecast.clear()
         self.sync_probe()
         app.show_state("(building the model)" if app.tf_ready else "(loading TensorFlow)")
         if (
@@ -264,6 +267,8 @@ class RunPanes:
         app.show_config(config, name)
         app.live.run_started(session, f"run {self.desk.number}")
         app.probe.clear_result()
+        app.pane_layout.forecast.clear()
+        self.show_evaluation(session.run_folder.path, config.task.kind)
         app.status.clear_run(config.train.epochs, task_class(config.task.kind).metrics)
         app.show_state()
         self.sync_probe()
@@ -358,6 +363,25 @@ class RunPanes:
         self.app.status.show_metrics(event.metrics)
         if "tail_loss" in event.metrics:
             self.desk.final = event.metrics["tail_loss"]
+        view = self.app.pane_layout.view
+        if view is not None and view.metric in event.metrics:  # an evaluation: its new view
+            self.show_evaluation()
+
+    def show_evaluation(self, folder: Path | None = None, kind: str = "") -> None:
+        """The evaluation view a run folder holds (the current run's by default), in the
+        Forecast pane, for a task that has one (`kind`: the run's, when it may differ from the
+        settings' task, as for an attached or a past run)."""
+        layout = self.app.pane_layout
+        if kind:
+            view = view_of(task_class(kind)) if kind in TASK_KINDS else None
+            if view is None:
+                return  # nothing to draw for that run (the settings' task decides the pane)
+            layout.evaluation(view)
+        session = self.desk.session
+        if folder is None and session is not None and session.run_folder is not None:
+            folder = session.run_folder.path
+        if layout.view is not None and folder is not None:
+            layout.forecast.load(folder)
 
     def ended(self, event: Finished | Failed) -> None:
         from rnntui.tui.screens.knob_dialog import KnobDialog
@@ -377,6 +401,7 @@ class RunPanes:
         app.status.eta_s = None
         app.status.show_metrics(event.summary)
         app.show_state()
+        self.show_evaluation()  # a run that kept its best epoch saved that epoch's view last
         steps = event.summary.get("steps", len(app.chart.losses))
         loss = f", loss {desk.final:.4f}" if desk.final is not None else ""
         saved = ""

@@ -5,7 +5,12 @@ from __future__ import annotations
 import importlib.util
 
 # importable module -> rnntui extra
-EXTRAS = {"tensorboard": "tensorboard", "ray": "ray", "textual_serve": "serve"}
+EXTRAS = {
+    "tensorboard": "tensorboard",
+    "ray": "ray",
+    "textual_serve": "serve",
+    "pyarrow": "parquet",
+}
 
 
 def missing_extra(module: str) -> str:

@@ -153,7 +153,8 @@ def test_probe_command_errors_are_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "rnntui: probe: task 'count' has no lags to probe: the probe needs a task with a "
-        'prediction at every step that depends on earlier inputs (task.kind = "echo")'
+        "prediction at every step, or a forecast, that depends on earlier inputs "
+        '(task.kind = "echo" or "series")'
     ]
     missing = run_cli("probe", "no-such-run", "--runs-dir", str(tmp_path))
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1

@@ -14,6 +14,7 @@ RENDERERS: dict[str, str] = {
     "echo": "rnntui.tui.previews.echo:render_echo",
     "count": "rnntui.tui.previews.count:render_count",
     "text": "rnntui.tui.previews.text:render_text",
+    "series": "rnntui.tui.previews.series:render_series",
 }
 
 

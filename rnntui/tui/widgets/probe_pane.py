@@ -94,14 +94,21 @@ class ProbePane(Widget, can_focus=True):
         result = self.result
         lags = result.lags if result else tuple(LagEffect(k, 0.0, t) for k, t in self.truth.items())
         where = f"step {result.step:,}" if result else "not trained yet"
+        # a series measures its forecast's response, beside a linear AR (ProbeResult.reference)
+        reference = (result.reference if result else "") or "true"
+        measures = (result.measures.split(",")[0] if result and result.measures else "") or (
+            "effect of X[t-k] on P(Y_t=1)"
+        )
         out = Text()
-        out.append("effect of X[t-k] on P(Y_t=1)  ", style="bold")
+        out.append(f"{measures}  ", style="bold")
         out.append("█ model ", style=MODEL_STYLE)
-        out.append("◀ true", style=TRUE_STYLE)
+        out.append(f"◀ {reference}", style=TRUE_STYLE)
         out.append(f"  {where}\n", style="dim")
         out.append_text(lag_bars(lags, width, height - 3, measured=result is not None))
         out.append("\n")
-        out.append_text(true_lag_line(lags, measured=result is not None, width=width))
+        out.append_text(
+            true_lag_line(lags, measured=result is not None, width=width, reference=reference)
+        )
         return out
 
     def _reach_view(self, width: int, height: int) -> Text:
@@ -191,13 +198,15 @@ def _lag_axis(lags: Sequence[int], column: int, cut: int | None = None) -> Text:
     return line
 
 
-def true_lag_line(lags: Sequence[LagEffect], measured: bool, width: int) -> Text:
-    """The lags the output depends on: the model's effect beside the truth."""
+def true_lag_line(
+    lags: Sequence[LagEffect], measured: bool, width: int, reference: str = "true"
+) -> Text:
+    """The lags the output depends on: the model's effect beside the truth (or reference)."""
     parts = []
     for e in lags:
         if e.true:
             model = f"{e.effect:+.3f}" if measured else "?"
-            parts.append(f"lag {e.lag}: {model} (true {e.true:+.3f})")
+            parts.append(f"lag {e.lag}: {model} ({reference} {e.true:+.3f})")
     if not parts:
         return Text("no lag in the task's output: every true effect is 0", style="dim")
     return Text("   ".join(parts)[:width])

@@ -106,6 +106,9 @@ SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
 FIELDS: tuple[FieldSpec, ...] = tuple(spec for specs in SECTIONS.values() for spec in specs)
 
 
+MAY_BE_EMPTY = ("task.time", "task.inputs", "task.target")  # empty means "the default"
+
+
 def widget_id(key: str) -> str:
     return key.replace(".", "--")
 
@@ -116,6 +119,8 @@ def format_value(key: str, value: Any) -> str:
         return ", ".join(f"{int(lag)}:{effect:g}" for lag, effect in value)
     if key == "model.layers":
         return ", ".join(str(size) for size in value)
+    if key in ("task.target", "task.inputs"):  # column names, as "load, temp"
+        return ", ".join(value)
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
@@ -125,6 +130,8 @@ def parse_text(key: str, text: str) -> Any:
     """Turn a field's text into a value for `set_value`; ConfigError when it cannot be read."""
     text = text.strip()
     kind = field_types()[key]
+    if not text and key in MAY_BE_EMPTY:
+        return text  # the default: no time column, every numeric column, the only one
     if not text:
         rule = RULES.get(key)
         raise ConfigError("is empty; " + (f"use {rule.describe(kind)}" if rule else "fill it"), key)
@@ -222,7 +229,9 @@ class SettingsPane(VerticalScroll):
                 value = getattr(getattr(self._config, section), name)
                 with Vertical(classes="field", id=f"field-{widget_id(spec.key)}"):
                     with Horizontal(classes="field-row"):
-                        yield Label(spec.label, classes="field-label")
+                        yield Label(
+                            spec.label, classes="field-label", id=f"label-{widget_id(spec.key)}"
+                        )
                         yield self._editor(spec, value, types[spec.key])
                         if spec.picker:
                             yield Button("browse", id=f"browse-{widget_id(spec.key)}", compact=True)
@@ -320,6 +329,7 @@ class SettingsPane(VerticalScroll):
         raw = self._raw_values()
         config = deepcopy(self._config)
         visible = self._visible_keys(raw["task.kind"], raw["model.cell"])
+        self._label_for(raw["task.kind"])
         errors: dict[str, str] = {}
         for spec in FIELDS:
             try:
@@ -339,6 +349,17 @@ class SettingsPane(VerticalScroll):
         self.errors = errors
         self._show(visible, errors)
         self.post_message(self.Changed(deepcopy(config), dict(errors)))
+
+    def _label_for(self, kind: str) -> None:
+        """A key several tasks use is labelled as the chosen task names it (task.path: a text's
+        "text", a series' "CSV file")."""
+        if kind not in TASK_KINDS:
+            return
+        for setting in task_class(kind).settings:
+            label = self.query_one(f"#label-{widget_id(setting.key)}", Label)
+            if str(label.content) != setting.label:
+                label.update(setting.label)
+                self.query_one(f"#{widget_id(setting.key)}").tooltip = setting.hint or None
 
     @staticmethod
     def _visible_keys(kind: str, cell: str) -> set[str]:

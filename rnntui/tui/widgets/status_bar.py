@@ -79,6 +79,10 @@ class StatusBar(Widget):
 
     def show_metrics(self, values: dict) -> None:
         shown = describe_metrics(self.metrics, values)
+        if values.get("stopped_early"):  # a summary: train.patience ended it before its epochs
+            self.epochs = self.epoch = int(values.get("epochs") or self.epoch)
+            self.total_steps = self.step = int(values.get("steps") or self.step)
+            shown.append(f"stopped early (best epoch {values.get('best_epoch')})")
         if shown:
             self.metric = "  ".join(shown)
 
