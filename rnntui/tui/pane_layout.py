@@ -56,6 +56,8 @@ class PaneLayout:
     def show(self, pane: str) -> None:
         app = self.app
         tabs = app.query_one("#tabs", Tabs)
+        if tabs.query_one(f"#tab-{pane}").has_class("-hidden"):
+            return  # a number key for a pane this task has not (the Forecast of an echo run)
         tabs.active = f"tab-{pane}"
         if pane == "inspector" and (app.focused is None or app.focused is tabs):
             app.inspector.focus()  # so ←/→ step the cell rather than switch tabs

@@ -134,8 +134,9 @@ def test_live_learning_rate_change_is_marked_on_the_chart_and_recorded(tmp_path)
         ((step, label),) = app.chart.marks
         assert label == "lr 0.02" and step > 100
         assert any("lr 0.02 from step" in n for n in notifications(app))
-        knobs = read_knobs(app.desk.session.run_folder.path / "metrics.jsonl")
-        assert knobs == [{"step": step, "knob": "learning_rate", "value": 0.02}]
+        log = app.desk.session.run_folder.path / "metrics.jsonl"  # or the store that replaced it
+        await wait_for(pilot, lambda: read_knobs(log), 10, "the knob change written (flushed ~1/s)")
+        assert read_knobs(log) == [{"step": step, "knob": "learning_rate", "value": 0.02}]
         await pilot.press("x")
         await wait_for(pilot, lambda: app.state == "stopped", 10, "the stop")
         result["run"] = app.desk.session.run_folder.path

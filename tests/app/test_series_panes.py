@@ -89,7 +89,7 @@ def test_the_app_opens_on_a_series_preset_with_its_settings_and_levels():
     from textual.widgets import Input, Label, Select
 
     from rnntui.tui.app import RnnTuiApp
-    from tests.test_tui import run
+    from tests.helpers import run_app as run
 
     async def scenario(app, pilot):
         await wait_for(pilot, lambda: app.preview.data is not None, 30, "the series preview")
@@ -116,7 +116,7 @@ def test_the_forecast_pane_shows_the_forecast_after_a_tiny_training_run(tmp_path
     from textual.widgets import Tabs
 
     from rnntui.tui.app import RnnTuiApp
-    from tests.test_tui import run
+    from tests.helpers import run_app as run
 
     config = apply_overrides(
         load_preset("series-lstm"),
@@ -150,5 +150,8 @@ def test_the_forecast_pane_shows_the_forecast_after_a_tiny_training_run(tmp_path
         await wait_for(pilot, lambda: app.pane_layout.view is None, 30, "the pane gone")
         assert not tabs.query_one("#tab-forecast").display
         assert not app.check_action("forecast", ())
+        await pilot.press("escape", "8")  # its number key does not bring the hidden tab back
+        await pilot.pause()
+        assert tabs.active != "tab-forecast"
 
     run(scenario, app, (80, 30))
