@@ -80,10 +80,16 @@ def configure_runtime(config: Config) -> None:
             pass
 
 
-def warm_up_matmuls() -> None:
+def warm_up_matmuls(config: Config, task: Task) -> None:
     """Make oneDNN generate its sgemm code for each transpose variant now (see `engine.ahead`):
     run on a background thread while the training thread builds and traces, it took the 16-30 ms
-    of code generation out of echo-raw-5's first call (first window 16-30 ms -> 1.3 ms)."""
+    of code generation out of echo-raw-5's first call (first window 16-30 ms -> 1.3 ms).
+
+    Not under XLA, which makes its own matmul code: these eager ops, beside the trace, renumber
+    the traced functions (`while_body_104` or `_105`), and the kept XLA programs are found by
+    those names (measured with TF 2.21: about every other run missed the cache)."""
+    if use_xla(config, task):
+        return
     tf = import_tf()
     square = tf.ones([8, 8])
     for transpose_a in (False, True):

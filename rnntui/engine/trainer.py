@@ -217,7 +217,7 @@ class Trainer:
         self._on_gpu = device != "CPU"
         ahead = self._ahead = self.start_ahead(task, checkpoint.epoch if checkpoint else 0)
         if not self._on_gpu:
-            ahead.run(warm_up_matmuls)
+            ahead.run(lambda: warm_up_matmuls(cfg, task))
         compiled = self.compiled = CompiledSteps(cfg, task)
         self.summary = self._summarize(task, device, 0, False)
         if checkpoint is not None:

@@ -25,11 +25,10 @@ from rnntui.runs.store.events import Mark
 from rnntui.runs.store.opening import has_metrics, open_metrics
 from tests.helpers import only_run, run_cli, sets, tiny, wait_until
 
-# ~8,000 small steps: long enough to interrupt, short enough for the suite
-SLOW = [*sets("task.size=200000", "train.batch_size=20", "train.chunk=5"), "--epochs", "4"]
-# the signal tests wait on the metrics store, which is flushed once a second and at each epoch's
-# checkpoint: at ~6,000 steps/s a 4-epoch run could end before the signal, so they run 10 epochs
-SIGNALLED = [*SLOW[:-1], "10"]
+# 20,000 small steps in epochs of 2,000: long enough to interrupt, short enough for the suite.
+# The tests wait on the metrics store, flushed once a second and at each epoch's checkpoint: at
+# CI's ~6,000 steps/s a run of 8,000 steps could end before the signal landed.
+SLOW = [*sets("task.size=200000", "train.batch_size=20", "train.chunk=5"), "--epochs", "10"]
 
 
 def metric_rows(run_dir: Path) -> list[dict]:
@@ -42,16 +41,16 @@ def logged(root: Path) -> int:
     return len(metric_rows(runs[0])) if runs else 0
 
 
-def start_slow_run(runs_dir: Path, args: list[str] = SLOW, **popen: Any) -> subprocess.Popen:
-    """The real `rnntui train` on the SLOW config (or `args`), in the background."""
-    command = [sys.executable, "-m", "rnntui", "train", "echo-raw-5", *args]
+def start_slow_run(runs_dir: Path, **popen: Any) -> subprocess.Popen:
+    """The real `rnntui train` on the SLOW config, in the background."""
+    command = [sys.executable, "-m", "rnntui", "train", "echo-raw-5", *SLOW]
     return subprocess.Popen([*command, "--runs-dir", str(runs_dir)], **popen)
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory) -> list[float]:
     root = tmp_path_factory.mktemp("full")
-    result = run_cli("train", "echo-raw-5", *SIGNALLED, "--runs-dir", str(root), "--json")
+    result = run_cli("train", "echo-raw-5", *SLOW, "--runs-dir", str(root), "--json")
     assert result.returncode == 0, result.stderr
     return [row["loss"] for row in metric_rows(only_run(root))]
 
@@ -59,9 +58,7 @@ def uninterrupted(tmp_path_factory) -> list[float]:
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_checkpoints_and_the_resumed_curve_continues(tmp_path, uninterrupted, signum):
-    process = start_slow_run(
-        tmp_path, SIGNALLED, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    process = start_slow_run(tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # mid-way through epoch 2
     wait_until(lambda: logged(tmp_path) >= 2500, 120, "2,500 steps logged", every=0.1)
     sent = time.monotonic()
@@ -99,7 +96,7 @@ def test_sigkill_mid_run_leaves_a_loadable_checkpoint(tmp_path):
     assert checkpoint.step % 2000 == 0 and checkpoint.window == 0
     resumed = run_cli("train", "--resume", str(run.path), "--json")
     assert resumed.returncode == 0, resumed.stderr
-    assert [row["step"] for row in metric_rows(run.path)] == list(range(1, 8001))
+    assert [row["step"] for row in metric_rows(run.path)] == list(range(1, 20001))
 
 
 def test_runs_lists_runs_and_reports_damage(tmp_path):
