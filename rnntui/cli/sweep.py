@@ -5,6 +5,7 @@ Nothing here imports TensorFlow or Ray at module level (`rnntui --help` must sta
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -27,6 +28,7 @@ from rnntui.cli.options import (
     json_option,
 )
 from rnntui.config import Config, ConfigError
+from rnntui.sessions.signals import ignore_stop_signals
 from rnntui.util import exit_codes
 
 LOCAL_RAY = "local"  # `--ray` with no address: a running local Ray, else a new one
@@ -148,71 +150,72 @@ def _run_sweep(request: SweepRequest, out: TextIO, err: TextIO) -> int:
         gpus = sweep_gpus(base.train.device)
         workers = request.workers or default_workers(gpus)
         known = None if gpus else ceiling.known()  # a CPU figure: says nothing of GPU runs
-    try:
-        status = SweepFolder((request.runs_dir or default_sweeps_dir()) / name).read_status()
-        if status.get("state") in ("running", "stopping") and status.get("pid") != os.getpid():
-            raise ConfigError(
-                f"sweep '{name}' is running already (pid {status['pid']}); wait for it, or stop "
-                "it with Ctrl+C there (or kill -INT), then run this again",
-                source="sweep",
-            )
-        folder = SweepFolder.open(definition, request.runs_dir)
-        records = folder.records(specs)
-        jobs = [job for record in records if (job := folder.prepare(record)) is not None]
-        if not jobs:  # nothing to train: show the table as it stands, and write nothing
-            return show_ended_sweep(request, folder, records, out, err)
-        retried = sum(record.state == "failed" for record in records)
-        if not request.ray:
-            workers = min(workers, len(jobs)) or 1
-            # two CPU workers measure the ceiling once per machine, after the runs (ceiling.py)
-            measure = workers >= 2 and not gpus and ceiling.wanted()
-            backend = LocalPool(workers, folder.path / "logs", gpus, ceiling=measure)
-        view = SweepView(err, enabled=not request.as_json)
-        runner = SweepRunner(
-            folder, records, jobs, prune=request.prune,
-            backend="ray" if request.ray else "local", workers=workers, view=view,
-            order=request.order, ceiling=known,
-        )  # fmt: skip
-        view.start(runner, len(specs) - len(jobs), retried)
-        runner.write_status("running")  # with our pid: a second invocation will not start
-        if jobs:
-
-            def last_words() -> None:  # a second Ctrl+C: the workers checkpoint on their own
-                runner.write_status("stopped")
-                print(
-                    f"stopped at once; runs that were training save a checkpoint as their "
-                    f"workers end. Continue with: {request.continue_command()}",
-                    file=err,
-                    flush=True,
+    with contextlib.ExitStack() as guard:
+        try:
+            status = SweepFolder((request.runs_dir or default_sweeps_dir()) / name).read_status()
+            if status.get("state") in ("running", "stopping") and status.get("pid") != os.getpid():
+                raise ConfigError(
+                    f"sweep '{name}' is running already (pid {status['pid']}); wait for it, or "
+                    "stop it with Ctrl+C there (or kill -INT), then run this again",
+                    source="sweep",
                 )
+            folder = SweepFolder.open(definition, request.runs_dir)
+            records = folder.records(specs)
+            jobs = [job for record in records if (job := folder.prepare(record)) is not None]
+            if not jobs:  # nothing to train: show the table as it stands, and write nothing
+                return show_ended_sweep(request, folder, records, out, err)
+            retried = sum(record.state == "failed" for record in records)
+            if not request.ray:
+                workers = min(workers, len(jobs)) or 1
+                # two CPU workers measure the ceiling once per machine, after the runs (ceiling.py)
+                measure = workers >= 2 and not gpus and ceiling.wanted()
+                backend = LocalPool(workers, folder.path / "logs", gpus, ceiling=measure)
+            view = SweepView(err, enabled=not request.as_json)
+            runner = SweepRunner(
+                folder, records, jobs, prune=request.prune,
+                backend="ray" if request.ray else "local", workers=workers, view=view,
+                order=request.order, ceiling=known,
+            )  # fmt: skip
+            view.start(runner, len(specs) - len(jobs), retried)
+            runner.write_status("running")  # with our pid: a second invocation will not start
+            if jobs:
 
-            with stop_on_signals(runner.request_stop, last_words=last_words):
+                def last_words() -> None:  # a second Ctrl+C: the workers checkpoint on their own
+                    runner.write_status("stopped")
+                    print(
+                        f"stopped at once; runs that were training save a checkpoint as their "
+                        f"workers end. Continue with: {request.continue_command()}",
+                        file=err,
+                        flush=True,
+                    )
+
+                # until the table and status are written: a second Ctrl+C meanwhile exits at once
+                guard.enter_context(stop_on_signals(runner.request_stop, last_words=last_words))
                 backend.run(runner)
-        view.close()
-    finally:
-        if request.ray:
-            backend.close()
+            view.close()
+        finally:
+            if request.ray:
+                backend.close()
 
-    records = [runner.with_outcome(record) for record in folder.records(specs)]
-    runner.finish()
-    table = build_table(
-        name, str(folder.path), records, folder.read_pruned(), runner.wall_s, runner.performance()
-    )
-    folder.write_results(table)
-    runner.write_status("stopped" if runner.stopping else "finished")
-    print(json.dumps(table) if request.as_json else format_table(table), file=out, flush=True)
-    if runner.stopping:
-        stopped = runner.count("stopped", "queued")
-        print(
-            f"stopped; {stopped} run(s) not finished (running ones saved checkpoints). "
-            f"Continue with: {request.continue_command()}",
-            file=err,
-            flush=True,
-        )
-        return exit_codes.INTERRUPTED
-    if any(row["failed"] for row in table["rows"]):
-        return exit_codes.TRAINING_FAILED
-    return exit_codes.OK
+        records = [runner.with_outcome(record) for record in folder.records(specs)]
+        runner.finish()
+        pruned, performance = folder.read_pruned(), runner.performance()
+        table = build_table(name, str(folder.path), records, pruned, runner.wall_s, performance)
+        folder.write_results(table)
+        runner.write_status("stopped" if runner.stopping else "finished")
+        print(json.dumps(table) if request.as_json else format_table(table), file=out, flush=True)
+        if runner.stopping:
+            stopped = runner.count("stopped", "queued")
+            print(
+                f"stopped; {stopped} run(s) not finished (running ones saved checkpoints). "
+                f"Continue with: {request.continue_command()}",
+                file=err,
+                flush=True,
+            )
+            return exit_codes.INTERRUPTED
+        if any(row["failed"] for row in table["rows"]):
+            return exit_codes.TRAINING_FAILED
+        return exit_codes.OK
 
 
 def show_ended_sweep(
@@ -409,6 +412,8 @@ def sweep(
         raise fail(str(error), exit_codes.TRAINING_FAILED) from None
     except KeyboardInterrupt:  # before any run started (e.g. while Ray starts): nothing to save
         raise fail("interrupted before any run started", exit_codes.INTERRUPTED) from None
+    if code == exit_codes.INTERRUPTED:  # saved: a Ctrl+C pressed again as it exits changes nothing
+        ignore_stop_signals()
     if code:
         raise typer.Exit(code)
 

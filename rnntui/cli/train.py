@@ -10,6 +10,7 @@ import typer
 from rnntui.cli.main import app, fail, safe_echo
 from rnntui.cli.options import DeviceOption, NotifyOption, OverridesOption, RunsDirOption
 from rnntui.sessions.headless import TrainRefused, TrainRequest
+from rnntui.sessions.signals import ignore_stop_signals
 from rnntui.util import exit_codes
 
 if TYPE_CHECKING:
@@ -99,6 +100,8 @@ def _train(
         warn=lambda text: safe_echo(f"rnntui: {text}", err=True),
     )  # fmt: skip
     printer.close()
+    if summary.get("stopped"):  # saved: a Ctrl+C pressed again as it exits must not cut it short
+        ignore_stop_signals()
     if "failed" in summary:
         raise failure(summary, error, run, resume=resuming, hint=hint)
     safe_echo(json.dumps(summary) if as_json else printer.describe_summary(summary))

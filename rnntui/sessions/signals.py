@@ -18,6 +18,14 @@ PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)
 RESUME_SIGNAL = getattr(signal, "SIGUSR2", None)
 
 
+def ignore_stop_signals() -> None:
+    """From now on Ctrl+C, SIGTERM and SIGHUP do nothing: for a process that has stopped and is
+    exiting with its own code (a Ctrl+C pressed again must not turn 130 into death by SIGINT)."""
+    for sig in STOP_SIGNALS:
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(sig, signal.SIG_IGN)
+
+
 @contextlib.contextmanager
 def stop_on_signals(
     stop: Callable[[], None],
@@ -32,9 +40,7 @@ def stop_on_signals(
 
     def handler(signum, frame):  # noqa: ARG001 - signal handler signature
         if received:
-            for sig in STOP_SIGNALS:  # a third Ctrl+C must not cut the last words short
-                with contextlib.suppress(ValueError, OSError):
-                    signal.signal(sig, signal.SIG_IGN)
+            ignore_stop_signals()  # a third Ctrl+C must not cut the last words short
             if last_words is not None:
                 with contextlib.suppress(Exception):
                     last_words()
