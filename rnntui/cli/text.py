@@ -8,6 +8,7 @@ imported where the input alone shows it.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -64,6 +65,36 @@ def export_from_run(name: str, path: Path, runs_dir: Path | None, force: bool = 
     check_export_targets(run, path, force)  # before the model is built
     check_fits(run)  # the weights fit the model the config builds
     return export_run(run, path, force)
+
+
+def export_losses(name: str, path: Path, runs_dir: Path | None, force: bool) -> None:
+    """`rnntui export RUN FILE.csv`: every stored loss, streamed (runs/store/export.py)."""
+    from rnntui.runs.store.export import CSV_NOTE, export_csv_file
+    from rnntui.runs.store.opening import has_metrics
+    from rnntui.util.atomic_write import temp_path
+
+    try:
+        run = RunFolder.find(name, runs_dir, "export")
+        if not has_metrics(run.path):
+            raise ConfigError(f"{run.name} has no steps logged yet; train it first", "export")
+        if not path.parent.is_dir():
+            raise ConfigError(f"no folder '{path.parent}' to write into; create it first", "export")
+        if path.is_dir():
+            raise ConfigError(f"'{path}' is a folder; choose a new path", "export")
+        if os.path.lexists(path) and not force:
+            raise ConfigError(
+                f"'{path}' exists; choose a new path, or overwrite it with --force", "export"
+            )
+        rows = export_csv_file(run.path, path)
+    except ConfigError as error:
+        raise fail(str(error)) from None
+    except OSError as error:
+        reason = (error.strerror or type(error).__name__).lower()
+        if error.filename not in (str(path), str(temp_path(path))):
+            raise fail(f"export: cannot read {name}'s metrics ({reason})") from None
+        failed = exit_codes.TRAINING_FAILED
+        raise fail(f"export: cannot write '{path}' ({reason})", failed) from None
+    safe_echo(f"wrote {path} ({rows:,} rows: curve,step,loss,steps,min,max; {CSV_NOTE})")
 
 
 def read_text_option(text: str | None) -> str:
@@ -167,16 +198,24 @@ def generate(
 def export(
     run: Annotated[str, run_argument("A run (its name or folder).")],
     path: Annotated[
-        Path, typer.Argument(metavar="PATH", help="NAME.keras, or a folder for a SavedModel.")
+        Path,
+        typer.Argument(
+            metavar="PATH",
+            help="NAME.keras, a folder for a SavedModel, or NAME.csv for the run's losses.",
+        ),
     ],
     runs_dir: RunsDirOption = None,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite the files an export writes, if they exist.")
     ] = False,
 ) -> None:
-    """Write a run's trained network as a Keras model (.keras) or a SavedModel folder."""
+    """Write a run's trained network as a Keras model (.keras) or a SavedModel folder; or, to a
+    .csv file, every loss the run has stored."""
     from rnntui.analysis.export import ExportWriteError
 
+    if path.suffix.lower() == ".csv":
+        export_losses(run, path, runs_dir, force)
+        return
     try:
         exported = export_from_run(run, path, runs_dir, force)
     except ConfigError as error:

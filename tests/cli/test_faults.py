@@ -8,7 +8,6 @@ permitted), and a process without root's permission override for EACCES.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import json
@@ -19,7 +18,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +29,16 @@ from rnntui.runs.folder import RunFolder
 from rnntui.runs.lock import LOCK_FILE, RunLockedError, lock_owner
 from rnntui.runs.resume import resume_command
 from rnntui.util import exit_codes
-from tests.helpers import TINY_ARGS, run_cli, sets, snapshot, steps_logged, wait_until
+from tests.helpers import (
+    TINY_ARGS,
+    fill_disk,
+    run_cli,
+    sets,
+    snapshot,
+    steps_logged,
+    tmpfs,
+    wait_until,
+)
 
 # 200 steps an epoch, a second or two a run once TensorFlow is loaded
 TINY = [*TINY_ARGS, *sets("train.chunk=20")]
@@ -67,41 +74,6 @@ def finished(finished_template, tmp_path) -> Path:
     run = tmp_path / "runs" / finished_template.name
     shutil.copytree(finished_template, run)
     return run
-
-
-@contextlib.contextmanager
-def tmpfs(path: Path, size: str, *options: str) -> Iterator[Path]:
-    """A small tmpfs mounted at `path` for the test; skip (saying why) where that is not allowed."""
-    path.mkdir(parents=True, exist_ok=True)
-    try:
-        mounted = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", ",".join([f"size={size}", *options]), "tmpfs", path],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    except FileNotFoundError:
-        pytest.skip("no mount command here: cannot make a small or read-only disk")
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", path], capture_output=True, timeout=30)
-
-
-def fill_disk(folder: Path) -> Path:
-    """Write a file until the file system is full; returns it (delete it to free the space)."""
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError as error:
-        assert error.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
-    return filler
 
 
 def drop_permission_override() -> None:

@@ -4,11 +4,15 @@ row per block (mean, size, min, max). 1 M rows took 0.7 s and +18 MB here (64 K 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import IO
 
+from rnntui.runs.store.opening import open_metrics
 from rnntui.runs.store.reader import MetricsReader
+from rnntui.util.atomic_write import atomic_file
 
 CSV_HEADER = ("curve", "step", "loss", "steps", "min", "max")
+CSV_NOTE = "each kept step one row, older steps one row per block (mean, size, min, max)"
 
 
 def write_csv(reader: MetricsReader, out: IO[str], label: str, header: bool = True) -> int:
@@ -43,6 +47,14 @@ def write_csv(reader: MetricsReader, out: IO[str], label: str, header: bool = Tr
         out.write(text)
         rows += len(steps)
     return rows
+
+
+def export_csv_file(run_path: Path, path: Path) -> int:
+    """Every stored point of the run in `run_path` into the CSV file `path` (its curve named by
+    the run's folder), streamed into a temporary file renamed over `path` once complete: a full
+    disk or a kill leaves no half-written file. Returns the rows; OSError as it comes."""
+    with open_metrics(run_path) as reader, atomic_file(path, text=True) as out:
+        return write_csv(reader, out, Path(run_path).name)
 
 
 def _csv_field(text: str) -> str:
