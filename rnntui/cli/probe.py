@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from rnntui.cli.main import app, fail
 from rnntui.cli.options import RunsDirOption, json_option, run_argument
 from rnntui.config import ConfigError
-from rnntui.engine.events import ProbeResult
+
+if TYPE_CHECKING:  # `rnntui --help` does not load the engine's events
+    from rnntui.engine.events import ProbeResult
 
 BAR_WIDTH = 20  # characters for the largest |value|
 

@@ -10,24 +10,26 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rnntui.analysis.export import Exported
-from rnntui.analysis.generate import Generation
-from rnntui.analysis.replica import TrainedRun
 from rnntui.cli.main import app, fail, safe_echo
 from rnntui.cli.options import RunsDirOption, json_option, run_argument
 from rnntui.config import ConfigError
-from rnntui.runs.folder import RunFolder
 from rnntui.util import exit_codes
+
+if TYPE_CHECKING:  # `rnntui --help` loads none of these (NumPy among them: ~40 ms)
+    from rnntui.analysis.export import Exported
+    from rnntui.analysis.generate import Generation
+    from rnntui.analysis.replica import TrainedRun
 
 MAX_INSPECT_CHARS = 10_000
 
 
 def find_run(name: str | None, runs_dir: Path | None, source: str) -> TrainedRun:
     from rnntui.analysis.replica import load_trained_run
+    from rnntui.runs.folder import RunFolder
 
     if not name:
         raise ConfigError("name a run (see `rnntui runs`)", source=source)
@@ -69,6 +71,7 @@ def export_from_run(name: str, path: Path, runs_dir: Path | None, force: bool = 
 
 def export_losses(name: str, path: Path, runs_dir: Path | None, force: bool) -> None:
     """`rnntui export RUN FILE.csv`: every stored loss, streamed (runs/store/export.py)."""
+    from rnntui.runs.folder import RunFolder
     from rnntui.runs.store.export import CSV_NOTE, export_csv_file
     from rnntui.runs.store.opening import has_metrics
     from rnntui.util.atomic_write import temp_path
