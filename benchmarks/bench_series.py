@@ -259,8 +259,10 @@ def training(epochs: int, repeat: int, preset: str) -> None:
         walls.sort(key=lambda pair: pair[0])
         rate, child = walls[len(walls) // 2]
         rows[kind] = rate
+        mse = last.get("valid_mse")  # the Keras contender validates nothing (speed only)
+        quality = f"valid MSE {mse:.4f}" if mse is not None else "valid MSE    n/a"
         print(
-            f"    {kind:<10} {rate:>9,.0f} windows/s   valid MSE {last.get('valid_mse') or 0:.4f}"
+            f"    {kind:<10} {rate:>9,.0f} windows/s   {quality}"
             f"   peak RSS {child.peak_rss_mb:.0f} MB   others {child.others_cores:.2f}"
         )
     print(f"    rnntui / Keras fit: {rows['rnntui'] / rows['keras-fit']:.2f}x")
