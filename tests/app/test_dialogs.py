@@ -185,7 +185,7 @@ def test_double_keys_in_the_cell_knob_and_file_pickers_close_them_once(tmp_path)
 
     async def scenario(app, pilot):
         await pilot.press("b")  # the A/B cell picker
-        assert isinstance(app.screen, CellPicker)
+        await wait_for(pilot, lambda: isinstance(app.screen, CellPicker), 10, "the cell picker")
         press_twice_at_once(app, "escape", None)
         await wait_for(pilot, lambda: len(app.screen_stack) == 1, 10, "the cell picker to close")
         await settle(pilot)
@@ -204,7 +204,7 @@ def test_double_keys_in_the_cell_knob_and_file_pickers_close_them_once(tmp_path)
         await pilot.press("s")  # the knob dialog needs a run that trains
         await wait_for(pilot, lambda: app.state is RunState.TRAINING, 60, "training")
         await pilot.press("k")
-        assert isinstance(app.screen, KnobDialog)
+        await wait_for(pilot, lambda: isinstance(app.screen, KnobDialog), 10, "the knob dialog")
         app.screen.query_one("#knob-learning_rate").value = "0.002"
         await pilot.pause()
         press_twice_at_once(app, "enter", "\r")  # Input.Submitted twice: applied once

@@ -67,8 +67,9 @@ def test_a_sweep_on_ray_brings_every_run_home(tmp_path, ray_address, monkeypatch
 
 @pytest.mark.slow
 def test_a_killed_ray_worker_is_retried_and_the_sweep_completes(tmp_path, ray_address):
-    # 4,800 steps a run, so it is still running when looked at (1,600 can end between looks)
-    longer = [*TINY_ARGS, *sets("train.chunk=5", "train.epochs=24")]
+    # 12,800 steps a run, so it is still running when looked at (4,800 could end between looks
+    # on a busy box)
+    longer = [*TINY_ARGS, *sets("train.chunk=5", "train.epochs=64")]
     args = ["echo-raw-5", *longer, "--seeds", "2", "--ray", ray_address]
     args += ["--runs-dir", str(tmp_path)]
     process = start_sweep([*args, "--json"])
@@ -79,7 +80,7 @@ def test_a_killed_ray_worker_is_retried_and_the_sweep_completes(tmp_path, ray_ad
     (row,) = last_json(stdout)["rows"]
     assert (row["seeds"], row["failed"]) == (2, 0)
     metrics = read_metrics(sweep_folder(tmp_path) / "runs" / victim / "metrics.jsonl")
-    assert [r["step"] for r in metrics] == list(range(1, 24 * 200 + 1))  # the retry's, whole
+    assert [r["step"] for r in metrics] == list(range(1, 64 * 200 + 1))  # the retry's, whole
 
 
 @pytest.mark.parametrize(
