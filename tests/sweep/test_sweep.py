@@ -491,10 +491,11 @@ def test_the_ceiling_is_measured_once_per_machine_and_then_reused(tmp_path, monk
 
 @pytest.mark.slow
 def test_ctrl_c_stops_every_worker_with_checkpoints_and_the_sweep_continues(tmp_path):
-    # 4,800 steps a run. Each run is paused (as the app pauses a run it follows) once it has
+    # 24,000 steps a run. Each run is paused (as the app pauses a run it follows) once it has
     # logged steps and held there until Ctrl+C: however loaded the machine, neither can end
-    # first (a run that finished before the Ctrl+C failed this test under load)
-    longer = [*SLOW, "--set", "train.epochs=24"]
+    # first (a run that finished before the Ctrl+C failed this test under load). The steps show
+    # at the metrics' first flush, a second in: 4,800 steps could all be trained by then.
+    longer = [*SLOW, "--set", "train.epochs=120"]
     args = ["echo-raw-5", *longer, "--seeds", "2", "--workers", "2", "--runs-dir", str(tmp_path)]
     # its own process group: Ctrl+C in a terminal signals the sweep and its workers alike
     process = start_sweep(args, start_new_session=True)
@@ -538,7 +539,7 @@ def test_ctrl_c_stops_every_worker_with_checkpoints_and_the_sweep_continues(tmp_
     assert (row["seeds"], row["failed"], row["pending"]) == (1, True, 0)
     assert list(row["errors"]) == ["seed=1"]
     steps = [r["step"] for r in read_metrics(runs[0] / "metrics.jsonl")]
-    assert steps == list(range(1, 24 * 200 + 1))  # the resumed curve has no gap or repeat
+    assert steps == list(range(1, 120 * 200 + 1))  # the resumed curve has no gap or repeat
 
 
 @pytest.mark.slow
