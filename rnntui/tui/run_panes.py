@@ -403,6 +403,8 @@ class RunPanes:
         app.show_state()
         self.show_evaluation()  # a run that kept its best epoch saved that epoch's view last
         steps = event.summary.get("steps", len(app.chart.losses))
+        if event.summary.get("stopped_early"):  # the axis ends where the run did, not its plan
+            app.chart.total_steps = steps
         loss = f", loss {desk.final:.4f}" if desk.final is not None else ""
         saved = ""
         run_folder = desk.session.run_folder if desk.session is not None else None

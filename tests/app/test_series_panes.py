@@ -155,3 +155,28 @@ def test_the_forecast_pane_shows_the_forecast_after_a_tiny_training_run(tmp_path
         assert tabs.active != "tab-forecast"
 
     run(scenario, app, (80, 30))
+
+
+def test_an_early_stopped_run_ends_the_chart_where_it_stopped(tmp_path):
+    from rnntui.tui.app import RnnTuiApp
+    from tests.helpers import run_app as run
+
+    config = apply_overrides(
+        load_preset("series-lstm"),
+        [
+            "train.epochs=40", "train.patience=1", "train.learning_rate=0.5",
+            "model.state_size=4", "train.num_steps=12", "train.batch_size=64",
+        ],
+    )  # fmt: skip
+    app = RnnTuiApp(config, preset_name="series-lstm", runs_dir=tmp_path / "runs")
+
+    async def scenario(app, pilot):
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.chart.total_steps > 0, 60, "the planned steps")
+        planned = app.chart.total_steps
+        await wait_for(pilot, lambda: app.state == "finished", 120, "the run")
+        summary = app.desk.session.run_folder.read_summary()
+        assert summary["stopped_early"] is True and summary["steps"] < planned
+        assert app.chart.total_steps == summary["steps"]  # not squashed into the planned axis
+
+    run(scenario, app, (80, 30))
