@@ -132,7 +132,7 @@ def test_below_the_cap_the_chart_draws_what_it_always_drew():
 
 def long_chart(steps: int) -> tuple[LossChart, list[float]]:
     """A chart whose live run is past its (small) cap, and the run's losses."""
-    chart = LossChart(exact_steps=4096, block=64)
+    chart = LossChart(cap=4096, block=64)
     chart.show_task("echo")
     chart.start_run("run 5: rnn 4 n=5", steps)
     losses = [0.7 * 0.9999**i + (i % 13) / 100 for i in range(steps)]
@@ -176,7 +176,7 @@ def test_past_the_cap_the_chart_draws_its_spikes():
         chart.add_mark(15_000, "lr 0.02")
         chart.smoothing = SMOOTHINGS[2]  # the raw points: each column's range, its mean
 
-    chart = LossChart(exact_steps=4096, block=64)
+    chart = LossChart(cap=4096, block=64)
     text = chart_text(chart, prepare)
     assert "run 5: rnn 4 n=5  step 30000  smoothed" in text and "lr 0.02" in text
     line = chart.drawn_line(chart.live_curve, 180)

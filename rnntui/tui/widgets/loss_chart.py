@@ -56,19 +56,19 @@ class LossChart(Widget):
         classes: str = "",
         empty_title: str = "loss per step: press s to start training",
         finished_title: str = "finished runs (press s to train again, c clears them)",
-        exact_steps: int = EXACT_CAP,
+        cap: int = EXACT_CAP,
         block: int = BLOCK,
     ) -> None:
         """`empty_title` is what the chart says while it has no curve, `finished_title` while
         it shows only finished curves (the sweep view has no s and no c: it says its own).
-        A live curve keeps its latest `exact_steps` steps exactly, older ones in blocks of
-        `block` steps (see rnntui/runs/live_curve.py)."""
+        A live curve keeps its latest `cap` steps exactly, older ones in blocks of `block`
+        steps (see rnntui/runs/live_curve.py)."""
         super().__init__(id=id, classes=classes)
-        self.exact_steps, self.block = exact_steps, block
+        self.cap, self.block = cap, block
         self.empty_title = empty_title
         self.finished_title = finished_title
         self.shown_task = ""  # the task kind shown: faded curves of other tasks are not drawn
-        self.live_curve = LiveCurve(exact_steps, block)
+        self.live_curve = LiveCurve(cap, block)
         self.total_steps = 0
         self.run_label = ""
         self.baselines: tuple[Baseline, ...] = ()
@@ -77,7 +77,7 @@ class LossChart(Widget):
         self.smoothing = SMOOTHINGS[0]
         # the A/B companion run, drawn over the live one
         self.companion_label = ""
-        self.companion_curve = LiveCurve(exact_steps, block)
+        self.companion_curve = LiveCurve(cap, block)
         self._dirty = False
         self.redraws = 0
         self._drawing: Text | None = None  # the last finished drawing
@@ -96,7 +96,7 @@ class LossChart(Widget):
             self._mark_dirty()
 
     def _new_curve(self) -> LiveCurve:
-        return LiveCurve(self.exact_steps, self.block)
+        return LiveCurve(self.cap, self.block)
 
     def start_run(self, label: str, total_steps: int) -> None:
         """Begin a new live curve (the previous one should have been finished or reset)."""
