@@ -117,16 +117,14 @@ class CurveView:
         counts = self.blocks["count"].astype(np.int64)
         means = np.where(counts > 0, self.blocks["mean"], 0.0)
         finite = np.isfinite(self.raw)
-        raw = np.where(finite, self.raw, 0.0)
+        kept = np.where(finite, self.raw, np.nan)  # fmin/fmax pass over NaN: inf is left out too
         count = _sums(counts, in_blocks) + _sums(finite, in_raw)
-        total = _sums(means * counts, in_blocks) + _sums(raw, in_raw)
+        total = _sums(means * counts, in_blocks) + _sums(np.where(finite, self.raw, 0.0), in_raw)
         low = np.fmin(
-            _reduced(np.fmin, self.blocks["min"], in_blocks),
-            _reduced(np.fmin, np.where(finite, self.raw, np.nan), in_raw),
+            _reduced(np.fmin, self.blocks["min"], in_blocks), _reduced(np.fmin, kept, in_raw)
         )
         high = np.fmax(
-            _reduced(np.fmax, self.blocks["max"], in_blocks),
-            _reduced(np.fmax, np.where(finite, self.raw, np.nan), in_raw),
+            _reduced(np.fmax, self.blocks["max"], in_blocks), _reduced(np.fmax, kept, in_raw)
         )
         x = edges[1:].astype(float)
         mean = _ratio(total, count)
