@@ -6,7 +6,7 @@ the app draws.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -86,7 +86,7 @@ def smoothed_line(
         return None
     if smoothing.kind == "mean":
         return moving_average(losses, smoothing.window)
-    ema = np.asarray(list(ema), dtype=float)
+    ema = _floats(ema)
     return ema if len(ema) == len(losses) else np.asarray(smooth(losses, smoothing.alpha))
 
 
@@ -124,11 +124,17 @@ def comparison_curve(
     task: str = "",
 ) -> FinishedCurve:
     """A comparison curve from a smoothed series (kept as at most 1,000 points)."""
-    import numpy as np
-
-    x, y = downsample(np.asarray(list(smoothed), dtype=float), COMPARISON_POINTS)
+    x, y = downsample(_floats(smoothed), COMPARISON_POINTS)
     steps, losses = tuple(float(v) for v in x), tuple(float(v) for v in y)
     return FinishedCurve(label, steps, losses, tuple(marks), task)
+
+
+def _floats(values: Iterable[float]) -> np.ndarray:
+    """`values` as a float array; a sequence (the chart's arrays of up to 2^20 steps) is not
+    copied into a list first."""
+    import numpy as np
+
+    return np.asarray(values if isinstance(values, Sequence | np.ndarray) else list(values), float)
 
 
 KNOB_NAMES = {"learning_rate": "lr", "clip_norm": "clip"}

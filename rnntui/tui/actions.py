@@ -60,7 +60,7 @@ class KeyContext:
             evaluation=getattr(getattr(app, "pane_layout", None), "view", None) is not None,
             detachable=app.desk.detachable,
             has_comparison=bool(chart.comparison),
-            has_curves=bool(chart.losses or chart.comparison),
+            has_curves=bool(chart.steps or chart.comparison),
             companion_running=app.desk.companion.running,
             in_field=isinstance(app.focused, Input) and app.screen is app.screen_stack[0],
         )

@@ -8,6 +8,11 @@ The live run contributes every step's loss and its smoothed line (a curve named 
 comparison curves (earlier and loaded runs) contribute the points the chart draws: the smoothed
 loss at up to 1,000 steps. Long format keeps curves of different lengths in one table that
 pandas (`pivot`), R and spreadsheets read directly. The file is written atomically.
+
+A live run longer than the chart keeps exactly (2^20 steps, rnntui/runs/live_curve.py) has its
+older steps in blocks of 512: those are one row per block, at the block's last step, with the
+block's mean loss (and mean smoothed loss), before one row per exact step; the steps of a
+curve's rows always increase. `rnntui export RUN FILE.csv` writes every step a run stored.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from pathlib import Path
 from rnntui.util.atomic_write import atomic_write_text
 
 HEADER = ("curve", "step", "loss")
-FORMAT_NOTE = "columns curve,step,loss: the live run per step (+ smoothed), comparisons as drawn"
+FORMAT_NOTE = (
+    "columns curve,step,loss: the live run per step (+ smoothed; past 2^20 steps, older ones as"
+    " 512-step means), comparisons as drawn"
+)
 
 Curve = tuple[str, Sequence[float], Sequence[float]]
 

@@ -90,9 +90,9 @@ class RunPanes:
                 app.call_after_refresh(self.show_probe_truth, config)
         if not app.running and "train.seed" not in errors:
             app.inspector.set_fresh_cell(4, config.train.seed)
-        if not app.running and not app.chart.losses and "task.kind" not in errors:
+        if not app.running and not app.chart.steps and "task.kind" not in errors:
             app.chart.show_task(config.task.kind)  # the faded curves of this task
-        if not app.running and not app.chart.losses and not errors:
+        if not app.running and not app.chart.steps and not errors:
             app.run_worker(
                 lambda: self._count_steps(config), thread=True, exclusive=True, group="steps"
             )
@@ -109,7 +109,7 @@ class RunPanes:
 
     def _show_total_steps(self, steps: int) -> None:
         app = self.app
-        if not app.running and not app.chart.losses:
+        if not app.running and not app.chart.steps:
             app.chart.total_steps = steps
             app.chart.refresh()
 
@@ -121,7 +121,7 @@ class RunPanes:
         for key in app.settings.picker_keys():
             reason = app.data_problem.get(key, "")
             app.settings.set_note(key, reason or summary, ok=not reason)
-        if data is not None and not app.chart.losses:
+        if data is not None and not app.chart.steps:
             app.chart.set_baselines(tuple(data.baselines))
         if data is not None:
             app.pane_layout.generative(task_class(data.kind).autoregressive)
@@ -214,7 +214,7 @@ class RunPanes:
     def _retire_live_curve(self) -> str:
         """The label the live curve keeps as a comparison, when it belongs to an ended run
         (asked before the desk moves on to the next run)."""
-        return self.desk.comparison_label() if self.app.chart.losses and self.desk.keep else ""
+        return self.desk.comparison_label() if self.app.chart.steps and self.desk.keep else ""
 
     def new_run(self, config: Config) -> None:
         """Before the desk starts the next run: keep the ended run's curve to compare."""
@@ -306,7 +306,7 @@ class RunPanes:
             app.notify("Only a run this app started can be detached.", severity="warning")
             return
         assert session.run_folder is not None
-        self.desk.keep = bool(app.chart.losses)
+        self.desk.keep = bool(app.chart.steps)
         app.set_state(RunState.IDLE)
         where = f" --runs-dir {app.runs_dir}" if self.desk.runs_dir_given else ""
         app.notify(
@@ -397,12 +397,12 @@ class RunPanes:
         app, desk = self.app, self.desk
         final = event.summary.get("final_loss")
         desk.ended(final if isinstance(final, float) else app.chart.smoothed_loss,
-                   bool(app.chart.losses))  # fmt: skip
+                   bool(app.chart.steps))  # fmt: skip
         app.status.eta_s = None
         app.status.show_metrics(event.summary)
         app.show_state()
         self.show_evaluation()  # a run that kept its best epoch saved that epoch's view last
-        steps = event.summary.get("steps", len(app.chart.losses))
+        steps = event.summary.get("steps", app.chart.steps)
         if event.summary.get("stopped_early"):  # the axis ends where the run did, not its plan
             app.chart.total_steps = steps
         loss = f", loss {desk.final:.4f}" if desk.final is not None else ""

@@ -1,14 +1,17 @@
 """Issue 24, item 4: the chart never mixes tasks' scales, its labels never overwrite each other,
-and a knob mark stays with its own run."""
+and a knob mark stays with its own run. A live run past the chart's cap of exact steps is kept in
+blocks: it still draws its spikes, exports and is kept as a faded curve."""
 
 from __future__ import annotations
 
 import asyncio
 
+import numpy as np
 from textual.app import App
 
-from rnntui.runs.curves import comparison_curve
+from rnntui.runs.curves import SMOOTHINGS, comparison_curve, downsample, smooth, smoothed_line
 from rnntui.tasks.base import Baseline
+from rnntui.tui.curves_csv import curves_to_csv
 from rnntui.tui.widgets.loss_chart import Label, LossChart, place_labels
 
 
@@ -100,3 +103,81 @@ def test_a_knob_mark_stays_with_its_run():
     text = chart_text(chart, prepare)
     assert chart.marks == [] and chart.comparison[0].marks == ((150, "lr 0.02"),)
     assert "▲lr 0.02" in text  # drawn on run 3's own curve, not as a line across run 4
+
+
+def test_below_the_cap_the_chart_draws_what_it_always_drew():
+    """Every step kept: the live line is `downsample` of the losses and of their smoothed line,
+    exactly (the snapshots' drawings rest on it), whatever the smoothing."""
+    losses = [0.7 - i / 5000 + (i % 7) / 50 for i in range(3000)]
+    chart = LossChart()
+    chart.start_run("run 1", 3000)
+    for start in range(0, 3000, 250):
+        chart.add_losses(tuple(losses[start : start + 250]))
+    assert chart.steps == 3000 and chart.losses == losses and chart.smoothed == smooth(losses)
+    values = np.asarray(losses)
+    for smoothing in SMOOTHINGS:
+        chart.smoothing = smoothing
+        raw_x, raw_y, smooth_x, smooth_y, low, high = chart.drawn_line(chart.live_curve, 320)
+        want_x, want_y = downsample(values, 320)
+        assert raw_x.tolist() == want_x.tolist() and raw_y.tolist() == want_y.tolist()
+        line = smoothed_line(values, smoothing, smooth(losses))
+        if line is None:
+            assert smooth_x is None and smooth_y is None
+        else:
+            assert [smooth_x.tolist(), smooth_y.tolist()] == [
+                a.tolist() for a in downsample(line, 320)
+            ]
+        assert low is None and high is None
+
+
+def long_chart(steps: int) -> tuple[LossChart, list[float]]:
+    """A chart whose live run is past its (small) cap, and the run's losses."""
+    chart = LossChart(cap=4096, block=64)
+    chart.show_task("echo")
+    chart.start_run("run 5: rnn 4 n=5", steps)
+    losses = [0.7 * 0.9999**i + (i % 13) / 100 for i in range(steps)]
+    losses[steps // 3] = 9.0  # a spike, long folded into a block
+    for start in range(0, steps, 1000):
+        chart.add_losses(tuple(losses[start : start + 1000]))
+    chart.add_mark(steps // 2, "lr 0.02")
+    return chart, losses
+
+
+def test_past_the_cap_the_chart_exports_and_keeps_its_curve():
+    chart, losses = long_chart(20_000)
+    assert chart.steps == 20_000 and 4096 - 64 < len(chart.losses) <= 4096
+    assert chart.losses == losses[-len(chart.losses) :]
+    assert chart.smoothed_loss == smooth(losses)[-1]
+    chart.start_companion("B: lstm 4")
+    chart.add_companion_losses(tuple(losses[:9000]))
+    (run, steps, raw), (_, smoothed_steps, smoothed), (companion, b_steps, _) = chart.shown_curves()
+    assert run == "run 5: rnn 4 n=5" and companion == "B: lstm 4"
+    assert steps == smoothed_steps and steps[-1] == 20_000 and b_steps[-1] == 9000
+    assert all(a < b for a, b in zip(steps, steps[1:], strict=False))
+    assert all(a < b for a, b in zip(b_steps, b_steps[1:], strict=False))
+    assert raw[-len(chart.losses) :] == tuple(chart.losses) and len(smoothed) == len(steps)
+    assert curves_to_csv(chart.shown_curves()).count("\n") == 1 + 2 * len(steps) + len(b_steps)
+
+    chart.finish_companion("B 0.40")
+    chart.finish_run("#5 rnn 4 n=5 0.41")
+    assert chart.steps == 0 and chart.shown_curves()[0][0] == "B 0.40"
+    kept, b_kept = chart.comparison[1], chart.comparison[0]
+    assert kept.steps[-1] == 20_000 and b_kept.steps[-1] == 9000 and len(kept.steps) <= 1000
+    assert all(a < b for a, b in zip(kept.steps, kept.steps[1:], strict=False))
+    assert kept.marks == ((10_000, "lr 0.02"),)
+
+
+def test_past_the_cap_the_chart_draws_its_spikes():
+    def prepare(chart: LossChart) -> None:
+        long, _ = long_chart(30_000)
+        chart.show_task("echo")
+        chart.start_run(long.run_label, 30_000)
+        chart.live_curve = long.live_curve
+        chart.add_mark(15_000, "lr 0.02")
+        chart.smoothing = SMOOTHINGS[2]  # the raw points: each column's range, its mean
+
+    chart = LossChart(cap=4096, block=64)
+    text = chart_text(chart, prepare)
+    assert "run 5: rnn 4 n=5  step 30000  smoothed" in text and "lr 0.02" in text
+    line = chart.drawn_line(chart.live_curve, 180)
+    assert line.high.max() == 9.0 and line.raw_x[-1] == 30_000

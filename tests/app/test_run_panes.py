@@ -227,21 +227,21 @@ def test_smoothing_key_cycles_the_chart_and_keeps_the_raw_trace():
         await wait_for(pilot, lambda: app.state == "finished", 90, "the run")
         await pilot.press("2")
         chart = app.chart
-        drawn = chart.drawn_line(chart.losses, chart.smoothed, 10_000)
+        drawn = chart.drawn_line(chart.live_curve, 10_000)
         assert drawn.raw_x is not None and len(drawn.raw_y) == len(chart.losses) == 200
         assert drawn.smooth_y == pytest.approx(chart.smoothed)
         assert chart.smoothing.kind == "ema"
         await pilot.press("m")
         assert chart.smoothing.kind == "mean"
         assert any("moving average of 50 steps" in n for n in notifications(app))
-        drawn = chart.drawn_line(chart.losses, chart.smoothed, 10_000)
+        drawn = chart.drawn_line(chart.live_curve, 10_000)
         assert drawn.smooth_y == pytest.approx(moving_average(np.asarray(chart.losses)))
         assert drawn.raw_y == pytest.approx(chart.losses)  # the raw points are still drawn
         shown = lambda: "moving average of 50 steps (m cycles)" in pane_text(chart)  # noqa: E731
         await wait_for(pilot, shown, 10, "the chart drawn with its new smoothing")
         await pilot.press("m")
         assert chart.smoothing.kind == "raw"
-        assert chart.drawn_line(chart.losses, [], 100).smooth_y is None
+        assert chart.drawn_line(chart.live_curve, 100).smooth_y is None
         await pilot.press("m")
         assert chart.smoothing.kind == "ema"
 

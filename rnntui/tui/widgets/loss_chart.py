@@ -11,6 +11,10 @@ colour; the live run's knob changes are vertical marks at their step, a faded ru
 marks on its own curve. Labels never overwrite each other: one that would is moved a row, or left
 out. The smoothing cycles between an EMA, a moving average and the raw points (`cycle_smoothing`);
 the raw points always stay, faint, under a smoothed line.
+
+The live and companion curves are `LiveCurve`s (rnntui/runs/live_curve.py): the latest 2^20 steps
+exactly, older ones in 512-step blocks, so a run of any length holds bounded memory. Past that cap
+the raw points are drawn as each column's min-max range (no spike is lost in a bin's mean).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import dataclasses
 import math
 import threading
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import plotext as plt
 from rich.text import Text
@@ -27,14 +31,8 @@ from textual import work
 from textual.message import Message
 from textual.widget import Widget
 
-from rnntui.runs.curves import (
-    SMOOTHINGS,
-    Ema,
-    FinishedCurve,
-    comparison_curve,
-    downsample,
-    smoothed_line,
-)
+from rnntui.runs.curves import SMOOTHINGS, FinishedCurve
+from rnntui.runs.live_curve import BLOCK, EXACT_CAP, CurveView, DrawnLine, LiveCurve
 from rnntui.tasks.base import Baseline
 
 REDRAW_INTERVAL_S = 0.25
@@ -48,15 +46,6 @@ COMPANION_COLOR = (255, 175, 95)
 MARK_COLOR = (215, 95, 215)
 
 
-class DrawnLine(NamedTuple):
-    """A curve as the chart draws it: raw and smoothed points, downsampled (Nones when absent)."""
-
-    raw_x: Any
-    raw_y: Any
-    smooth_x: Any
-    smooth_y: Any
-
-
 class LossChart(Widget):
     """Loss per step of the current run, smoothed, with analytic baselines and earlier runs."""
 
@@ -67,16 +56,19 @@ class LossChart(Widget):
         classes: str = "",
         empty_title: str = "loss per step: press s to start training",
         finished_title: str = "finished runs (press s to train again, c clears them)",
+        cap: int = EXACT_CAP,
+        block: int = BLOCK,
     ) -> None:
         """`empty_title` is what the chart says while it has no curve, `finished_title` while
-        it shows only finished curves (the sweep view has no s and no c: it says its own)."""
+        it shows only finished curves (the sweep view has no s and no c: it says its own).
+        A live curve keeps its latest `cap` steps exactly, older ones in blocks of `block`
+        steps (see rnntui/runs/live_curve.py)."""
         super().__init__(id=id, classes=classes)
+        self.cap, self.block = cap, block
         self.empty_title = empty_title
         self.finished_title = finished_title
         self.shown_task = ""  # the task kind shown: faded curves of other tasks are not drawn
-        self.losses: list[float] = []
-        self.smoothed: list[float] = []
-        self._ema = Ema()
+        self.live_curve = LiveCurve(cap, block)
         self.total_steps = 0
         self.run_label = ""
         self.baselines: tuple[Baseline, ...] = ()
@@ -85,9 +77,7 @@ class LossChart(Widget):
         self.smoothing = SMOOTHINGS[0]
         # the A/B companion run, drawn over the live one
         self.companion_label = ""
-        self.companion_losses: list[float] = []
-        self.companion_smoothed: list[float] = []
-        self._companion_ema = Ema()
+        self.companion_curve = LiveCurve(cap, block)
         self._dirty = False
         self.redraws = 0
         self._drawing: Text | None = None  # the last finished drawing
@@ -105,24 +95,50 @@ class LossChart(Widget):
             self.baselines = tuple(baselines)
             self._mark_dirty()
 
+    def _new_curve(self) -> LiveCurve:
+        return LiveCurve(self.cap, self.block)
+
     def start_run(self, label: str, total_steps: int) -> None:
         """Begin a new live curve (the previous one should have been finished or reset)."""
-        self.losses, self.smoothed = [], []
-        self._ema = Ema()
+        self.live_curve = self._new_curve()
         self.marks = []
         self.run_label = label
         self.total_steps = total_steps
         self._mark_dirty()
 
     def add_losses(self, losses: tuple[float, ...]) -> None:
-        self.losses.extend(losses)
-        self.smoothed.extend(self._ema.add(loss) for loss in losses)
+        self.live_curve.add(losses)
         if losses:
             self._mark_dirty()
 
     @property
+    def steps(self) -> int:
+        """Steps on the live curve (exact or folded into blocks)."""
+        return self.live_curve.steps
+
+    @property
+    def losses(self) -> list[float]:
+        """The live curve's exactly kept losses, a copy (every step's, up to the cap); prefer
+        `steps` for a count."""
+        return self.live_curve.view().raw.tolist()
+
+    @property
+    def smoothed(self) -> list[float]:
+        """The smoothed line of `losses`, a copy."""
+        return self.live_curve.view().smoothed.tolist()
+
+    @property
+    def companion_losses(self) -> list[float]:
+        """The companion curve's exactly kept losses, a copy."""
+        return self.companion_curve.view().raw.tolist()
+
+    @property
+    def companion_smoothed(self) -> list[float]:
+        return self.companion_curve.view().smoothed.tolist()
+
+    @property
     def smoothed_loss(self) -> float | None:
-        return self.smoothed[-1] if self.smoothed else None
+        return self.live_curve.last_smoothed
 
     def add_mark(self, step: int, label: str) -> None:
         """Mark a live knob change on the live curve at `step`."""
@@ -138,40 +154,38 @@ class LossChart(Widget):
     def start_companion(self, label: str) -> None:
         """Begin the A/B companion curve (drawn over the live one as both train)."""
         self.companion_label = label
-        self.companion_losses, self.companion_smoothed = [], []
-        self._companion_ema = Ema()
+        self.companion_curve = self._new_curve()
         self._mark_dirty()
 
     def add_companion_losses(self, losses: tuple[float, ...]) -> None:
-        self.companion_losses.extend(losses)
-        self.companion_smoothed.extend(self._companion_ema.add(loss) for loss in losses)
+        self.companion_curve.add(losses)
         if losses:
             self._mark_dirty()
 
     def finish_companion(self, label: str | None) -> None:
         """Keep the companion as a comparison curve labelled `label` (None drops it)."""
-        if label is not None and self.companion_smoothed:
+        if label is not None and self.companion_curve.steps:
             self.comparison.append(
-                comparison_curve(label, self.companion_smoothed, task=self.shown_task)
+                self.companion_curve.view().comparison(label, task=self.shown_task)
             )
         self.companion_label = ""
-        self.companion_losses, self.companion_smoothed = [], []
+        self.companion_curve = self._new_curve()
         self._mark_dirty()
 
     def finish_run(self, label: str) -> None:
         """Keep the live curve as a faded comparison curve labelled `label`."""
-        if self.smoothed:
+        if self.live_curve.steps:
             self.comparison.append(
-                comparison_curve(label, self.smoothed, self.marks, task=self.shown_task)
+                self.live_curve.view().comparison(label, self.marks, task=self.shown_task)
             )
-        self.losses, self.smoothed = [], []
+        self.live_curve = self._new_curve()
         self.marks = []
         self.run_label = ""
         self._mark_dirty()
 
     def reset_run(self) -> None:
         """Drop the live curve without keeping it."""
-        self.losses, self.smoothed = [], []
+        self.live_curve = self._new_curve()
         self.marks = []
         self.run_label = ""
         self.total_steps = 0
@@ -196,15 +210,17 @@ class LossChart(Widget):
 
     def shown_curves(self) -> list[tuple[str, tuple[float, ...], tuple[float, ...]]]:
         """(label, steps, losses) of every curve on the chart: the live run per step and its
-        smoothed line, then each comparison curve as drawn (smoothed, at most 1,000 points)."""
+        smoothed line, then each comparison curve as drawn (smoothed, at most 1,000 points).
+        Past the live curve's cap, its folded steps are one row per block (the block's mean, at
+        its last step) before the exact steps."""
         curves = []
-        if self.losses:
-            steps = tuple(float(step) for step in range(1, len(self.losses) + 1))
-            curves.append((self.run_label, steps, tuple(self.losses)))
-            curves.append((f"{self.run_label} (smoothed)", steps, tuple(self.smoothed)))
-        if self.companion_losses:
-            steps = tuple(float(step) for step in range(1, len(self.companion_losses) + 1))
-            curves.append((self.companion_label, steps, tuple(self.companion_losses)))
+        if self.live_curve.steps:
+            steps, losses, smoothed = self.live_curve.view().rows()
+            curves.append((self.run_label, tuple(steps), tuple(losses)))
+            curves.append((f"{self.run_label} (smoothed)", tuple(steps), tuple(smoothed)))
+        if self.companion_curve.steps:
+            steps, losses, _ = self.companion_curve.view().rows()
+            curves.append((self.companion_label, tuple(steps), tuple(losses)))
         curves.extend((c.label, c.steps, c.losses) for c in self.shown_comparison)
         return curves
 
@@ -220,8 +236,8 @@ class LossChart(Widget):
     def _signature(self) -> tuple:
         """What the drawing shows; a change means drawing again."""
         return (
-            len(self.losses),
-            len(self.companion_losses),
+            self.live_curve.steps,
+            self.companion_curve.steps,
             self.total_steps,
             self.run_label,
             self.baselines,
@@ -296,15 +312,15 @@ class LossChart(Widget):
 
         comparison = [c for c in self.comparison if _of_task(c, self.shown_task)]
         hidden = len(self.comparison) - len(comparison)
-        xmax = float(max(self.total_steps, len(self.losses), len(self.companion_losses), 1))
+        live, companion = self.live_curve, self.companion_curve
+        xmax = float(max(self.total_steps, live.steps, companion.steps, 1))
         for curve in comparison:
             if curve.steps:
                 xmax = max(xmax, curve.steps[-1])
         values: list[float] = [b.value for b in self.baselines]
 
-        live = self.drawn_line(self.losses, self.smoothed, bins)
-        companion = self.drawn_line(self.companion_losses, self.companion_smoothed, bins)
-        for raw_x, raw_y, _, smooth_y in (live, companion):
+        lines = (self.drawn_line(live, bins), self.drawn_line(companion, bins))
+        for raw_x, raw_y, _, smooth_y, *_ in lines:
             if raw_x is not None:
                 low_line = smooth_y if smooth_y is not None else raw_y
                 values += [float(np.min(low_line)), float(np.percentile(raw_y, 98)), raw_y[0]]
@@ -353,29 +369,31 @@ class LossChart(Widget):
                 Label(1, f" {text}", step, high - 0.04 * (high - low), MARK_COLOR, "left")
             )
         colors = ((RAW_COLOR, SMOOTH_COLOR), (COMPANION_RAW_COLOR, COMPANION_COLOR))
-        for (raw_x, raw_y, smooth_x, smooth_y), (raw_color, color) in zip(
-            (live, companion), colors, strict=True
-        ):
-            if raw_x is None:
+        for line, (raw_color, color) in zip(lines, colors, strict=True):
+            if line.raw_x is None:
                 continue
-            only_raw = smooth_y is None  # "raw": the points themselves are the line
-            plt.plot(
-                list(raw_x), ty(raw_y), marker="braille", color=color if only_raw else raw_color
-            )
-            if not only_raw:
-                plt.plot(list(smooth_x), ty(smooth_y), marker="braille", color=color)
-        if self.companion_losses and self.companion_smoothed:
-            at = ty(self.companion_smoothed[-1:])[0]
-            labels.append(
-                Label(
-                    2, f"{self.companion_label} ", len(self.companion_losses), at, COMPANION_COLOR
+            only_raw = line.smooth_y is None  # "raw": the points themselves are the line
+            if line.low is not None:  # past the cap: each bin's range, faint
+                _plot_ranges(line, ty, raw_color)
+            if line.low is None or only_raw:
+                plt.plot(
+                    list(line.raw_x),
+                    ty(line.raw_y),
+                    marker="braille",
+                    color=color if only_raw else raw_color,
                 )
+            if not only_raw:
+                plt.plot(list(line.smooth_x), ty(line.smooth_y), marker="braille", color=color)
+        if companion.last_smoothed is not None:
+            at = ty([companion.last_smoothed])[0]
+            labels.append(
+                Label(2, f"{self.companion_label} ", companion.steps, at, COMPANION_COLOR)
             )
         for label in place_labels(labels, xmax, low, high, width, height):
             plt.text(label.text, x=label.x, y=label.y, color=label.color, alignment=label.align)
 
-        if self.losses:
-            title = f"{self.run_label}  step {len(self.losses)}  smoothed {self.smoothed[-1]:.4f}"
+        if live.steps:
+            title = f"{self.run_label}  step {live.steps}  smoothed {live.last_smoothed:.4f}"
         elif comparison:
             title = self.finished_title
         else:
@@ -383,22 +401,14 @@ class LossChart(Widget):
         if hidden:
             title += f"  ({hidden} of another task hidden)"
         plt.title(title)
-        if self.losses or self.companion_losses:
+        if live.steps or companion.steps:
             plt.xlabel(f"{self.smoothing.label} (m cycles)")
         return plt.build()
 
-    def drawn_line(self, losses: list[float], ema: list[float], bins: int) -> DrawnLine:
-        """(raw x, raw y, smoothed x, smoothed y) downsampled for drawing; Nones when empty."""
-        import numpy as np
-
-        if not losses:
-            return DrawnLine(None, None, None, None)
-        values = np.asarray(losses)
-        raw_x, raw_y = downsample(values, bins)
-        line = smoothed_line(values, self.smoothing, ema)
-        if line is None:
-            return DrawnLine(raw_x, raw_y, None, None)
-        return DrawnLine(raw_x, raw_y, *downsample(line, bins))
+    def drawn_line(self, curve: LiveCurve | CurveView, bins: int) -> DrawnLine:
+        """(raw x, raw y, smoothed x, smoothed y) downsampled for drawing, Nones when empty;
+        past the cap also each bin's min and max loss (see rnntui/runs/live_curve.py)."""
+        return curve.drawn(bins, self.smoothing)
 
 
 @dataclass(frozen=True)
@@ -440,6 +450,17 @@ def place_labels(
     return placed
 
 
+def _plot_ranges(line: DrawnLine, ty: Any, color: tuple[int, int, int]) -> None:
+    """Each bin's min-max range as a vertical stroke (a zigzag min, max, min, ... in x order),
+    so that a spike a bin's mean would hide is drawn."""
+    import numpy as np
+
+    keep = np.isfinite(line.low) & np.isfinite(line.high)
+    x = np.repeat(line.raw_x[keep], 2)
+    y = np.column_stack((line.low[keep], line.high[keep])).ravel()
+    plt.plot(x.tolist(), ty(y.tolist()), marker="braille", color=color)
+
+
 def _of_task(curve: FinishedCurve, task: str) -> bool:
     """Whether a faded curve is drawn while `task` is shown (an unknown task on either side is)."""
     return not (curve.task and task and curve.task != task)
@@ -458,16 +479,19 @@ class _Frozen:
     on changing meanwhile); it draws with the widget's own `_build`."""
 
     FIELDS = (
-        "losses", "smoothed", "companion_losses", "companion_smoothed", "comparison", "marks",
-        "baselines", "smoothing", "companion_label", "run_label", "total_steps", "shown_task",
-        "empty_title", "finished_title",
+        "live_curve", "companion_curve", "comparison", "marks", "baselines", "smoothing",
+        "companion_label", "run_label", "total_steps", "shown_task", "empty_title",
+        "finished_title",
     )  # fmt: skip
 
     @classmethod
     def of(cls, chart: LossChart) -> _Frozen:
+        """O(1) in the curves' length: a live curve's view shares its arrays (never rewritten)."""
         frozen = cls()
         for name in cls.FIELDS:
             value = getattr(chart, name)
+            if isinstance(value, LiveCurve):
+                value = value.view()
             setattr(frozen, name, list(value) if isinstance(value, list) else value)
         return frozen
 
