@@ -215,7 +215,9 @@ def test_double_keys_in_the_cell_knob_and_file_pickers_close_them_once(tmp_path)
         await pilot.press("x")
         await wait_for(pilot, lambda: not app.running, 60, "the run to stop")
 
-    config = text_config(text, "train.epochs=200", "train.chunk=5")
+    # 33,000 steps (~9 s at 3,600 steps/s), stopped by x: 6,600 could end before the knob
+    # dialog had opened and applied its learning rate
+    config = text_config(text, "train.epochs=1000", "train.chunk=5")
     run(scenario, RnnTuiApp(config, preset_name="text-lstm", runs_dir=tmp_path / "runs"))
 
 

@@ -119,7 +119,7 @@ def test_live_learning_rate_change_is_marked_on_the_chart_and_recorded(tmp_path)
         await pilot.press("s")
         await wait_for(pilot, lambda: len(app.chart.losses) > 100, 60, "training")
         await pilot.press("k")
-        assert isinstance(app.screen, KnobDialog)
+        await wait_for(pilot, lambda: isinstance(app.screen, KnobDialog), 10, "the knob dialog")
         field = app.screen.query_one("#knob-learning_rate", Input)
         assert field.value == "0.1"
         field.value = "50"  # out of range: refused in the dialog, with the key
@@ -167,7 +167,7 @@ def test_ab_key_trains_the_same_run_with_another_cell_overlaid(tmp_path):
 
     async def scenario(app, pilot):
         await pilot.press("b")
-        assert isinstance(app.screen, CellPicker)
+        await wait_for(pilot, lambda: isinstance(app.screen, CellPicker), 10, "the cell picker")
         cells = app.screen.cells
         assert "raw_rnn" not in cells and cells[:2] == ["rnn", "gru"]
         await pilot.pause()

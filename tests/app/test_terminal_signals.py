@@ -30,9 +30,11 @@ from tests.helpers import (
 
 pytestmark = needs_tmux
 
-# 20,000 steps (a few seconds): the signal arrives early in the run, the resume finishes it.
-RUN = sets("task.size=2000000", "train.batch_size=20", "train.chunk=20")
-TOTAL_STEPS = 2_000_000 // (20 * 5)
+# 50,000 steps (~5 s at 10,000 steps/s): the signal arrives early in the run, the resume
+# finishes it. The first steps show at the metrics' first flush, a second in, at step ~14,000:
+# 20,000 steps left the signal half a second before the run ended, too little on a busy box.
+RUN = sets("task.size=5000000", "train.batch_size=20", "train.chunk=20")
+TOTAL_STEPS = 5_000_000 // (20 * 5)
 EXIT_WITHIN_S = 5.0
 
 

@@ -100,7 +100,9 @@ def test_generate_and_hidden_units_follow_the_model_as_it_trains(tmp_path):
     from rnntui.analysis.replica import Replica
 
     path = write(tmp_path / "t.txt", words(20000))
-    app = text_app(path, tmp_path / "runs", "train.epochs=3")
+    # 7,168 steps (~3 s at 2,500 steps/s): the run is paused once it has trained 20 steps, and
+    # 672 (3 epochs) could all be trained before the pause arrived
+    app = text_app(path, tmp_path / "runs", "train.epochs=32")
 
     async def scenario(app, pilot):
         await wait_for(pilot, lambda: app.tf_ready and app.units.trace is not None, 60, "units")

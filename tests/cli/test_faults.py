@@ -315,11 +315,15 @@ def test_a_full_disk_before_the_run_leaves_nothing_behind(tmp_path):
 
 
 def test_a_disk_that_fills_mid_run_stops_it_with_the_last_good_checkpoint(tmp_path):
+    # 40,000 steps (~4 s at 10,000 steps/s): the disk fills just after the first checkpoint
+    # (the first epoch's end), and the next write (the metrics' flush or a checkpoint, each at
+    # most a second later) fails long before the run could end (4,000 steps could all be
+    # trained between the first checkpoint and the filling of the disk)
     with tmpfs(tmp_path / "disk", "2m") as disk:  # the whole run fits, once the filler is gone
         process = subprocess.Popen(
             [
                 sys.executable, "-m", "rnntui", "train", "echo-raw-5", *TINY,
-                "--set", "train.chunk=5", "--epochs", "20", "--runs-dir", str(disk),
+                "--set", "train.chunk=5", "--epochs", "200", "--runs-dir", str(disk),
             ],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
@@ -350,7 +354,7 @@ def test_a_disk_that_fills_mid_run_stops_it_with_the_last_good_checkpoint(tmp_pa
         filler.unlink()  # space again: the printed command finishes the run
         resumed = subprocess.run(rnntui_argv(match[3]), capture_output=True, text=True, timeout=240)
         assert resumed.returncode == 0, resumed.stderr
-        assert steps_logged(run) == list(range(1, 20 * PER_EPOCH + 1))
+        assert steps_logged(run) == list(range(1, 200 * PER_EPOCH + 1))
 
 
 def test_atomic_write_removes_its_temporary_file_on_a_full_disk(tmp_path):
@@ -379,8 +383,16 @@ def test_a_second_resume_of_a_live_run_is_refused(finished):
     )  # fmt: skip
     try:
         wait_until(lambda: (lock_owner(finished) or None) is not None, 60, "the first to lock")
-        assert lock_owner(finished).pid == first.pid
-        second = run_cli("train", "--resume", finished.name, "--runs-dir", runs, "--epochs", "6")
+        # held still while the second tries: the first holds the lock for ~1.5 s (most of it
+        # TensorFlow's import, its 800 steps take 0.1 s), about as long as the second needs
+        os.kill(first.pid, signal.SIGSTOP)
+        try:
+            assert lock_owner(finished).pid == first.pid
+            second = run_cli(
+                "train", "--resume", finished.name, "--runs-dir", runs, "--epochs", "6"
+            )
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
         line = assert_one_line(second, exit_codes.BAD_INPUT)
         assert line.startswith(f"rnntui: --resume: {finished.name} is in use by pid {first.pid}")
         assert line.endswith(f"wait for it to finish or stop it (kill {first.pid})")
@@ -418,10 +430,13 @@ def test_the_lock_in_process(tmp_path):
 
 
 def test_the_printed_resume_command_names_the_runs_dir_and_works(tmp_path):
+    # 32,000 steps (~3 s at 10,000 steps/s): the steps show at the first epoch's end (its
+    # checkpoint flushes them), and the Ctrl+C must come before the run ends (2,000 steps were
+    # all trained 0.1 s after the first 1,000 showed)
     runs_dir = tmp_path / "my runs"  # a space: the command must quote it
     process = subprocess.Popen(
         [sys.executable, "-m", "rnntui", "train", "echo-raw-5", "--set", "task.size=100000",
-         "--set", "train.batch_size=20", "--set", "train.chunk=5", "--epochs", "2",
+         "--set", "train.batch_size=20", "--set", "train.chunk=5", "--epochs", "32",
          "--runs-dir", str(runs_dir)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -445,7 +460,7 @@ def test_the_printed_resume_command_names_the_runs_dir_and_works(tmp_path):
         rnntui_argv(command), capture_output=True, text=True, timeout=240, cwd="/"
     )
     assert resumed.returncode == 0, resumed.stderr
-    assert steps_logged(run) == list(range(1, 2001))
+    assert steps_logged(run) == list(range(1, 32_001))
 
 
 def test_resume_command():

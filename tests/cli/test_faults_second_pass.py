@@ -384,11 +384,13 @@ def test_case05_a_vocabulary_that_does_not_fit_the_weights_is_one_line(text_run,
 
 # --- wrong state ---------------------------------------------------------------------------------
 
+# 400,000 steps (~40 s at 10,000 steps/s); the test kills it. (40,000 could end while the app
+# that follows it started and waited for its steps, flushed once a second.)
 ENDLESS = [
     "--set", "task.size=20000",
     "--set", "train.batch_size=20",
     "--set", "train.chunk=5",
-    "--epochs", "200",
+    "--epochs", "2000",
 ]  # fmt: skip
 
 
@@ -562,10 +564,12 @@ def test_case10_failed_sweep_runs_are_retried(tmp_path):
 def test_case11_three_quick_ctrl_cs_stop_a_sweep_and_say_how_to_continue(tmp_path):
     """Issue 23, case 11: Ctrl+C three times 0.2 s apart (SIGINT to the process group) mid-sweep:
     exit 130 with the command that continues, and status.json not left "running"."""
+    # 200,000 steps a run, stopped by the Ctrl+Cs: the steps show in the status about a second
+    # in, and two runs of 40,000 sharing a busy box could end before the Ctrl+Cs
     runs = tmp_path / "sweeps"
     args = [
         "sweep", "echo-raw-5", "--set", "task.size=200000", "--set", "train.batch_size=20",
-        "--set", "train.chunk=5", "--set", "train.epochs=20", "--seeds", "2",
+        "--set", "train.chunk=5", "--set", "train.epochs=100", "--seeds", "2",
         "--workers", "2", "--name", "s", "--runs-dir", str(runs),
     ]  # fmt: skip
     process = subprocess.Popen(
