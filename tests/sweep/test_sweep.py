@@ -576,9 +576,10 @@ def test_a_killed_worker_is_replaced_and_its_run_resumes_from_its_checkpoint(tmp
 @pytest.mark.slow
 def test_prune_stops_the_clearly_worse_configuration(tmp_path):
     result = run_cli(
-        # 12 short epochs in 5-window calls: long enough that the prune reaches a running seed
-        # (3 epochs of the bad configuration could end before the median rule's message came)
-        "sweep", "echo-raw-5", *SLOW, "--set", "train.epochs=12",
+        # 30 short epochs in 5-window calls: long enough that the prune reaches a running seed
+        # (3 epochs of the bad configuration could end before the median rule's message came,
+        # and 12 failed once under load)
+        "sweep", "echo-raw-5", *SLOW, "--set", "train.epochs=30",
         "--grid", "train.learning_rate=0.3,0.2,0.000001", "--seeds", "2", "--workers", "2",
         "--prune", "--runs-dir", str(tmp_path), "--json",
     )  # fmt: skip
