@@ -9,8 +9,8 @@ and importing TensorFlow, once per worker) as a user would:
 
 First the machine's two-process ceiling is measured in the same run, twice over:
 
-  rnntui     what sweeps report (`python -m rnntui.sweep.ceiling`: a short reference training
-             alone, then two at once, in two sweep workers)
+  rnntui     what sweeps report (`python -m rnntui.sweep.measure_ceiling`: a short reference
+             training alone, then two at once, in two sweep workers)
   workload   the issue's way: one `rnntui train` of the eight's state-16 run alone, then two at
              once; 2 x its training seconds alone / theirs together
 
@@ -116,8 +116,8 @@ def sweep_once(
 
 
 def rnntui_ceiling() -> dict:
-    """`python -m rnntui.sweep.ceiling --json`: what a sweep measures (and caches)."""
-    child = run_child([sys.executable, "-m", "rnntui.sweep.ceiling", "--json"])
+    """`python -m rnntui.sweep.measure_ceiling --json`: what a sweep measures (and caches)."""
+    child = run_child([sys.executable, "-m", "rnntui.sweep.measure_ceiling", "--json"])
     if child.returncode != 0:
         raise SystemExit(f"measuring the ceiling failed: {child.stdout}{child.stderr[-2000:]}")
     return {**child.last_json(), "others": child.others_cores}

@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from rnntui.engine.events import Alerted, EpochEnd, Event, Failed, Finished, Progress
 from rnntui.engine.notify import Alert, Notifier, where
@@ -43,7 +43,18 @@ from rnntui.runs.alerts import append_alert, log_line
 
 if TYPE_CHECKING:
     from rnntui.config import Config
-    from rnntui.engine.trainer import Trainer
+    from rnntui.runs.folder import RunFolder
+
+
+class Trainer(Protocol):
+    """What the alerts use of `engine.trainer.Trainer` (named here: the trainer imports this
+    module, not the other way round)."""
+
+    on_event: Callable[[Event], None]
+    run_folder: RunFolder | None
+    config: Config
+    failure: Exception | None
+
 
 EXIT_WAIT_S = 3.0  # at the trainer's end, how long alerts in flight may hold it up
 PROGRESS_NOTE_S = 2.0  # how often the watcher hears the step and loss

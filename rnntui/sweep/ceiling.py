@@ -11,7 +11,7 @@ When: at the end of the first local sweep with two or more CPU workers on a mach
 its workers. They have imported TensorFlow already (a fresh measurement would pay two imports,
 ~5 s), the sweep's runs are over (their numbers and timings are untouched), and the processes are
 exactly what a sweep trains in (spawned, one TensorFlow thread each). It adds ~2.5 s to that one
-sweep; later sweeps read the cached value. `python -m rnntui.sweep.ceiling` measures it on
+sweep; later sweeps read the cached value. `python -m rnntui.sweep.measure_ceiling` measures it on
 demand (starting two workers) and caches it too.
 
 The cache is a file per machine key beside the XLA cache (`<user cache>/rnntui/ceiling/`): the
@@ -236,18 +236,6 @@ def reference_rate(seconds: float, hold: Any = None) -> float | None:
     return (last_step - first_step) / (last_s - first_s) if last_s > first_s else None
 
 
-def measure(log_dir: Path | None = None) -> Ceiling | None:
-    """Start two sweep workers, measure the ceiling in them, stop them (~5 s with the imports).
-    None if the workers could not start or a timing failed."""
-    import tempfile
-
-    from rnntui.sweep.pool import LocalPool
-
-    with tempfile.TemporaryDirectory(prefix="rnntui-ceiling-") as tmp:
-        pool = LocalPool(PROCESSES, Path(log_dir or tmp), gpus=[])
-        return pool.measure_ceiling()
-
-
 def describe(ceiling: Ceiling | None) -> str:
     """One line for people."""
     if ceiling is None:
@@ -259,24 +247,3 @@ def describe(ceiling: Ceiling | None) -> str:
         if ceiling.others is not None:
             when += f", other processes using {ceiling.others:.1f} cores meanwhile"
     return f"two processes train {ceiling.speedup:.2f}x as fast as one here ({when})"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m rnntui.sweep.ceiling [--json]`: measure now, cache and print it."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Measure this machine's two-process ceiling.")
-    parser.add_argument("--json", action="store_true", help="print it as one JSON line")
-    args = parser.parse_args(argv)
-    ceiling = measure()
-    if ceiling is None:
-        print("rnntui: could not measure the ceiling (the workers failed; see above)")
-        return 1
-    if setting() != "off":
-        save(ceiling)
-    print(json.dumps(asdict(ceiling)) if args.json else describe(ceiling), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -216,8 +216,8 @@ class SweepFolder:
         sweep's curve grows) and its smoothed line, as ChartBins of at most `points` bins read
         from the runs' stores (a few thousand records each, however long); and how many of
         them have logged any step."""
-        from rnntui.runs.store.binning import mean_chart
         from rnntui.runs.store.opening import has_metrics, open_metrics
+        from rnntui.runs.store.reader import mean_chart
 
         readers = []
         try:

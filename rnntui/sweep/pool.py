@@ -210,7 +210,7 @@ class LocalPool:
 
     def measure_ceiling(self) -> Ceiling | None:
         """Start two workers only to measure the ceiling in them (`python -m
-        rnntui.sweep.ceiling`); None if they could not start or a timing failed."""
+        rnntui.sweep.measure_ceiling`); None if they could not start or a timing failed."""
         slots = [self._start(_Slot(self.worker_label(i), self.worker_env(i))) for i in range(2)]
         try:
             return self._measure(slots, None)

@@ -30,7 +30,7 @@ from rnntui.runs.lock import RunLock
 from rnntui.runs.metrics import read_knobs, read_metrics
 from rnntui.runs.store import binning as binning_module
 from rnntui.runs.store import reader as reader_module
-from rnntui.runs.store.binning import chart_edges, mean_chart
+from rnntui.runs.store.binning import chart_edges
 from rnntui.runs.store.events import events_offset
 from rnntui.runs.store.export import write_csv
 from rnntui.runs.store.follow import MetricsFollower
@@ -43,7 +43,7 @@ from rnntui.runs.store.format import (
     segment_name,
 )
 from rnntui.runs.store.opening import open_metrics
-from rnntui.runs.store.reader import MetricsReader
+from rnntui.runs.store.reader import MetricsReader, mean_chart
 from rnntui.runs.store.writer import MetricsWriter
 from tests.helpers import REPO
 from tests.unit.metrics_child import SMALL, SMALL_KEEP, synthetic

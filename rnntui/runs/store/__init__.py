@@ -26,8 +26,8 @@ Modules, one concept each (a reader never imports the writer but to convert an o
     layout.py   what is on disk now, the kept losses, blocks a crash left unwritten
     writer.py   MetricsWriter: appends, flushes, repair at open, truncation for a resume
     legacy.py   an older rnntui's metrics.jsonl: parsed in batches, converted once
-    reader.py   MetricsReader: chart bins, tail, every point, events
-    binning.py  chart edges, bins read step by step, a sweep's mean curve
+    reader.py   MetricsReader: chart bins, tail, every point, events; a sweep's mean curve
+    binning.py  chart edges, bins read step by step
     events.py   events and marks
     follow.py   MetricsFollower: a live run, only what is new
     opening.py  a run folder's metrics in either form (open_metrics, stored_steps)

@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rnntui.runs.store.blocks import ema_values, reduce_records
+from rnntui.runs.store.blocks import ema_values
 from rnntui.runs.store.format import RECORD
 
 if TYPE_CHECKING:
     from rnntui.runs.curves import FinishedCurve
-    from rnntui.runs.store.reader import MetricsReader
 
 VECTOR_STEPS = 1 << 17  # kept steps a chart reads at once, when it reads every one (~10 MB)
 
@@ -138,22 +137,3 @@ def vector_records(
     empty = out["count"] == 0
     out["min"][empty] = out["max"][empty] = np.nan
     return out
-
-
-# --- several runs: a sweep's mean curve ----------------------------------------------------------
-
-
-def mean_chart(readers: Sequence[MetricsReader], bins: int) -> tuple[ChartBins, int]:
-    """The mean over runs of each bin's loss and smoothed line, on common bins (steps a run
-    did not reach count for the others only; min, max and last are of all runs together), and
-    how many runs have any step."""
-    live = [r for r in readers if r.steps]
-    if not live:
-        return bins_of(np.zeros(0), np.zeros(0, RECORD)), 0
-    edges = chart_edges(
-        max(r.steps for r in live), bins, max(r.raw_from for r in live), max(r.block for r in live)
-    )
-    per_run = np.stack([r.records(edges) for r in live])  # (runs, bins)
-    records = reduce_records(per_run.T)
-    keep = records["count"] > 0
-    return bins_of(edges[1:][keep], records[keep]), len(live)

@@ -31,7 +31,7 @@ from rnntui.runs.store.binning import (
     record_of,
     vector_records,
 )
-from rnntui.runs.store.blocks import combine, ema_state, ema_values
+from rnntui.runs.store.blocks import combine, ema_state, ema_values, reduce_records
 from rnntui.runs.store.events import Mark, iter_events, last_mark
 from rnntui.runs.store.format import EVENTS_FILE, RECORD, blocks_name, read_records
 from rnntui.runs.store.layout import Layout, RawReader, missing_blocks
@@ -290,3 +290,22 @@ class MetricsReader:
 
     def last_mark(self) -> Mark | None:
         return last_mark(self.store)
+
+
+# --- several runs: a sweep's mean curve ----------------------------------------------------------
+
+
+def mean_chart(readers: Sequence[MetricsReader], bins: int) -> tuple[ChartBins, int]:
+    """The mean over runs of each bin's loss and smoothed line, on common bins (steps a run
+    did not reach count for the others only; min, max and last are of all runs together), and
+    how many runs have any step."""
+    live = [r for r in readers if r.steps]
+    if not live:
+        return bins_of(np.zeros(0), np.zeros(0, RECORD)), 0
+    edges = chart_edges(
+        max(r.steps for r in live), bins, max(r.raw_from for r in live), max(r.block for r in live)
+    )
+    per_run = np.stack([r.records(edges) for r in live])  # (runs, bins)
+    records = reduce_records(per_run.T)
+    keep = records["count"] > 0
+    return bins_of(edges[1:][keep], records[keep]), len(live)
