@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from rnntui.runs.folder import RunFolder
 
 
-class Trainer(Protocol):
+class AlertedTrainer(Protocol):
     """What the alerts use of `engine.trainer.Trainer` (named here: the trainer imports this
     module, not the other way round)."""
 
@@ -142,7 +142,7 @@ class RunAlerts:
             self._watcher = start_watcher(self._setup())
 
     @classmethod
-    def attach(cls, trainer: Trainer) -> RunAlerts | None:
+    def attach(cls, trainer: AlertedTrainer) -> RunAlerts | None:
         """Start the alerts of `trainer`'s run (None without a run folder) and feed them every
         event the trainer emits from now on, after its listener, up to the run's last (Finished
         or Failed: `Trainer.run` ends with one, whatever happens), where they `close`."""
@@ -162,7 +162,9 @@ class RunAlerts:
         return alerts
 
     @classmethod
-    def for_trainer(cls, trainer: Trainer, emit: Callable[[Event], None]) -> RunAlerts | None:
+    def for_trainer(
+        cls, trainer: AlertedTrainer, emit: Callable[[Event], None]
+    ) -> RunAlerts | None:
         """The alerts of a trainer that owns its run folder (None without one). An URL that
         cannot be used (a broken user config file) is written to the run's log, not raised."""
         from rnntui.engine.notify import alert_url

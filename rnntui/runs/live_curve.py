@@ -9,8 +9,8 @@ day at 4,000 steps/s is ~675 K blocks, ~13 MB). Blocks start at a multiple of `b
 a block's steps are known from its index.
 
 Drawing (`CurveView.drawn`): while nothing is folded, exactly `curves.downsample` of the losses
-and of the smoothed line, as the chart always drew. Past the cap, per bin (bins over the folded
-steps snapped to block edges, like the metrics store's `chart_edges`): the mean, min and max of
+and of the smoothed line, as the chart always drew. Past the cap, per bin (the metrics store's
+`chart_edges`: bins over the folded steps snapped to block edges): the mean, min and max of
 the finite losses and the mean of the smoothed line, so that a spike stays visible however many
 steps a column covers. Non-finite losses are left out of a block's figures (as the store does).
 
@@ -106,11 +106,10 @@ class CurveView:
         the exact steps inside it (a bin may hold both: the one where the exact steps begin)."""
         import numpy as np
 
+        from rnntui.runs.store.binning import chart_edges
+
         folded, block = self.folded, self.block
-        edges = np.linspace(0, self.steps, bins + 1).astype(np.int64)
-        early = edges < folded
-        edges[early] = edges[early] // block * block
-        edges = edges[np.concatenate(([True], np.diff(edges) > 0))]
+        edges = chart_edges(self.steps, bins, folded, block)  # the metrics store's own bins
         in_blocks = np.minimum(edges, folded) // block  # each bin's blocks ...
         in_raw = np.maximum(edges - folded, 0)  # ... and exact steps, as [lo, hi) ranges
 

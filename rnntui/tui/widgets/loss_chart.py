@@ -68,7 +68,7 @@ class LossChart(Widget):
         self.empty_title = empty_title
         self.finished_title = finished_title
         self.shown_task = ""  # the task kind shown: faded curves of other tasks are not drawn
-        self.live_curve = LiveCurve(cap, block)
+        self.live_curve = self._new_curve()
         self.total_steps = 0
         self.run_label = ""
         self.baselines: tuple[Baseline, ...] = ()
@@ -77,7 +77,7 @@ class LossChart(Widget):
         self.smoothing = SMOOTHINGS[0]
         # the A/B companion run, drawn over the live one
         self.companion_label = ""
-        self.companion_curve = LiveCurve(cap, block)
+        self.companion_curve = self._new_curve()
         self._dirty = False
         self.redraws = 0
         self._drawing: Text | None = None  # the last finished drawing
