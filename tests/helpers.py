@@ -25,6 +25,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -252,15 +253,26 @@ def numpy_inspection(inputs: Any, units: int = 4, seed: int = 0, weights: Any = 
 # --- sweeps --------------------------------------------------------------------------------------
 
 
-def start_sweep(args: list[str], **popen: Any) -> subprocess.Popen:
-    """The real `rnntui sweep ARGS` in the background, its output piped."""
-    return subprocess.Popen(
+@contextlib.contextmanager
+def start_sweep(args: list[str], **popen: Any) -> Iterator[subprocess.Popen]:
+    """The real `rnntui sweep ARGS` in the background, its output piped; killed (with its
+    workers, when it leads its own session) if the test leaves it running."""
+    process = subprocess.Popen(
         [sys.executable, "-m", "rnntui", "sweep", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         **popen,
     )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            with contextlib.suppress(OSError):
+                if popen.get("start_new_session"):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.kill()
+            process.communicate(timeout=30)
 
 
 def sweep_folder(root: Path) -> Path:

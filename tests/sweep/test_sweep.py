@@ -498,48 +498,50 @@ def test_ctrl_c_stops_every_worker_with_checkpoints_and_the_sweep_continues(tmp_
     longer = [*SLOW, "--set", "train.epochs=120"]
     args = ["echo-raw-5", *longer, "--seeds", "2", "--workers", "2", "--runs-dir", str(tmp_path)]
     # its own process group: Ctrl+C in a terminal signals the sweep and its workers alike
-    process = start_sweep(args, start_new_session=True)
-    wait_until(lambda: list(tmp_path.glob("*/sweep.toml")), 60, "the sweep's folder")
-    folder = sweep_folder(tmp_path)
-    runs = [folder / "runs" / "seed=0", folder / "runs" / "seed=1"]
-    pids: dict[str, int] = {}
+    with start_sweep(args, start_new_session=True) as process:
+        wait_until(lambda: list(tmp_path.glob("*/sweep.toml")), 60, "the sweep's folder")
+        folder = sweep_folder(tmp_path)
+        runs = [folder / "runs" / "seed=0", folder / "runs" / "seed=1"]
+        pids: dict[str, int] = {}
 
-    def pause_each_once_it_trains() -> bool:
-        assert process.poll() is None, process.communicate()[1]
+        def pause_each_once_it_trains() -> bool:
+            assert process.poll() is None, process.communicate()[1]
+            for run in runs:
+                if run.name not in pids and steps_logged(run):
+                    pids[run.name] = run_status(run)["pid"]  # the worker training it
+                    os.kill(pids[run.name], signal.SIGUSR1)
+            return len(pids) == len(runs)
+
+        wait_until(pause_each_once_it_trains, 180, "both runs to train", every=0.02)
         for run in runs:
-            if run.name not in pids and steps_logged(run):
-                pids[run.name] = run_status(run)["pid"]  # the worker training it
-                os.kill(pids[run.name], signal.SIGUSR1)
-        return len(pids) == len(runs)
+            wait_until(
+                lambda run=run: run_status(run)["state"] == "paused", 30, f"{run.name} paused"
+            )
+        sent = time.monotonic()
+        os.killpg(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+        assert time.monotonic() - sent < 10, "stopping took too long"
+        assert process.returncode == 130, stderr
+        assert "Traceback" not in stderr
+        command = stderr.strip().splitlines()[-1].split("Continue with: ")[1]
+        assert command == shlex.join(["rnntui", "sweep", *args])
+        assert "not finished" in stdout
+        assert all(process_gone(pid) for pid in pids.values()), "a worker outlived the sweep"
+        for run in runs:
+            summary = json.loads((run / "summary.json").read_text())
+            assert summary["stopped"] is True and summary["steps"] > 0
+            assert RunFolder(run).read_checkpoint().step == summary["steps"]
+            assert len(read_metrics(run / "metrics.jsonl")) == summary["steps"]
 
-    wait_until(pause_each_once_it_trains, 180, "both runs to train", every=0.02)
-    for run in runs:
-        wait_until(lambda run=run: run_status(run)["state"] == "paused", 30, f"{run.name} paused")
-    sent = time.monotonic()
-    os.killpg(process.pid, signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
-    assert time.monotonic() - sent < 10, "stopping took too long"
-    assert process.returncode == 130, stderr
-    assert "Traceback" not in stderr
-    command = stderr.strip().splitlines()[-1].split("Continue with: ")[1]
-    assert command == shlex.join(["rnntui", "sweep", *args])
-    assert "not finished" in stdout
-    assert all(process_gone(pid) for pid in pids.values()), "a worker outlived the sweep"
-    for run in runs:
-        summary = json.loads((run / "summary.json").read_text())
-        assert summary["stopped"] is True and summary["steps"] > 0
-        assert RunFolder(run).read_checkpoint().step == summary["steps"]
-        assert len(read_metrics(run / "metrics.jsonl")) == summary["steps"]
-
-    # the same command continues; a damaged checkpoint fails its own run only
-    (runs[1] / "checkpoint.npz").write_bytes(b"not a checkpoint")
-    resumed = run_cli(*shlex.split(command)[1:], "--json")
-    assert resumed.returncode == 1, resumed.stderr
-    (row,) = last_json(resumed.stdout)["rows"]
-    assert (row["seeds"], row["failed"], row["pending"]) == (1, True, 0)
-    assert list(row["errors"]) == ["seed=1"]
-    steps = [r["step"] for r in read_metrics(runs[0] / "metrics.jsonl")]
-    assert steps == list(range(1, 120 * 200 + 1))  # the resumed curve has no gap or repeat
+        # the same command continues; a damaged checkpoint fails its own run only
+        (runs[1] / "checkpoint.npz").write_bytes(b"not a checkpoint")
+        resumed = run_cli(*shlex.split(command)[1:], "--json")
+        assert resumed.returncode == 1, resumed.stderr
+        (row,) = last_json(resumed.stdout)["rows"]
+        assert (row["seeds"], row["failed"], row["pending"]) == (1, True, 0)
+        assert list(row["errors"]) == ["seed=1"]
+        steps = [r["step"] for r in read_metrics(runs[0] / "metrics.jsonl")]
+        assert steps == list(range(1, 120 * 200 + 1))  # the resumed curve has no gap or repeat
 
 
 @pytest.mark.slow
@@ -548,29 +550,29 @@ def test_a_killed_worker_is_replaced_and_its_run_resumes_from_its_checkpoint(tmp
     # kill it mid-way (12,800 could end before the resume was seen)
     longer = [*SLOW, "--set", "train.epochs=160"]
     args = ["echo-raw-5", *longer, "--seeds", "2", "--workers", "2", "--runs-dir", str(tmp_path)]
-    process = start_sweep([*args, "--json"])
-    victim, pid = wait_for_running(tmp_path, process, steps=300, checkpoint=True)
-    run = sweep_folder(tmp_path) / "runs" / victim
-    # a run of a sweep obeys what the app sends a run it follows: pause, then resume
-    os.kill(pid, signal.SIGUSR1)
-    wait_for_state(tmp_path, victim, "paused")
-    assert run_status(run)["state"] == "paused"  # the run's own
-    os.kill(pid, signal.SIGUSR2)
-    wait_until(lambda: run_status(run)["state"] == "training", 30, "the run's own resume")
-    wait_for_state(tmp_path, victim, "running")
-    saved = RunFolder(run).read_checkpoint().step
-    before = read_metrics(run / "metrics.jsonl")
-    os.kill(pid, signal.SIGKILL)
-    stdout, stderr = process.communicate(timeout=240)
-    assert process.returncode == 0, stderr
-    (row,) = last_json(stdout)["rows"]
-    assert (row["seeds"], row["failed"], row["pending"]) == (2, 0, 0)
-    assert SweepFolder(sweep_folder(tmp_path)).read_status()["runs"][victim]["pid"] != pid
-    after = read_metrics(run / "metrics.jsonl")
-    assert [r["step"] for r in after] == list(range(1, 32001))
-    # resumed, not restarted: the steps up to the checkpoint are the very rows logged before the
-    # kill (a fresh start would have logged them again, at other wall times)
-    assert saved >= 200 and after[:saved] == before[:saved]
+    with start_sweep([*args, "--json"]) as process:
+        victim, pid = wait_for_running(tmp_path, process, steps=300, checkpoint=True)
+        run = sweep_folder(tmp_path) / "runs" / victim
+        # a run of a sweep obeys what the app sends a run it follows: pause, then resume
+        os.kill(pid, signal.SIGUSR1)
+        wait_for_state(tmp_path, victim, "paused")
+        assert run_status(run)["state"] == "paused"  # the run's own
+        os.kill(pid, signal.SIGUSR2)
+        wait_until(lambda: run_status(run)["state"] == "training", 30, "the run's own resume")
+        wait_for_state(tmp_path, victim, "running")
+        saved = RunFolder(run).read_checkpoint().step
+        before = read_metrics(run / "metrics.jsonl")
+        os.kill(pid, signal.SIGKILL)
+        stdout, stderr = process.communicate(timeout=240)
+        assert process.returncode == 0, stderr
+        (row,) = last_json(stdout)["rows"]
+        assert (row["seeds"], row["failed"], row["pending"]) == (2, 0, 0)
+        assert SweepFolder(sweep_folder(tmp_path)).read_status()["runs"][victim]["pid"] != pid
+        after = read_metrics(run / "metrics.jsonl")
+        assert [r["step"] for r in after] == list(range(1, 32001))
+        # resumed, not restarted: the steps up to the checkpoint are the very rows logged before the
+        # kill (a fresh start would have logged them again, at other wall times)
+        assert saved >= 200 and after[:saved] == before[:saved]
 
 
 @pytest.mark.slow

@@ -73,15 +73,15 @@ def test_a_killed_ray_worker_is_retried_and_the_sweep_completes(tmp_path, ray_ad
     longer = [*TINY_ARGS, *sets("train.chunk=5", "train.epochs=64")]
     args = ["echo-raw-5", *longer, "--seeds", "2", "--ray", ray_address]
     args += ["--runs-dir", str(tmp_path)]
-    process = start_sweep([*args, "--json"])
-    victim, pid = wait_for_running(tmp_path, process, steps=200)
-    os.kill(pid, signal.SIGKILL)  # a Ray worker process on "another machine"
-    stdout, stderr = process.communicate(timeout=240)
-    assert process.returncode == 0, stderr
-    (row,) = last_json(stdout)["rows"]
-    assert (row["seeds"], row["failed"]) == (2, 0)
-    metrics = read_metrics(sweep_folder(tmp_path) / "runs" / victim / "metrics.jsonl")
-    assert [r["step"] for r in metrics] == list(range(1, 64 * 200 + 1))  # the retry's, whole
+    with start_sweep([*args, "--json"]) as process:
+        victim, pid = wait_for_running(tmp_path, process, steps=200)
+        os.kill(pid, signal.SIGKILL)  # a Ray worker process on "another machine"
+        stdout, stderr = process.communicate(timeout=240)
+        assert process.returncode == 0, stderr
+        (row,) = last_json(stdout)["rows"]
+        assert (row["seeds"], row["failed"]) == (2, 0)
+        metrics = read_metrics(sweep_folder(tmp_path) / "runs" / victim / "metrics.jsonl")
+        assert [r["step"] for r in metrics] == list(range(1, 64 * 200 + 1))  # the retry's, whole
 
 
 @pytest.fixture
