@@ -30,6 +30,7 @@ from rnntui.cli.options import (
 from rnntui.config import Config, ConfigError
 from rnntui.sessions.signals import ignore_stop_signals
 from rnntui.util import exit_codes
+from rnntui.util.atomic_write import target_name
 
 LOCAL_RAY = "local"  # `--ray` with no address: a running local Ray, else a new one
 TTY_INTERVAL_S = 0.2
@@ -100,8 +101,7 @@ def run_sweep(request: SweepRequest, out: TextIO | None = None, err: TextIO | No
     try:
         return _run_sweep(request, out or sys.stdout, err or sys.stderr)
     except OSError as error:
-        where = Path(error.filename).name if error.filename else "the sweep folder"
-        where = where.removeprefix(".").removesuffix(".tmp")  # an atomic write's temporary name
+        where = target_name(error.filename) if error.filename else "the sweep folder"
         reason = (error.strerror or type(error).__name__).lower()
         raise SweepError(
             f"cannot write {where} ({reason}); the runs keep their last checkpoints; "

@@ -38,6 +38,8 @@ import shutil
 import time
 from pathlib import Path
 
+from rnntui.util.processes import pid_alive
+
 # every start checks each kept program's bytes (~2 ms a MB): these bound that to ~0.1 s
 LIMIT_BYTES = 64 * 2**20
 LIMIT_COUNT = 200
@@ -236,18 +238,8 @@ def remove_dead_stages(folder: Path) -> None:
             old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_STAGE_S
         except OSError:
             continue
-        if old or not (pid.isdigit() and _pid_alive(int(pid))):
+        if old or not (pid.isdigit() and pid_alive(int(pid))):
             shutil.rmtree(entry.path, ignore_errors=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
 
 
 def evict(programs: Path, limit: int, count: int) -> None:

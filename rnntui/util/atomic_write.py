@@ -4,14 +4,58 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from rnntui.util.processes import pid_alive
+
+# what follows ".NAME." in a temporary file's name: its writer's pid and thread, or nothing (the
+# one shared name of earlier versions, ".NAME.tmp")
+_WRITER = re.compile(r"(?:(\d+)-\d+)?")
+
 
 def temp_path(path: Path) -> Path:
-    """The hidden temporary name `path` is written under before the rename."""
-    return path.with_name(f".{path.name}.tmp")
+    """The hidden temporary name this process and thread write `path` under before the rename:
+    a writer's own, so two processes writing one file at once (a status both update) never
+    rename each other's half-written bytes into place."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{threading.get_native_id()}.tmp")
+
+
+def target_name(filename: str) -> str:
+    """The name of the file a temporary file stands for (a name that is none, unchanged)."""
+    name = os.path.basename(filename)
+    if name.startswith(".") and name.endswith(".tmp"):
+        base, _, writer = name[1:-4].rpartition(".")
+        return base if base and _WRITER.fullmatch(writer) else name[1:-4]
+    return name
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Delete temporary files of `path` whose writer is gone (killed mid-write): they would
+    pile up beside it, one per crash. A running writer's file is left alone."""
+    prefix = f".{path.name}."
+    try:
+        entries = os.scandir(path.parent)
+    except OSError:
+        return
+    with entries:
+        for entry in entries:
+            name = entry.name
+            if name == f".{path.name}.tmp":
+                writer = None  # the old shared name: its writer is not known
+            elif name.startswith(prefix) and name.endswith(".tmp"):
+                match = _WRITER.fullmatch(name[len(prefix) : -4])
+                if match is None or match.group(1) is None:
+                    continue  # another file's (".NAME.more.tmp")
+                writer = int(match.group(1))
+            else:
+                continue
+            if writer is None or not pid_alive(writer):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 @contextlib.contextmanager
@@ -24,6 +68,7 @@ def atomic_file(path: Path, text: bool = False) -> Iterator[IO]:
     is left behind.
     """
     tmp = temp_path(path)
+    _remove_leftovers(path)
     # A leftover of a crash may be anything, even a FIFO (opening that would block): replace it.
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp)
