@@ -109,7 +109,9 @@ class FollowedSession(SignalledSession):
                 mark = update.mark
                 wall = mark.wall_s if mark is not None else 0.0
                 rate = mark.step / wall if mark is not None and wall > 0 else 0.0
-                eta = (total - update.step) / rate if rate > 0 else float("inf")
+                # past its total (resumed for more epochs than it was started with): unknown
+                left = total - update.step
+                eta = left / rate if rate > 0 and left >= 0 else float("inf")
                 epoch = max(0, update.step - 1) // max(1, self._per_epoch)
                 progress = Progress(
                     update.step, epoch, total, tuple(losses.tolist()), rate, eta, wall

@@ -6,8 +6,9 @@ import math
 
 
 def format_duration(seconds: float | None) -> str:
-    """ "1:02:03" past an hour, else "02:03"; "--:--" when unknown (None, inf or NaN)."""
-    if seconds is None or not math.isfinite(seconds):
+    """ "1:02:03" past an hour, else "02:03"; "--:--" when unknown (None, inf, NaN, or below
+    zero: the time left of a run already past the total it was planned with)."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return "--:--"
     hours, rest = divmod(int(round(seconds)), 3600)
     minutes, secs = divmod(rest, 60)
