@@ -156,7 +156,7 @@ class RnnTuiApp(App[None]):
         self.settings.set_title(self.preset_name, self.config.description)
         self.status.state = self.state
         self.inspector.set_fresh_cell(4, self.config.train.seed)
-        # Import TF once the first frame is on screen: the import holds the GIL for seconds.
+        # The TF helper process starts once the first frame is on screen.
         if self.preload_tensorflow:
             self.set_timer(0.3, self._preload)
         self.signals_handled = shutdown.install_signal_handlers(self._stop_signal)
@@ -165,8 +165,7 @@ class RnnTuiApp(App[None]):
         elif self.desk.detach_runs:  # a tab of `rnntui serve` opens on the runs training now
             self.call_after_refresh(self.panes.pick_run_to_attach, offer=True)
         self.set_interval(INTERVAL_S, self._live_tick)
-        # The ~230 widgets and imports stay for good: a full collection walking them took
-        # 100-160 ms of the UI thread mid-frame (bench_ui); frozen, later ones skip them.
+        # ~230 widgets stay for good: collections walked them for 100-160 ms mid-frame (bench_ui)
         self.set_timer(1.0, gc.freeze)
 
     @property
@@ -274,6 +273,8 @@ class RnnTuiApp(App[None]):
 
         try:
             self.tensorflow = TensorFlowProcess()
+            if not self.is_running:  # closed as it started: on_unmount found no helper to close
+                return self.tensorflow.close()
             device = self.tensorflow.preload()
         except Exception as error:  # reported; the rest of the app still works
             self.post_message(TensorFlowLoaded("", f"{type(error).__name__}: {error}"))
@@ -421,8 +422,7 @@ class RnnTuiApp(App[None]):
         self.exit()
 
     def on_unmount(self) -> None:
-        # Every way out (ctrl+q, the palette's Quit, an error) ends here; without this the
-        # run would go on training after the app has gone.
+        # Every way out (ctrl+q, the palette, an error) ends here: no run trains on after the app.
         self._stop_for_exit()
         shutdown.remove_signal_handlers(self.signals_handled)
         if self.tensorflow is not None:
