@@ -6,6 +6,7 @@ line on the next frame, so a burst of progress messages costs one redraw.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -87,29 +88,35 @@ class StatusBar(Widget):
             self.metric = "  ".join(shown)
 
     def render(self) -> Text:
-        parts: list[tuple[str, str]] = [
-            (f" ● {self.state}", STATE_STYLES.get(self.state, "bold")),
+        # (text, style, rank): when the line is too narrow (80 columns, a long run) the parts of
+        # highest rank go first, so the state, the loss and the ETA stay in sight
+        parts: list[tuple[str, str, int]] = [
+            (f" ● {self.state}", STATE_STYLES.get(self.state, "bold"), 0),
         ]
         if self.detail:
-            parts.append((f" {self.detail}", "red" if self.state == "failed" else "dim"))
+            parts.append((f" {self.detail}", "red" if self.state == "failed" else "dim", 0))
         if self.total_steps:
             if self.epochs:
-                parts.append((f"  epoch {max(self.epoch, 1)}/{self.epochs}", ""))
-            parts.append((f"  step {self.step:,}/{self.total_steps:,}", ""))
+                parts.append((f"  epoch {max(self.epoch, 1)}/{self.epochs}", "", 4))
+            parts.append((f"  step {self.step:,}/{self.total_steps:,}", "", 1))
         if self.loss is not None:
-            parts.append(("  loss ", "dim"))
-            parts.append((f"{self.loss:.4f}", "bold"))
+            parts.append(("  loss ", "dim", 0))
+            parts.append((f"{self.loss:.4f}", "bold", 0))
         if self.metric:
-            parts.append((f"  {self.metric}", ""))
+            parts.append((f"  {self.metric}", "", 2))
         if self.steps_per_s:
-            parts.append((f"  {self.steps_per_s:,.0f} steps/s", ""))
+            parts.append((f"  {self.steps_per_s:,.0f} steps/s", "", 3))
         counting_down = self.state in (RunState.TRAINING, RunState.PAUSED, RunState.PAUSING)
         if counting_down and self.eta_s is not None:
-            parts.append((f"  ETA {format_duration(self.eta_s)}", ""))
-        text = Text.assemble(*parts)
+            parts.append((f"  ETA {format_duration(self.eta_s)}", "", 0))
         memory = f" {format_megabytes(self.memory_mb)}" if self.memory_mb else ""
         device = Text(f" {self.device}{memory} ", style="reverse") if self.device else Text()
         room = self.size.width - device.cell_len
+        for rank in (4, 3, 2, 1):
+            if sum(cell_len(part) for part, _, _ in parts) <= room:
+                break
+            parts = [p for p in parts if p[2] != rank]
+        text = Text.assemble(*((part, style) for part, style, _ in parts))
         if text.cell_len > room:
             text.truncate(max(room, 0), overflow="ellipsis")
         text.pad_right(max(room - text.cell_len, 0))
