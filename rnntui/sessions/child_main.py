@@ -11,6 +11,7 @@ It parses nothing but its own few options: it is not a user-facing command.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,20 @@ from rnntui.util import exit_codes
 
 
 def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rnntui.sessions.child_main")
+    parser.add_argument("folder")
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--events", action="store_true")
+    parser.add_argument("--tensorboard", action="store_true")
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--device")
+    parser.add_argument("--notify")
+    parser.add_argument("--nice", type=int, default=0)  # the app's: yield to the app's UI
+    options = parser.parse_args(argv)
+    if options.nice:  # here, not in a preexec_fn: forking a threaded app and running Python
+        os.nice(options.nice)  # before exec can deadlock the child (and the app waiting on it)
+
     from rnntui.config import ConfigError
     from rnntui.runs.folder import RunFolder
     from rnntui.runs.resume import resume_command
@@ -29,17 +44,6 @@ def main(argv: list[str] | None = None) -> int:
         prepare,
         train,
     )
-
-    parser = argparse.ArgumentParser(prog="rnntui.sessions.child_main")
-    parser.add_argument("folder")
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--events", action="store_true")
-    parser.add_argument("--tensorboard", action="store_true")
-    parser.add_argument("--set", dest="overrides", action="append", default=[])
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--device")
-    parser.add_argument("--notify")
-    options = parser.parse_args(argv)
 
     held: list[RunFolder] = []
     try:

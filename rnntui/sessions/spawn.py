@@ -35,7 +35,7 @@ def spawn_trainer(args: list[str], run_path: Path, *, events: bool) -> subproces
                 "-m",
                 "rnntui.sessions.child_main",
                 *args,
-                *(["--events"] if events else []),
+                *(["--events", "--nice", str(APP_CHILD_NICE)] if events else []),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if events else log,
@@ -44,7 +44,6 @@ def spawn_trainer(args: list[str], run_path: Path, *, events: bool) -> subproces
             bufsize=1 if events else -1,
             start_new_session=True,
             env=environment,
-            preexec_fn=(lambda: os.nice(APP_CHILD_NICE)) if events else None,  # noqa: PLW1509
         )
     finally:
         log.close()

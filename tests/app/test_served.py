@@ -16,6 +16,7 @@ from rnntui.runs.metrics import read_metrics
 from rnntui.runs.store.opening import has_metrics
 from rnntui.sessions.child import ChildSession
 from rnntui.sessions.followed import FollowedSession
+from rnntui.sessions.spawn import APP_CHILD_NICE
 from rnntui.tui.app import RnnTuiApp
 from rnntui.tui.screens.run_picker import RunPicker
 
@@ -67,6 +68,11 @@ def test_a_served_app_leaves_its_run_training_and_the_next_opens_on_it(tmp_path)
         await pilot.press("s")
         await wait_for(pilot, lambda: len(app.chart.losses) > 0, 90, "the run's steps")
         assert isinstance(app.desk.session, ChildSession)
+        # the app's child yields to the app's UI (niced by the child itself, see spawn.py)
+        assert (
+            os.getpriority(os.PRIO_PROCESS, app.desk.session.pid)
+            == os.getpriority(os.PRIO_PROCESS, 0) + APP_CHILD_NICE
+        )
         await pilot.press("q")
 
     run(start_and_quit, first)

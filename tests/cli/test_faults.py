@@ -8,7 +8,6 @@ permitted), and a process without root's permission override for EACCES.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import json
 import os
@@ -76,30 +75,35 @@ def finished(finished_template, tmp_path) -> Path:
     return run
 
 
-def drop_permission_override() -> None:
-    """In the child: give up root's CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (for good, via the
-    bounding set), so file permissions apply to it as to any user."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
-        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+# Run the CLI in a process that gives up root's CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (for
+# good, via the bounding set), so file permissions apply to it as to any user. Done by the new
+# interpreter, not a preexec_fn: Python code between fork and exec can deadlock on a lock another
+# thread of this process held at the fork.
+AS_USER = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+    if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+        sys.exit(f"no-prctl: errno {ctypes.get_errno()}")
+# the bounding set caps what the next exec grants: only the rnntui exec'd now is without them
+os.execv(sys.executable, [sys.executable, "-m", "rnntui", *sys.argv[1:]])
+"""
 
 
 def run_cli_as_user(*args: str) -> subprocess.CompletedProcess:
     """`run_cli` in a process that file permissions apply to (root ignores them)."""
     if os.geteuid() != 0:
         return run_cli(*args, timeout=120)
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", "rnntui", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=os.environ.copy(),
-            preexec_fn=drop_permission_override,
-        )
-    except subprocess.SubprocessError as error:
-        pytest.skip(f"cannot drop root's permission override here: {error}")
+    result = subprocess.run(
+        [sys.executable, "-c", AS_USER, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
+    if result.stderr.startswith("no-prctl"):
+        pytest.skip(f"cannot drop root's permission override here: {result.stderr.strip()}")
+    return result
 
 
 def rnntui_argv(command: str) -> list[str]:

@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import re
-import resource
 import shutil
 import signal
 import subprocess
@@ -51,23 +50,32 @@ TINY_ECHO = ["--set", "task.size=4000", "--set", "train.batch_size=10", "--set",
 # --- helpers -------------------------------------------------------------------------------------
 
 
+# `python -m rnntui` with each file limited to a size (RLIMIT_FSIZE: a write past it fails with
+# EFBIG, as a full disk fails it with ENOSPC), set by the new interpreter rather than a preexec_fn
+# (Python code between fork and exec can deadlock on a lock another thread held at the fork)
+LIMITED = """
+import resource, runpy, signal, sys
+limit = int(sys.argv[1])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+sys.argv = ["rnntui", *sys.argv[2:]]
+runpy.run_module("rnntui", run_name="__main__", alter_sys=True)
+"""
+
+
 def rnntui(
-    *args: str,
-    cwd: Path | None = None,
-    timeout: float = 240,
-    preexec: Callable[[], None] | None = None,
+    *args: str, cwd: Path | None = None, timeout: float = 240, file_limit: int | None = None
 ) -> subprocess.CompletedProcess:
-    """`python -m rnntui ...` like `run_cli`, maybe with a pre-exec hook (a file-size limit)."""
-    if preexec is None:
+    """`python -m rnntui ...` like `run_cli`, maybe with each file limited to `file_limit` bytes."""
+    if file_limit is None:
         return run_cli(*args, cwd=cwd, timeout=timeout)
     return subprocess.run(
-        [sys.executable, "-m", "rnntui", *args],
+        [sys.executable, "-c", LIMITED, str(file_limit), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=cwd,
         env=os.environ.copy(),
-        preexec_fn=preexec,
     )
 
 
@@ -126,12 +134,9 @@ def _mount(*args: str) -> bool:
 
 
 @contextlib.contextmanager
-def small_disk(
-    where: Path, size_kb: int, file_kb: int | None = None
-) -> Iterator[Callable[[], None] | None]:
+def small_disk(where: Path, size_kb: int, file_kb: int | None = None) -> Iterator[int | None]:
     """A folder on a real tmpfs of `size_kb` KB; yields None. Where mounting is not allowed, a
-    plain folder and a pre-exec hook that limits each file to `file_kb` KB (RLIMIT_FSIZE: writes
-    past it fail with EFBIG, as a full disk fails them with ENOSPC)."""
+    plain folder and a per-file limit of `file_kb` KB in bytes, for `rnntui(file_limit=)`."""
     where.mkdir(parents=True, exist_ok=True)
     if _mount("-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(where)):
         try:
@@ -139,13 +144,7 @@ def small_disk(
         finally:
             subprocess.run(["umount", "-l", str(where)], capture_output=True)
         return
-    limit = (file_kb or size_kb) * 1024
-
-    def limit_file_size() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    yield limit_file_size
+    yield (file_kb or size_kb) * 1024
 
 
 def fill(folder: Path, leave_bytes: int) -> None:
@@ -238,7 +237,7 @@ def test_case01_a_failed_resume_on_a_full_disk_leaves_the_finished_summary(text_
             fill(tmp_path / "disk", 12 * 1024)
         result = rnntui(
             "train", "--resume", run.name, "--epochs", "30", "--runs-dir", str(runs),
-            preexec=limit,
+            file_limit=limit,
         )  # fmt: skip
         # it may train a little before the disk fills: progress lines, then the one error line
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
@@ -328,7 +327,7 @@ def test_case04_export_to_a_full_disk_leaves_nothing_half_written(text_run, tmp_
             fill(folder, 8 * 1024)
         for target in ("m.keras", "saved"):
             args = ("export", str(text_run["run"]), str(folder / target))
-            result = here(*args) if limit is None else rnntui(*args, preexec=limit)
+            result = here(*args) if limit is None else rnntui(*args, file_limit=limit)
             one_line_error(result, 1)
         assert sorted(p.name for p in folder.iterdir()) in ([], ["filler"])
 
