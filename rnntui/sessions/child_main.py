@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notify")
     parser.add_argument("--nice", type=int, default=0)  # the app's: yield to the app's UI
     options = parser.parse_args(argv)
-    if options.nice:  # here, not in a preexec_fn: forking a threaded app and running Python
+    if options.nice:  # here, not in a pre-exec hook: forking a threaded app and running Python
         os.nice(options.nice)  # before exec can deadlock the child (and the app waiting on it)
 
     from rnntui.config import ConfigError

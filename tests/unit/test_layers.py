@@ -67,3 +67,16 @@ def test_the_app_process_never_imports_tensorflow():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "imported: []" in result.stdout
+
+
+def test_no_child_process_runs_python_between_fork_and_exec():
+    """A preexec_fn runs Python in the forked child of a threaded process (the app has several):
+    it can deadlock on a lock another thread held at the fork, and the parent waits for ever
+    (it did: the app's spawn of its trainer). What a child needs, it does after exec."""
+    offenders = [
+        f"{path.relative_to(REPO)}:{number}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "preexec_fn" in line
+    ]
+    assert offenders == []
