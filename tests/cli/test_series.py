@@ -9,6 +9,9 @@ import csv
 import gzip
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -384,16 +387,26 @@ def test_the_preview_draws_the_series_with_its_split_and_columns():
     assert "linear AR(48)" in shown and "⢀" in shown  # braille: plotext drew the series
 
 
-def test_a_parquet_file_reads_like_its_csv_when_the_extra_is_installed(tmp_path):
-    pa = pytest.importorskip("pyarrow", reason="the parquet extra (pyarrow) is not installed")
+def write_parquet(path: Path, rows: int) -> tuple[Path, np.ndarray, np.ndarray]:
+    """An AR(2) with a date column and one missing value (row 8) as Parquet (the test extra has
+    pyarrow, so the real reader runs)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    y, _ = ar2(300)
-    dates = np.datetime64("2020-01-01") + np.arange(300).astype("m8[D]")
+    y, _ = ar2(rows)
+    dates = np.datetime64("2020-01-01") + np.arange(rows).astype("m8[D]")
     values = y.copy()
     values[7] = np.nan
-    table = pa.table({"day": pa.array(dates), "y": pa.array(values), "n": pa.array(np.arange(300))})
-    pq.write_table(table, tmp_path / "s.parquet")
+    table = pa.table(
+        {"day": pa.array(dates), "y": pa.array(values), "n": pa.array(np.arange(rows))}
+    )
+    pq.write_table(table, path)
+    return path, y, values
+
+
+def test_a_parquet_file_reads_like_its_csv_when_the_extra_is_installed(tmp_path):
+
+    _, y, values = write_parquet(tmp_path / "s.parquet", 300)
     with pytest.raises(TableError, match=r"row 8, column 'y': a missing value"):
         read_table(str(tmp_path / "s.parquet"), time="day")
     read = read_table(str(tmp_path / "s.parquet"), time="day", missing_ok=True)
@@ -410,3 +423,23 @@ def test_a_parquet_file_reads_like_its_csv_when_the_extra_is_installed(tmp_path)
         0,
     )
     assert task.rows == 300 and task.truth[7, 0] == pytest.approx((y[6] + y[8]) / 2)
+
+
+def test_a_parquet_file_without_the_extra_is_one_line_naming_it(tmp_path):
+    path, _, _ = write_parquet(tmp_path / "s.parquet", 300)
+    # pyarrow uninstalled, as Python sees it: not importable and not findable
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['pyarrow'] = None\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    runs = tmp_path / "runs"
+    sets = [f"task.path={path}", "task.target=y", "task.time=day", "task.missing=interpolate"]
+    result = subprocess.run(
+        [sys.executable, "-m", "rnntui", "train", "series-lstm", "--runs-dir", str(runs),
+         *[arg for item in sets for arg in ("--set", item)]],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"rnntui: --set: task.path: '{path}' is a Parquet file, which needs the pyarrow package: "
+        "pip install 'rnntui[parquet]'"
+    ]
+    assert not runs.exists() or not any(runs.iterdir()), "a run folder was written"
