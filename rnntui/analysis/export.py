@@ -29,6 +29,7 @@ from rnntui.config import ConfigError
 from rnntui.models.registry import cell_kind, layers_of
 from rnntui.runtime.tf_import import import_tf
 from rnntui.util.atomic_write import atomic_write_text
+from rnntui.util.output_paths import existing, missing_folder
 
 
 @dataclass(frozen=True)
@@ -113,10 +114,8 @@ def check_export_targets(run: TrainedRun, path: Path, force: bool = False) -> No
     """ConfigError (one line) before anything is built: every file the export would write is
     checked, and an existing one is refused unless `force`."""
     model_path, vocabulary = export_targets(run, path)
-    if not model_path.parent.is_dir():
-        raise ConfigError(
-            f"no folder '{model_path.parent}' to write into; create it first", "export"
-        )
+    if missing_folder(model_path):
+        raise ConfigError(missing_folder(model_path), "export")
     for target in (model_path, vocabulary):
         if target is None or not os.path.lexists(target):
             continue
@@ -124,9 +123,7 @@ def check_export_targets(run: TrainedRun, path: Path, force: bool = False) -> No
         if target.suffix != ".keras" and empty_folder:
             continue  # an empty folder for a SavedModel: nothing to overwrite
         if not force:
-            raise ConfigError(
-                f"'{target}' exists; choose a new path, or overwrite it with --force", "export"
-            )
+            raise ConfigError(existing(target), "export")
         if target.is_dir() != (target == model_path and target.suffix != ".keras"):
             raise ConfigError(
                 f"'{target}' is {'a folder' if target.is_dir() else 'a file'}; --force "

@@ -161,10 +161,9 @@ def _outputs(run, task, ends: np.ndarray, steps: int) -> np.ndarray:
 def write_forecasts(forecasts: Forecasts, out: Path) -> None:
     """The CSV, written whole or not at all."""
     from rnntui.util.atomic_write import atomic_write_text
+    from rnntui.util.output_paths import output_file_problem
 
     out = Path(out).expanduser()
-    if not out.parent.is_dir():
-        raise ConfigError(f"no folder '{out.parent}' to write into; create it first", "--csv")
-    if out.is_dir():
-        raise ConfigError(f"'{out}' is a folder; name a file", "--csv")
+    if problem := output_file_problem(out, force=True):
+        raise ConfigError(problem, "--csv")
     atomic_write_text(out, forecasts.to_csv())

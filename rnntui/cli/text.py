@@ -8,7 +8,6 @@ imported where the input alone shows it.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -75,19 +74,14 @@ def export_losses(name: str, path: Path, runs_dir: Path | None, force: bool) -> 
     from rnntui.runs.store.export import CSV_NOTE, export_csv_file
     from rnntui.runs.store.opening import has_metrics
     from rnntui.util.atomic_write import temp_path
+    from rnntui.util.output_paths import output_file_problem
 
     try:
         run = RunFolder.find(name, runs_dir, "export")
         if not has_metrics(run.path):
             raise ConfigError(f"{run.name} has no steps logged yet; train it first", "export")
-        if not path.parent.is_dir():
-            raise ConfigError(f"no folder '{path.parent}' to write into; create it first", "export")
-        if path.is_dir():
-            raise ConfigError(f"'{path}' is a folder; choose a new path", "export")
-        if os.path.lexists(path) and not force:
-            raise ConfigError(
-                f"'{path}' exists; choose a new path, or overwrite it with --force", "export"
-            )
+        if problem := output_file_problem(path, force):
+            raise ConfigError(problem, "export")
         rows = export_csv_file(run.path, path)
     except ConfigError as error:
         raise fail(str(error)) from None
