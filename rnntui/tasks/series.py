@@ -77,6 +77,7 @@ class SeriesPreview:
     last_time: str
     split_time: str  # the first validation row's time (or row number)
     x: tuple[float, ...]  # the chart's x positions (row numbers) and each target's values
+    times: tuple[str, ...]  # the time at each x position (empty when rows are the axis)
     series: tuple[tuple[str, tuple[float, ...]], ...]
     split: int  # the first validation row
     missing_mode: str
@@ -509,6 +510,7 @@ class SeriesTask(TaskDefaults):
             last_time=last,
             split_time=split_time,
             x=tuple(float(v) for v in picked),
+            times=tuple(time_text(t) for t in times[picked]) if times is not None else (),
             series=series,
             split=self.split,
             missing_mode=self.config.missing,

@@ -385,6 +385,30 @@ def test_the_preview_draws_the_series_with_its_split_and_columns():
     shown = console.export_text()
     assert "validation from 1997-08-23" in shown and "59 (interpolated)" in shown
     assert "linear AR(48)" in shown and "⢀" in shown  # braille: plotext drew the series
+    # the Data pane's width in the app at 160x48: dated ticks, nothing cut
+    narrow = Console(width=45, color_system=None, record=True)
+    narrow.print(renderer("series")(preview, 43))
+    shown = narrow.export_text()
+    axis = [line for line in shown.splitlines() if "1958-03-29" in line][-1]  # under the chart
+    assert axis.split() == ["1958-03-29", "2001-12-29"], shown
+    assert "59 missing (interpolated)" in shown and "…" not in shown, shown
+    assert max(len(line.rstrip()) for line in shown.splitlines()) <= 45
+
+
+def test_the_preview_of_a_series_without_time_counts_rows(tmp_path):
+    from rich.console import Console
+
+    from rnntui.tui.previews import renderer
+
+    y, _ = ar2(500)
+    path = write_csv(tmp_path / "s.csv", ["y"], [[v] for v in y])
+    preview = make_task(series_config(path).task, 0).preview()
+    console = Console(width=100, color_system=None, record=True)
+    console.print(renderer("series")(preview, 100))
+    shown = console.export_text().splitlines()
+    axis = next(line for line in shown if line.split()[:1] == ["1"])
+    assert axis.split() == ["1", "126", "251", "375", "500"], axis
+    assert any(line.strip() == "row" for line in shown)
 
 
 def write_parquet(path: Path, rows: int) -> tuple[Path, np.ndarray, np.ndarray]:
