@@ -110,8 +110,7 @@ class Trainer:
         self._task: Task | None = None
         self.knobs: list[dict[str, Any]] = []  # live changes: {"step", "knob", "value"}
         self._pending_knobs: dict[str, float] = {}
-        # Probes (engine/probes.py) between chunks, at most every `probe_interval` seconds
-        # (0: never); the app sets it while its probe pane shows.
+        # probes between chunks, at most every `probe_interval` s (0: never; the app's probe pane)
         self.probe_interval = 0.0
         self.probe_gradients = True
         self._live_probe: LiveProbe | None = None
@@ -239,7 +238,7 @@ class Trainer:
             stopped = True
             self._checkpoint(compiled)
         else:  # a run that ended by itself keeps its best evaluated weights (train.patience)
-            if (best := self.best.restore(compiled.model)) is not None:
+            if (best := self.best.restore(compiled, task)) is not None:
                 self.metrics = {**self.metrics, **best}
                 self._checkpoint(compiled)
                 self.recorder.evaluation(self.best.view)
@@ -512,6 +511,7 @@ class Trainer:
             epoch_losses=list(self._epoch_losses) if window else [],
             metrics=dict(self.metrics),
             task_state=self._task.state() if self._task is not None else {},
+            best=[np.asarray(w) for w in self.best.kept()],
         )
         self.recorder.checkpoint(checkpoint)
         self.recorder.last_save = time.perf_counter()
@@ -554,7 +554,7 @@ class Trainer:
             self._state = [compiled.tf.constant(s) for s in checkpoint.state]
         self._epoch_losses = list(checkpoint.epoch_losses)
         self.metrics = dict(checkpoint.metrics)
-        self.best.resume(self.metrics)
+        self.best.resume(self.metrics, checkpoint.best)
         self.start_step = checkpoint.step
         self._wall_before = checkpoint.wall_s
 

@@ -19,7 +19,7 @@ import numpy as np
 from rnntui.runs.files import CHECKPOINT_FILE, CONFIG_FILE, RunFolderError
 from rnntui.util.numbers import is_number, short_repr
 
-CHECKPOINT_GROUPS = ("weights", "optimizer", "state")
+CHECKPOINT_GROUPS = ("weights", "optimizer", "state", "best")
 CHECKPOINT_META = {
     "epoch": int,
     "window": int,
@@ -48,6 +48,9 @@ class Checkpoint:
     epoch_losses: list[float]  # losses of the epoch in progress (for its evaluation)
     metrics: dict[str, float]
     task_state: dict[str, Any] = field(default_factory=dict)  # e.g. a vocabulary (Task.state)
+    # the best evaluated weights (train.patience) when they are not `weights`, so a resumed run
+    # can still end on them; none in checkpoints from before they were kept
+    best: list[np.ndarray] = field(default_factory=list)
 
 
 def encode_checkpoint(checkpoint: Checkpoint) -> bytes:
@@ -130,7 +133,7 @@ def parse_checkpoint(data: bytes) -> Checkpoint:
 
     groups: dict[str, list[np.ndarray]] = {group: [] for group in CHECKPOINT_GROUPS}
     for key in sorted(arrays):
-        match = re.fullmatch(r"(weights|optimizer|state)_(\d{4})", key)
+        match = re.fullmatch(r"(weights|optimizer|state|best)_(\d{4})", key)
         if match is None:
             raise damaged(f"an unexpected array '{short_repr(key)}'")
         group, index = match[1], int(match[2])
@@ -169,7 +172,10 @@ def check_checkpoint_fits(
     for group in CHECKPOINT_GROUPS:
         if group == "state" and checkpoint.window == 0:
             continue  # a new epoch starts from a zero state: whatever was saved is not used
-        problem = fit_problem(group, getattr(checkpoint, group), expected[group])
+        if group == "best" and not checkpoint.best:
+            continue  # the weights are the best there are (or the run keeps no best)
+        want = expected["weights" if group == "best" else group]
+        problem = fit_problem(group, getattr(checkpoint, group), want)
         if problem:
             raise misfit(problem)
 

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnntui.config import ConfigError, TaskConfig, apply_overrides, load_preset
+from rnntui.engine.events import EpochEnd
 from rnntui.engine.trainer import Trainer
 from rnntui.runs.files import EVALUATION_FILE
 from rnntui.runs.folder import RunFolder
@@ -242,6 +243,38 @@ def test_an_ar2_is_learned_to_its_noise_floor_and_beats_persistence(tmp_path):
     assert summary["valid_mae"] == pytest.approx(
         np.sqrt(2 / np.pi * summary["valid_mse"]), rel=0.15
     )
+
+
+def test_a_run_stopped_after_its_best_epoch_and_resumed_ends_on_the_best_weights(tmp_path):
+    """The best weights of a run the user stopped after its best epoch are kept in its
+    checkpoint: a resume that never does better ends on them, with their own figures."""
+    y, _ = ar2(900, seed=5)
+    path = write_csv(tmp_path / "ar2.csv", ["y"], [[f"{v:.6f}"] for v in y])
+    config = series_config(path, "train.patience=100", "train.epochs=60",
+                           "train.learning_rate=0.05", "model.state_size=8")  # fmt: skip
+    folder = RunFolder.create(config, tmp_path / "runs")
+    trainer: Trainer
+    best: dict[str, float] = {}
+
+    def stop_once_worse(event) -> None:
+        if isinstance(event, EpochEnd) and trainer.metrics.get("best_waited", 0) >= 2:
+            best.update(trainer.metrics)
+            trainer.stop()
+
+    trainer = Trainer(config, stop_once_worse, run=folder)
+    stopped = trainer.run()
+    assert stopped["stopped"] is True and best, "no epoch was worse than the best before 60"
+    assert folder.read_checkpoint().best, "the checkpoint kept no best weights"
+    assert stopped["valid_mse"] > best["best_value"]  # the stopped weights are not the best
+
+    # a resume that cannot do better (a learning rate of almost nothing) ends on the kept ones
+    more = apply_overrides(config, [f"train.epochs={stopped['epochs'] + 2}",
+                                    "train.learning_rate=1e-6"])  # fmt: skip
+    resumed = Trainer(more, run=RunFolder(folder.path), resume=True).run()
+    assert "failed" not in resumed, resumed
+    assert resumed["best_epoch"] == best["best_epoch"]
+    assert resumed["valid_mse"] == pytest.approx(best["best_value"], rel=1e-5)
+    assert not RunFolder(folder.path).read_checkpoint().best  # its weights are the best now
 
 
 # --- the shipped series, end to end through the command line -------------------------------------
