@@ -9,7 +9,7 @@ Run folders: everything needed to see, compare and resume a training run, writte
         metrics.jsonl    what runs of older rnntui logged instead: a line per step (step, epoch,
                          loss, wall_s) and one per knob change; read as before, converted once
         summary.json     the run's summary (rewritten at epoch ends and at the finish)
-        checkpoint.npz   weights, optimizer state, carried RNN state, data position (and best weights)
+        checkpoint.npz   weights, optimizer state, carried RNN state, data position, best weights
         status.json      who trains it now (pid) and how it stands: training, paused, finished…
         train.log        what a run in the background (detached, or the app's) printed
 
