@@ -181,3 +181,32 @@ def test_past_the_cap_the_chart_draws_its_spikes():
     assert "run 5: rnn 4 n=5  step 30000  smoothed" in text and "lr 0.02" in text
     line = chart.drawn_line(chart.live_curve, 180)
     assert line.high.max() == 9.0 and line.raw_x[-1] == 30_000
+
+
+def test_a_drawing_that_fails_says_so_on_the_chart(monkeypatch):
+    """plotext failing on the drawing thread (made to, here: nothing real fails it) is shown on
+    the chart, not lost with the worker while the chart keeps its old drawing for ever."""
+    import plotext
+
+    def fail() -> str:
+        raise RuntimeError("no room for the figure")
+
+    monkeypatch.setattr(plotext, "build", fail)
+    chart = LossChart()
+
+    class Host(App):
+        def compose(self):
+            yield chart
+
+    async def scenario() -> str:
+        async with Host().run_test(size=(100, 30)) as pilot:
+            chart.start_run("run 1", 100)
+            chart.add_losses(tuple(0.7 - i / 900 for i in range(100)))
+            for _ in range(100):
+                if chart.up_to_date:
+                    break
+                await pilot.pause(0.05)
+            return str(chart.render())
+
+    shown = asyncio.run(scenario())
+    assert shown == "the chart could not be drawn: RuntimeError: no room for the figure"

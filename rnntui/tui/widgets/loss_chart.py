@@ -269,6 +269,9 @@ class LossChart(Widget):
             else:
                 with _PLOTEXT:  # plotext keeps one global figure
                     drawing = Text.from_ansi(frozen._build(width, height), no_wrap=True)
+        except Exception as error:  # noqa: BLE001 - shown, not lost on a worker that ends quietly
+            drawing = Text(f"the chart could not be drawn: {type(error).__name__}: {error}"[:300],
+                           style="red")  # fmt: skip
         finally:
             self._drawing_now = False
         self.post_message(self.Drawn(drawing, signature))
